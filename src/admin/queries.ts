@@ -1,0 +1,198 @@
+// The admin read/write operations, shared by the JSON API and the console:
+// one code path, no second copy of the logic.
+
+import { orderKeyFor } from '../delivery/endpoints.js';
+import { RelayError } from '../errors.js';
+import type { Relay } from '../relay.js';
+import type { CallbackRecord, DeadLetterFilter, EventFilter, QuarantineFilter } from '../store/types.js';
+
+export const MAX_PAGE = 200;
+
+export function pageSize(limit: unknown, fallback = 50): number {
+  if (limit === undefined || limit === '') return fallback;
+  const n = Number(limit);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new RelayError('bad_request', `limit must be 1..${MAX_PAGE}`);
+  return n;
+}
+
+/** ISO 8601 or epoch milliseconds. */
+export function parseTime(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const s = String(v);
+  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (Number.isNaN(t)) throw new RelayError('bad_request', `${name} must be an ISO 8601 time or epoch milliseconds`);
+  return t;
+}
+
+const TYPE_GLOB = /^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/;
+
+function typeFilter(v: unknown): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  const s = String(v);
+  if (!TYPE_GLOB.test(s)) throw new RelayError('bad_request', 'type must be an event type or glob such as mandate.*');
+  return s;
+}
+
+const str = (v: unknown) => (v === undefined || v === '' ? undefined : String(v));
+
+export function eventFilterFrom(q: Record<string, unknown>): EventFilter {
+  return {
+    type: typeFilter(q.type), transId: str(q.transId), payId: str(q.payId), mandateId: str(q.mandateId),
+    merchantId: str(q.merchantId), outcome: str(q.outcome), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until'),
+  };
+}
+
+export function deadLetterFilterFrom(q: Record<string, unknown>): DeadLetterFilter {
+  return { endpointId: str(q.endpoint), type: typeFilter(q.type), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until') };
+}
+
+export function quarantineFilterFrom(q: Record<string, unknown>): QuarantineFilter {
+  return { merchantId: str(q.merchantId), reason: str(q.reason), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until') };
+}
+
+function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
+  return fn().catch((err: Error) => {
+    if (err.message === 'invalid cursor') throw new RelayError('bad_request', 'invalid cursor');
+    throw err;
+  });
+}
+
+export async function listEvents(relay: Relay, q: Record<string, unknown>) {
+  const page = await wrapCursor(() => relay.store.listEvents(eventFilterFrom(q), pageSize(q.limit), str(q.cursor)));
+  return { items: page.items.map((e) => JSON.parse(e.payload) as Record<string, unknown>), next: page.next };
+}
+
+/** How a callback was received, without its raw body (which holds Data). */
+export function callbackView(c: CallbackRecord) {
+  return {
+    id: c.id, receivedAt: new Date(c.receivedAt).toISOString(), channel: c.channel, method: c.method, path: c.path, kind: c.kind,
+    contentType: c.contentType, remoteIp: c.remoteIp, userAgent: c.headers['user-agent'] ?? null, merchantId: c.merchantId,
+    state: c.state, reason: c.reason, detail: c.detail, eventId: c.eventId, bodyBytes: c.body.length, decoded: c.decoded,
+  };
+}
+
+export async function eventDetail(relay: Relay, id: string) {
+  const ev = await relay.store.getEvent(id);
+  if (!ev) throw new RelayError('not_found', `event ${id}`);
+  const [callback, deliveries, attempts] = await Promise.all([
+    ev.callbackId ? relay.store.getCallback(ev.callbackId) : null,
+    relay.store.deliveriesOf(id),
+    relay.store.attemptsOf(id),
+  ]);
+  return {
+    event: JSON.parse(ev.payload) as Record<string, unknown>,
+    callback: callback ? callbackView(callback) : null,
+    deliveries: deliveries.map((d) => ({
+      endpointId: d.endpointId, state: d.state, attempts: d.attempts,
+      nextAttemptAt: d.state === 'pending' ? new Date(d.nextAttemptAt).toISOString() : null,
+      completedAt: d.completedAt ? new Date(d.completedAt).toISOString() : null,
+      lastStatus: d.lastStatus, lastError: d.lastError,
+      attemptLog: attempts.filter((a) => a.deliveryId === d.id).map((a) => ({
+        startedAt: new Date(a.startedAt).toISOString(), durationMs: a.durationMs, statusCode: a.statusCode, errorClass: a.errorClass, responseBody: a.responseBody,
+      })),
+    })),
+  };
+}
+
+export async function redeliverEvent(relay: Relay, id: string, endpoint?: string) {
+  const ev = await relay.store.getEvent(id);
+  if (!ev) throw new RelayError('not_found', `event ${id}`);
+  let targets: string[];
+  if (endpoint) {
+    if (!relay.endpoints.some((e) => e.id === endpoint)) throw new RelayError('not_found', `endpoint ${endpoint}`);
+    targets = [endpoint];
+  } else {
+    targets = (await relay.store.deliveriesOf(id)).map((d) => d.endpointId).filter((e) => relay.endpoints.some((x) => x.id === e));
+  }
+  const orderKeys = Object.fromEntries(relay.endpoints.map((e) => [e.id, orderKeyFor(e, ev.merchantId, ev.transId)]));
+  const scheduled = await relay.store.redeliver(id, targets, orderKeys, relay.now());
+  scheduled.forEach((e) => relay.dispatcher.wake(e));
+  const skipped = targets.filter((t) => !scheduled.includes(t));
+  return { scheduled, inFlight: skipped };
+}
+
+export async function listQuarantine(relay: Relay, q: Record<string, unknown>) {
+  const page = await wrapCursor(() => relay.store.listQuarantine(quarantineFilterFrom(q), pageSize(q.limit), str(q.cursor)));
+  return { items: page.items.map(callbackView), next: page.next };
+}
+
+export async function reprocessOne(relay: Relay, id: string) {
+  const r = await relay.intake.reprocess(id);
+  if (!r) throw new RelayError('not_found', `quarantined callback ${id}`);
+  return r;
+}
+
+/** Reprocess every quarantined callback matching the filter, page by page. */
+export async function reprocessMatching(relay: Relay, q: Record<string, unknown>) {
+  const filter = quarantineFilterFrom(q);
+  const counts = { processed: 0, accepted: 0, duplicate: 0, stillQuarantined: 0 };
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await relay.store.listQuarantine(filter, MAX_PAGE, cursor);
+    for (const c of page.items) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      const r = await relay.intake.reprocess(c.id);
+      if (!r) continue;
+      counts.processed++;
+      if (r.result === 'accepted') counts.accepted++;
+      else if (r.result === 'duplicate') counts.duplicate++;
+      else counts.stillQuarantined++;
+    }
+    cursor = page.next ?? undefined;
+  } while (cursor);
+  return counts;
+}
+
+export async function listDeadLetters(relay: Relay, q: Record<string, unknown>) {
+  const page = await wrapCursor(() => relay.store.listDeadLetters(deadLetterFilterFrom(q), pageSize(q.limit), str(q.cursor)));
+  return {
+    items: page.items.map((d) => ({
+      eventId: d.eventId, type: d.type, endpointId: d.endpointId, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError,
+      deadSince: new Date(d.updatedAt).toISOString(),
+    })),
+    next: page.next,
+  };
+}
+
+export async function redeliverDeadLetters(relay: Relay, q: Record<string, unknown>, dryRun: boolean) {
+  const filter = deadLetterFilterFrom(q);
+  if (dryRun) return { count: await relay.store.countDeadLetters(filter), dryRun: true };
+  const count = await relay.store.redeliverDeadLetters(filter, relay.now());
+  relay.dispatcher.wakeAll();
+  return { count, dryRun: false };
+}
+
+export async function endpointHealth(relay: Relay) {
+  const now = relay.now();
+  const [stats, states] = await Promise.all([relay.store.endpointStats(now), relay.store.endpointStates()]);
+  return relay.endpoints.map((ep) => {
+    const s = stats.find((x) => x.endpointId === ep.id);
+    const st = states.find((x) => x.endpointId === ep.id);
+    const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : null);
+    return {
+      id: ep.id, url: ep.url, enabled: !relay.dispatcher.isDisabled(ep.id), enabledInConfig: ep.enabledInConfig,
+      disabledReason: st?.disabled ? st.disabledReason : ep.enabledInConfig ? null : 'config',
+      disabledAt: st?.disabled ? iso(st.disabledAt) : null, ordering: ep.ordering, concurrency: ep.concurrency,
+      health: {
+        successRate24h: s && s.attempts24h > 0 ? s.successes24h / s.attempts24h : null,
+        attempts24h: s?.attempts24h ?? 0,
+        lastError: st?.lastError ?? null, lastFailureAt: iso(st?.lastFailureAt), lastSuccessAt: iso(st?.lastSuccessAt),
+        failingSince: iso(st?.failingSince),
+        queueDepth: s?.queueDepth ?? 0,
+        oldestPendingAgeSeconds: s?.oldestPendingAt ? Math.max(0, (now - s.oldestPendingAt) / 1000) : 0,
+        deadLetters: s?.deadLetters ?? 0,
+      },
+    };
+  });
+}
+
+export async function setEndpointEnabled(relay: Relay, id: string, enabled: boolean) {
+  const ep = relay.endpoints.find((e) => e.id === id);
+  if (!ep) throw new RelayError('not_found', `endpoint ${id}`);
+  if (enabled && !ep.enabledInConfig) throw new RelayError('conflict', `endpoint ${id} is disabled in the configuration`);
+  if (enabled) await relay.dispatcher.enable(id);
+  else await relay.dispatcher.disable(id, 'operator');
+  return (await endpointHealth(relay)).find((e) => e.id === id)!;
+}

@@ -1,0 +1,52 @@
+import formbody from '@fastify/formbody';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { RelayError, errorBody, type ErrorCode } from './errors.js';
+import type { Relay } from './relay.js';
+import { adminRoutes } from './routes/admin.js';
+import { tokenTable } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { paygateRoutes } from './routes/paygate.js';
+
+/** Fastify's own 4xx errors mapped onto our stable codes. */
+function codeForFastifyError(err: FastifyError): ErrorCode {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return 'body_too_large';
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'unsupported_media_type';
+  const status = err.statusCode ?? 500;
+  if (status === 404) return 'not_found';
+  if (status >= 400 && status < 500) return 'bad_request';
+  return 'internal';
+}
+
+/** The HTTP face of a relay: routes only; process concerns live in server.ts. */
+export async function buildApp(relay: Relay): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: relay.logger as unknown as FastifyBaseLogger,
+    // Our own per-callback line replaces fastify's per-request pair (which would log URLs with query strings = Data).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: relay.config.limits.bodyBytes,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err: FastifyError | RelayError, req, reply) => {
+    if (err instanceof RelayError) return reply.code(err.status).send(errorBody(err.code, err.detail));
+    const code = codeForFastifyError(err as FastifyError);
+    if (code === 'internal') req.log.error({ err }, 'request failed');
+    const body = errorBody(code, code === 'internal' ? undefined : (err as Error).message);
+    return reply.code(code === 'internal' ? 500 : ((err as FastifyError).statusCode ?? 400)).send(body);
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('not_found')));
+
+  app.addHook('onResponse', async (req, reply) => {
+    relay.metrics.httpDuration.observe(
+      { route: req.routeOptions.url ?? 'unmatched', method: req.method, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(formbody);
+  await app.register(healthRoutes, { relay });
+  await app.register(paygateRoutes, { relay });
+  const tokens = tokenTable(relay.config);
+  if (tokens.enabled) await app.register(adminRoutes, { relay, tokens });
+  return app;
+}

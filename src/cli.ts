@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/load.js';
+import { buildCallback } from './paygate/simulator.js';
+import { Relay, rawMerchantKeys } from './relay.js';
+import { serve } from './server.js';
+
+const USAGE = `paygate-relay <command> [options]
+
+  serve     --config PATH                    run the relay (or PAYGATE_RELAY_CONFIG)
+  simulate  --config PATH --merchant ID --kind KIND --code CODE
+            [--status S] [--trans-id T] [--pay-id P] [--xid X] [--mandate-id M] [--user-data U]
+            [--channel notify|success|failure] [--key-slot N] [--target URL]
+                                             build a callback exactly as Paygate would; print it or post it
+  export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each
+  replay    FILE --target URL                post exported callbacks again, byte for byte
+`;
+
+function configPath(v: string | undefined): string {
+  const p = v ?? process.env.PAYGATE_RELAY_CONFIG;
+  if (!p) throw new ConfigError('--config PATH (or PAYGATE_RELAY_CONFIG) is required');
+  return p;
+}
+
+async function simulate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' }, merchant: { type: 'string' }, kind: { type: 'string' }, code: { type: 'string', default: '00000000' },
+      status: { type: 'string' }, 'trans-id': { type: 'string' }, 'pay-id': { type: 'string' }, xid: { type: 'string' },
+      'mandate-id': { type: 'string' }, 'user-data': { type: 'string' }, channel: { type: 'string', default: 'notify' },
+      'key-slot': { type: 'string', default: '0' }, target: { type: 'string' },
+    },
+  });
+  const config = loadConfig(configPath(values.config));
+  const merchants = rawMerchantKeys(config);
+  const merchant = values.merchant ? merchants.find((m) => m.id === values.merchant) : merchants[0];
+  if (!merchant) throw new ConfigError(`--merchant: no merchant ${values.merchant} in the configuration`);
+  if (!['notify', 'success', 'failure'].includes(values.channel!)) throw new ConfigError('--channel must be notify, success or failure');
+  const cb = buildCallback(
+    {
+      transId: values['trans-id'] ?? `T${Date.now()}`, code: values.code!, status: values.status, payId: values['pay-id'], xid: values.xid,
+      mandateId: values['mandate-id'], userData: values['user-data'],
+    },
+    merchant,
+    { keySlot: Number(values['key-slot']) },
+  );
+  const path = `/paygate/${values.channel}${values.kind ? `/${encodeURIComponent(values.kind)}` : ''}`;
+  const out = { method: 'POST', path, contentType: cb.contentType, body: cb.body.toString('latin1') };
+  if (!values.target) {
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const res = await fetch(new URL(path, values.target), { method: 'POST', headers: { 'content-type': cb.contentType }, body: new Uint8Array(cb.body), redirect: 'manual' });
+  process.stdout.write(`${JSON.stringify({ ...out, status: res.status, location: res.headers.get('location'), answer: await res.text() }, null, 2)}\n`);
+}
+
+async function exportCallbacks(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, since: { type: 'string' } } });
+  const config = loadConfig(configPath(values.config));
+  const since = values.since ? Date.parse(values.since) : null;
+  if (since !== null && Number.isNaN(since)) throw new ConfigError('--since must be an ISO 8601 time');
+  const relay = await Relay.create({ config, delivery: false });
+  try {
+    for await (const c of relay.store.exportCallbacks(since)) {
+      const line = {
+        id: c.id, receivedAt: new Date(c.receivedAt).toISOString(), channel: c.channel, method: c.method, path: c.path,
+        contentType: c.contentType, state: c.state, body: c.body.toString('base64'),
+      };
+      if (!process.stdout.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+    }
+  } finally {
+    await relay.stop(0);
+  }
+}
+
+async function replay(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { target: { type: 'string' } } });
+  const file = positionals[0];
+  if (!file || !values.target) throw new ConfigError('usage: paygate-relay replay FILE --target URL');
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  let failed = 0;
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    n++;
+    const c = JSON.parse(line) as { id: string; method: string; path: string; contentType: string | null; body: string };
+    const body = Buffer.from(c.body, 'base64');
+    const url = new URL(c.path, values.target);
+    // A GET callback's body is its query string: put it back byte for byte.
+    const target = c.method === 'GET' ? `${url.toString()}${body.length ? `?${body.toString('latin1')}` : ''}` : url.toString();
+    const headers: Record<string, string> = c.contentType ? { 'content-type': c.contentType } : {};
+    const res = await fetch(target, { method: c.method, headers, body: c.method === 'GET' ? undefined : new Uint8Array(body), redirect: 'manual' });
+    if (res.status >= 500) failed++;
+    process.stdout.write(`${JSON.stringify({ line: n, id: c.id, method: c.method, path: c.path, status: res.status })}\n`);
+    await res.arrayBuffer();
+  }
+  process.stderr.write(`replayed ${n} callbacks, ${failed} answered 5xx\n`);
+  if (failed > 0) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  switch (cmd) {
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
+      await serve(configPath(values.config));
+      return;
+    }
+    case 'simulate':
+      return simulate(rest);
+    case 'export':
+      return exportCallbacks(rest);
+    case 'replay':
+      return replay(rest);
+    default:
+      process.stderr.write(USAGE);
+      process.exitCode = cmd ? 2 : 0;
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    process.stderr.write(`paygate-relay: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`paygate-relay: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
+
+const keySlot = z
+  .object({
+    blowfish: z.string().min(1, 'must not be empty').optional(),
+    aes: z.string().optional(),
+    hmac: z.string().min(1, 'must not be empty'),
+  })
+  .strict()
+  .superRefine((slot, ctx) => {
+    if (slot.blowfish !== undefined && byteLen(slot.blowfish) > 56) {
+      ctx.addIssue({ code: 'custom', path: ['blowfish'], message: 'Blowfish key must be 1 to 56 bytes' });
+    }
+    if (slot.aes !== undefined && ![16, 24, 32].includes(byteLen(slot.aes))) {
+      ctx.addIssue({ code: 'custom', path: ['aes'], message: 'AES key must be 16, 24 or 32 bytes' });
+    }
+  });
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const merchant = z
+  .object({
+    $comment: z.string().optional(),
+    id: z.string().min(1).max(30),
+    encryption: z.enum(['blowfish', 'aes']).default('blowfish'),
+    keys: z.array(keySlot).min(1, 'at least one key slot is required'),
+    returnUrls: z
+      .object({ success: httpUrl, failure: httpUrl, pending: httpUrl.optional() })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    m.keys.forEach((slot, i) => {
+      const field = m.encryption === 'aes' ? 'aes' : 'blowfish';
+      if (slot[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['keys', i, field], message: `required for a ${m.encryption} merchant` });
+      }
+    });
+  });
+
+const whsec = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_<base64>')
+  .refine((s) => {
+    const n = Buffer.from(s.slice(6), 'base64').length;
+    return n >= 24 && n <= 64;
+  }, 'the base64 part must decode to 24..64 bytes');
+
+const eventGlob = z.string().regex(/^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/, 'event filter must be dot-separated segments of [a-z0-9_*]');
+
+const endpoint = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'id must be 1..64 of [A-Za-z0-9_-]'),
+    url: httpUrl,
+    secret: z.union([whsec, z.array(whsec).min(1)]),
+    events: z.array(eventGlob).min(1).optional(),
+    merchants: z.array(z.string().min(1)).min(1).optional(),
+    timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    ordering: z.enum(['transaction', 'none']).default('transaction'),
+    enabled: z.boolean().default(true),
+    concurrency: z.number().int().min(1).max(256).default(8),
+    retryScheduleMs: z.array(z.number().int().min(0).max(7 * 24 * 3600_000)).min(1).optional(),
+    jitter: z.number().min(0).max(0.5).default(0.2),
+    disableAfterFailingMs: z.number().int().min(1000).default(5 * 24 * 3600_000),
+    allowInsecure: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const u = new URL(e.url);
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname) || u.hostname.startsWith('127.');
+    if (u.protocol === 'http:' && !loopback && !e.allowInsecure) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'plain http is only allowed for loopback unless allowInsecure is true' });
+    }
+  });
+
+const adminToken = z.union([
+  z.string().min(16, 'admin tokens must be at least 16 characters'),
+  z
+    .object({ token: z.string().min(16, 'admin tokens must be at least 16 characters'), role: z.enum(['viewer', 'operator']) })
+    .strict(),
+]);
+
+export const configSchema = z
+  .object({
+    $comment: z.string().optional(),
+    listen: z
+      .object({ host: z.string().min(1).default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .default({ host: '0.0.0.0', port: 8080 }),
+    storage: z
+      .string()
+      .regex(/^sqlite:.+/, 'storage must be sqlite:<path>')
+      .default('sqlite:./data/relay.db'),
+    merchants: z.array(merchant).min(1, 'at least one merchant is required'),
+    endpoints: z.array(endpoint).default([]),
+    admin: z.object({ tokens: z.array(adminToken).default([]) }).strict().optional(),
+    limits: z
+      .object({ bodyBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024) })
+      .strict()
+      .default({ bodyBytes: 64 * 1024 }),
+    delivery: z
+      .object({
+        pollIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+        leaseMs: z.number().int().min(1000).default(120_000),
+      })
+      .strict()
+      .default({ pollIntervalMs: 1000, leaseMs: 120_000 }),
+    shutdown: z.object({ drainMs: z.number().int().min(0).max(600_000).default(25_000) }).strict().default({ drainMs: 25_000 }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.merchants.forEach((m, i) => {
+      if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['merchants', i, 'id'], message: `duplicate merchant id ${m.id}` });
+      seen.add(m.id);
+    });
+    const eps = new Set<string>();
+    c.endpoints.forEach((e, i) => {
+      if (eps.has(e.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id ${e.id}` });
+      eps.add(e.id);
+      e.merchants?.forEach((m, j) => {
+        if (!seen.has(m)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'merchants', j], message: `unknown merchant ${m}` });
+      });
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type MerchantConfig = Config['merchants'][number];
+export type EndpointConfig = Config['endpoints'][number];

@@ -1,0 +1,218 @@
+import type { Logger } from 'pino';
+import type { Hub } from '../observe.js';
+import type { AttemptRecord, ClaimedDelivery, Store } from '../store/types.js';
+import type { Endpoint } from './endpoints.js';
+import { nextAttempt, parseRetryAfter } from './retry.js';
+import type { Sender } from './sender.js';
+import { decodeSecrets, signatureHeader } from './sign.js';
+
+export interface DispatcherDeps {
+  store: Store;
+  endpoints: Endpoint[];
+  hub: Hub;
+  logger: Logger;
+  sender: Sender;
+  /** Unique per process: the lease owner. */
+  owner: string;
+  leaseMs: number;
+  pollIntervalMs: number;
+  userAgent: string;
+  clock?: () => number;
+  random?: () => number;
+}
+
+interface Lane {
+  ep: Endpoint;
+  keys: Buffer[];
+  inflight: number;
+  pumping: boolean;
+  again: boolean;
+  disabled: boolean;
+  timer: NodeJS.Timeout | null;
+  timerAt: number;
+}
+
+/**
+ * Moves deliveries from the outbox to receivers. One lane per endpoint with
+ * its own concurrency, so a dead receiver only ever holds up itself.
+ * All state that matters lives in the store; this class only holds leases.
+ */
+export class Dispatcher {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly shutdown = new AbortController();
+  private poll: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly d: DispatcherDeps) {
+    this.clock = d.clock ?? Date.now;
+    this.random = d.random ?? Math.random;
+    for (const ep of d.endpoints) {
+      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, pumping: false, again: false, disabled: !ep.enabledInConfig, timer: null, timerAt: 0 });
+    }
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.refreshDisabled();
+    this.unsubscribe = this.d.hub.on('event:stored', (e) => e.endpointIds.forEach((id) => this.wake(id)));
+    this.poll = setInterval(() => this.wakeAll(), this.d.pollIntervalMs);
+    this.poll.unref();
+    this.wakeAll();
+  }
+
+  /** Re-read operator/automatic disables from the store (they survive restarts). */
+  async refreshDisabled(): Promise<void> {
+    const states = new Map((await this.d.store.endpointStates()).map((s) => [s.endpointId, s]));
+    for (const lane of this.lanes.values()) lane.disabled = !lane.ep.enabledInConfig || (states.get(lane.ep.id)?.disabled ?? false);
+  }
+
+  wakeAll(): void {
+    for (const id of this.lanes.keys()) this.wake(id);
+  }
+
+  wake(endpointId: string): void {
+    const lane = this.lanes.get(endpointId);
+    if (!lane || this.stopped) return;
+    void this.pump(lane).catch((err) => this.d.logger.error({ err, endpoint: endpointId }, 'delivery pump failed'));
+  }
+
+  private async pump(lane: Lane): Promise<void> {
+    if (lane.pumping) {
+      lane.again = true;
+      return;
+    }
+    lane.pumping = true;
+    try {
+      do {
+        lane.again = false;
+        while (!this.stopped && !lane.disabled && lane.inflight < lane.ep.concurrency) {
+          const leaseMs = Math.max(this.d.leaseMs, lane.ep.timeoutMs + 30_000);
+          const claimed = await this.d.store.claim(lane.ep.id, this.d.owner, this.clock(), leaseMs, lane.ep.concurrency - lane.inflight);
+          if (claimed.length === 0) break;
+          for (const c of claimed) this.launch(lane, c);
+        }
+      } while (lane.again && !this.stopped);
+      if (!this.stopped && !lane.disabled) await this.armTimer(lane);
+    } finally {
+      lane.pumping = false;
+    }
+  }
+
+  /** Wake exactly when the next retry is due, instead of waiting for the poll. */
+  private async armTimer(lane: Lane): Promise<void> {
+    const due = await this.d.store.nextDueAt(lane.ep.id);
+    if (due === null) return;
+    const delay = due - this.clock();
+    if (delay <= 0 || delay >= this.d.pollIntervalMs) return;
+    if (lane.timer && lane.timerAt <= due) return;
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timerAt = due;
+    lane.timer = setTimeout(() => {
+      lane.timer = null;
+      this.wake(lane.ep.id);
+    }, delay);
+    lane.timer.unref();
+  }
+
+  private launch(lane: Lane, c: ClaimedDelivery): void {
+    lane.inflight++;
+    const p = this.attempt(lane, c)
+      .catch((err) => this.d.logger.error({ err, endpoint: lane.ep.id, eventId: c.eventId }, 'delivery attempt failed to record'))
+      .finally(() => {
+        lane.inflight--;
+        this.inflight.delete(p);
+        this.wake(lane.ep.id);
+      });
+    this.inflight.add(p);
+  }
+
+  private async attempt(lane: Lane, c: ClaimedDelivery): Promise<void> {
+    const { ep } = lane;
+    const startedAt = this.clock();
+    const headers = {
+      'webhook-id': c.eventId,
+      'webhook-timestamp': String(Math.floor(startedAt / 1000)),
+      'webhook-signature': signatureHeader(lane.keys, c.eventId, Math.floor(startedAt / 1000), c.payload),
+    };
+    const res = await this.d.sender.send({ ...ep, userAgent: this.d.userAgent }, c.payload, headers, this.shutdown.signal);
+    const now = this.clock();
+    if (res.aborted) {
+      // Shutdown, not the receiver's fault: hand it back without spending an attempt.
+      await this.d.store.release(c.id, this.d.owner, now);
+      return;
+    }
+    const attempt: AttemptRecord = {
+      deliveryId: c.id, eventId: c.eventId, endpointId: ep.id, startedAt, durationMs: res.durationMs,
+      statusCode: res.statusCode, errorClass: res.errorClass, responseBody: res.body,
+    };
+    const n = c.attempts + 1;
+    const report = { endpointId: ep.id, eventId: c.eventId, deliveryId: c.id, attempt: n, statusCode: res.statusCode, errorClass: res.errorClass, durationMs: res.durationMs };
+
+    if (res.errorClass === null) {
+      const owned = await this.d.store.complete(c.id, this.d.owner, attempt, now);
+      await this.d.store.recordEndpointSuccess(ep.id, now);
+      this.d.hub.emit('attempt', { ...report, result: owned ? 'succeeded' : 'lease_lost' });
+      return;
+    }
+
+    const honour = res.statusCode === 429 || res.statusCode === 503;
+    const decision = nextAttempt({
+      attemptsMade: n, scheduleMs: ep.retryScheduleMs, jitter: ep.jitter, random: this.random(), now,
+      retryAfterMs: honour ? parseRetryAfter(res.retryAfter, now) : null,
+    });
+    const next = decision.action === 'dead' ? ({ dead: true } as const) : { retryAt: decision.at };
+    const owned = await this.d.store.fail(c.id, this.d.owner, attempt, next, now);
+    const failingSince = await this.d.store.recordEndpointFailure(ep.id, now, res.errorClass === 'non_2xx' ? `HTTP ${res.statusCode}` : res.errorClass);
+    this.d.hub.emit('attempt', {
+      ...report,
+      result: !owned ? 'lease_lost' : decision.action === 'dead' ? 'dead' : 'failed',
+      nextAttemptAt: decision.action === 'retry' ? decision.at : undefined,
+    });
+    if (res.statusCode === 410) await this.disable(ep.id, 'gone');
+    else if (now - failingSince >= ep.disableAfterFailingMs) await this.disable(ep.id, 'failing');
+  }
+
+  async disable(endpointId: string, reason: 'gone' | 'failing' | 'operator'): Promise<void> {
+    const lane = this.lanes.get(endpointId);
+    if (!lane || lane.disabled) return;
+    lane.disabled = true;
+    await this.d.store.setEndpointDisabled(endpointId, true, reason, this.clock());
+    this.d.hub.emit('endpoint:disabled', { endpointId, reason });
+  }
+
+  async enable(endpointId: string): Promise<void> {
+    const lane = this.lanes.get(endpointId);
+    if (!lane) return;
+    await this.d.store.setEndpointDisabled(endpointId, false, null, this.clock());
+    lane.disabled = !lane.ep.enabledInConfig;
+    this.d.hub.emit('endpoint:enabled', { endpointId });
+    this.wake(endpointId);
+  }
+
+  isDisabled(endpointId: string): boolean {
+    return this.lanes.get(endpointId)?.disabled ?? true;
+  }
+
+  /** Stop claiming, let in-flight attempts finish until the deadline, then abort and release the rest. */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.poll) clearInterval(this.poll);
+    for (const lane of this.lanes.values()) if (lane.timer) clearTimeout(lane.timer);
+    const all = Promise.allSettled([...this.inflight]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadlineMs)));
+    const first = await Promise.race([all.then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    if (first === 'deadline') {
+      this.shutdown.abort();
+      await Promise.allSettled([...this.inflight]);
+    }
+    await this.d.sender.close();
+  }
+}

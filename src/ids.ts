@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+
+// Crockford base32: sortable, URL-safe, no ambiguous letters.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+function encodeTime(ms: number): string {
+  let out = '';
+  let t = Math.floor(ms);
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Buffer): string {
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += ALPHABET[(acc >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    acc &= (1 << bits) - 1;
+  }
+  return out;
+}
+
+/**
+ * ULID-shaped ids (48-bit time + 80 random bits) so that ids sort by creation
+ * time, which makes newest-first listings and cursors cheap.
+ */
+export function newId(prefix: 'evt' | 'cb' | 'att' | 'sess', nowMs: number): string {
+  return `${prefix}_${encodeTime(nowMs)}${encodeRandom(randomBytes(10))}`;
+}

@@ -1,0 +1,100 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Hub } from './observe.js';
+import type { Store } from './store/types.js';
+
+/**
+ * The relay's Prometheus metrics. Labels are bounded: merchants and endpoints
+ * come from config, never from request input; no TransID, no URL.
+ * Gauges that describe stored state are read from the store at scrape time.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly callbacks: Counter<'channel' | 'result' | 'reason'>;
+  readonly events: Counter<'type'>;
+  readonly decryptFailures: Counter<'merchant'>;
+  readonly macFailures: Counter<'merchant'>;
+  readonly keySlotMatches: Counter<'merchant' | 'slot'>;
+  readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
+  readonly deliveries: Counter<'endpoint' | 'result'>;
+  readonly attemptDuration: Histogram<'endpoint'>;
+  readonly deadLettersTotal: Counter<'endpoint'>;
+  readonly endpointDisabledTotal: Counter<'endpoint' | 'reason'>;
+  readonly ready: Gauge;
+
+  constructor(opts: { version: string; merchants: string[]; endpoints: string[]; store: Store; isEndpointEnabled: (id: string) => boolean; isReady: () => boolean; now?: () => number }) {
+    const r = this.registry;
+    const now = opts.now ?? Date.now;
+    const knownMerchants = new Set(opts.merchants);
+    const merchantLabel = (m: string | undefined) => (m && knownMerchants.has(m) ? m : 'unknown');
+    this.merchantLabel = merchantLabel;
+    collectDefaultMetrics({ register: r });
+
+    new Gauge({ name: 'paygate_relay_build_info', help: 'Build information; always 1.', labelNames: ['version', 'node'], registers: [r] })
+      .set({ version: opts.version, node: process.version }, 1);
+    this.ready = new Gauge({ name: 'paygate_relay_ready', help: '1 when the relay takes callbacks (storage reachable, not draining).', registers: [r],
+      collect() { this.set(opts.isReady() ? 1 : 0); } });
+    this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result and reject reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
+    this.events = new Counter({ name: 'paygate_relay_events_total', help: 'Events created, by type.', labelNames: ['type'], registers: [r] });
+    this.decryptFailures = new Counter({ name: 'paygate_relay_decrypt_failures_total', help: 'Callbacks that could not be decrypted/parsed, by merchant (unknown when not identified).', labelNames: ['merchant'], registers: [r] });
+    this.macFailures = new Counter({ name: 'paygate_relay_mac_failures_total', help: 'Callbacks whose MAC was missing or wrong, by merchant.', labelNames: ['merchant'], registers: [r] });
+    this.keySlotMatches = new Counter({ name: 'paygate_relay_key_slot_matches_total', help: 'Verified callbacks by the key slot that matched (0 = newest).', labelNames: ['merchant', 'slot'], registers: [r] });
+    this.httpDuration = new Histogram({ name: 'paygate_relay_http_request_duration_seconds', help: 'HTTP request duration.', labelNames: ['route', 'method', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [r] });
+    this.deliveries = new Counter({ name: 'paygate_relay_deliveries_total', help: 'Delivery attempts by endpoint and result (succeeded, failed = will retry, dead = dead-lettered).', labelNames: ['endpoint', 'result'], registers: [r] });
+    this.attemptDuration = new Histogram({ name: 'paygate_relay_delivery_attempt_duration_seconds', help: 'Delivery attempt duration.', labelNames: ['endpoint'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [r] });
+    this.deadLettersTotal = new Counter({ name: 'paygate_relay_dead_letters_total', help: 'Deliveries dead-lettered after the last retry.', labelNames: ['endpoint'], registers: [r] });
+    this.endpointDisabledTotal = new Counter({ name: 'paygate_relay_endpoint_disabled_total', help: 'Endpoints disabled, by reason (gone = 410, failing = failed for the whole span, operator).', labelNames: ['endpoint', 'reason'], registers: [r] });
+
+    const stats = async () => opts.store.endpointStats(now());
+    let pending: ReturnType<typeof stats> | null = null;
+    // One store read per scrape, shared by the gauges below.
+    const snapshot = () => (pending ??= stats().finally(() => setTimeout(() => (pending = null), 0)));
+    new Gauge({ name: 'paygate_relay_delivery_queue_depth', help: 'Deliveries pending or in flight, by endpoint.', labelNames: ['endpoint'], registers: [r],
+      async collect() {
+        const s = new Map((await snapshot()).map((x) => [x.endpointId, x]));
+        for (const id of opts.endpoints) this.set({ endpoint: id }, s.get(id)?.queueDepth ?? 0);
+      } });
+    new Gauge({ name: 'paygate_relay_delivery_oldest_pending_age_seconds', help: 'Age of the oldest undelivered event, by endpoint (0 when none).', labelNames: ['endpoint'], registers: [r],
+      async collect() {
+        const s = new Map((await snapshot()).map((x) => [x.endpointId, x]));
+        const t = now();
+        for (const id of opts.endpoints) {
+          const oldest = s.get(id)?.oldestPendingAt;
+          this.set({ endpoint: id }, oldest ? Math.max(0, (t - oldest) / 1000) : 0);
+        }
+      } });
+    new Gauge({ name: 'paygate_relay_dead_letters', help: 'Deliveries currently dead-lettered, by endpoint.', labelNames: ['endpoint'], registers: [r],
+      async collect() {
+        const s = new Map((await snapshot()).map((x) => [x.endpointId, x]));
+        for (const id of opts.endpoints) this.set({ endpoint: id }, s.get(id)?.deadLetters ?? 0);
+      } });
+    new Gauge({ name: 'paygate_relay_endpoint_enabled', help: '1 when the endpoint receives deliveries, 0 when disabled.', labelNames: ['endpoint'], registers: [r],
+      collect() {
+        for (const id of opts.endpoints) this.set({ endpoint: id }, opts.isEndpointEnabled(id) ? 1 : 0);
+      } });
+    new Gauge({ name: 'paygate_relay_quarantine_size', help: 'Callbacks in quarantine (rejected, kept for reprocessing).', registers: [r],
+      async collect() { this.set(await opts.store.quarantineSize()); } });
+  }
+
+  readonly merchantLabel: (m: string | undefined) => string;
+
+  /** Count what the relay reports; the only place that turns observations into numbers. */
+  observe(hub: Hub): void {
+    hub.on('callback', (e) => {
+      this.callbacks.inc({ channel: e.channel, result: e.result, reason: e.reason ?? 'none' });
+      const merchant = this.merchantLabel(e.merchantId);
+      if (e.reason === 'mac_invalid' || e.reason === 'mac_missing') this.macFailures.inc({ merchant });
+      else if (e.reason && ['invalid_hex', 'decrypt_failed', 'len_mismatch', 'malformed_plaintext', 'merchant_mismatch'].includes(e.reason)) this.decryptFailures.inc({ merchant });
+      if (e.keySlot !== undefined) this.keySlotMatches.inc({ merchant, slot: String(e.keySlot) });
+    });
+    hub.on('event:stored', (e) => this.events.inc({ type: e.type }));
+    hub.on('attempt', (e) => {
+      if (e.result === 'lease_lost') return;
+      this.deliveries.inc({ endpoint: e.endpointId, result: e.result });
+      this.attemptDuration.observe({ endpoint: e.endpointId }, e.durationMs / 1000);
+      if (e.result === 'dead') this.deadLettersTotal.inc({ endpoint: e.endpointId });
+    });
+    hub.on('endpoint:disabled', (e) => this.endpointDisabledTotal.inc({ endpoint: e.endpointId, reason: e.reason }));
+  }
+}

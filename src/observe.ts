@@ -1,0 +1,50 @@
+import { EventEmitter } from 'node:events';
+import type { ErrorCode } from './errors.js';
+import type { Channel } from './paygate/types.js';
+import type { ErrorClass } from './store/types.js';
+
+/** What the relay reports to its observers (metrics, logs, the dispatcher's wake-up). */
+export interface RelayEventMap {
+  callback: {
+    callbackId: string;
+    channel: Channel;
+    result: 'accepted' | 'duplicate' | 'quarantined';
+    reason?: ErrorCode;
+    merchantId?: string;
+    operation?: string;
+    outcome?: string;
+    eventId?: string;
+    eventType?: string;
+    keySlot?: number;
+    durationMs: number;
+  };
+  'event:stored': { eventId: string; type: string; endpointIds: string[] };
+  attempt: {
+    endpointId: string;
+    eventId: string;
+    deliveryId: number;
+    attempt: number;
+    statusCode: number | null;
+    errorClass: ErrorClass | null;
+    durationMs: number;
+    result: 'succeeded' | 'failed' | 'dead' | 'lease_lost';
+    nextAttemptAt?: number;
+  };
+  'endpoint:disabled': { endpointId: string; reason: 'gone' | 'failing' | 'operator' };
+  'endpoint:enabled': { endpointId: string };
+}
+
+/** A typed wrapper over EventEmitter so observers cannot subscribe to a misspelt event. */
+export class Hub {
+  private readonly ee = new EventEmitter();
+  constructor() {
+    this.ee.setMaxListeners(50);
+  }
+  on<K extends keyof RelayEventMap>(name: K, fn: (e: RelayEventMap[K]) => void): () => void {
+    this.ee.on(name, fn);
+    return () => this.ee.off(name, fn);
+  }
+  emit<K extends keyof RelayEventMap>(name: K, e: RelayEventMap[K]): void {
+    this.ee.emit(name, e);
+  }
+}

@@ -1,0 +1,48 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { RelayError } from '../errors.js';
+
+export type Role = 'viewer' | 'operator';
+
+export interface TokenTable {
+  /** Role of the presented token, or null; constant time in the number of tokens. */
+  roleOf(token: string): Role | null;
+  readonly enabled: boolean;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export function tokenTable(config: Config): TokenTable {
+  const entries = (config.admin?.tokens ?? []).map((t) =>
+    typeof t === 'string' ? { hash: digest(t), role: 'operator' as Role } : { hash: digest(t.token), role: t.role },
+  );
+  return {
+    enabled: entries.length > 0,
+    roleOf(token) {
+      // Compare digests so the comparison length never depends on the secret.
+      const h = digest(token);
+      let role: Role | null = null;
+      for (const e of entries) if (timingSafeEqual(h, e.hash) && role === null) role = e.role;
+      return role;
+    },
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    role?: Role;
+  }
+}
+
+/** preHandler for the admin API: bearer token required; `need` = operator for state changes. */
+export function requireRole(tokens: TokenTable, need: Role) {
+  return async (req: FastifyRequest, _reply: FastifyReply) => {
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h) : null;
+    const role = m ? tokens.roleOf(m[1]!.trim()) : null;
+    if (!role) throw new RelayError('unauthorized');
+    if (need === 'operator' && role !== 'operator') throw new RelayError('forbidden_role');
+    req.role = role;
+  };
+}

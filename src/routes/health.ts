@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import type { Relay } from '../relay.js';
+
+export async function healthRoutes(app: FastifyInstance, opts: { relay: Relay }): Promise<void> {
+  const { relay } = opts;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (!relay.isReady()) return reply.code(503).send({ status: relay.draining ? 'draining' : 'starting' });
+    try {
+      await relay.store.ping();
+    } catch {
+      return reply.code(503).send({ status: 'storage_unavailable' });
+    }
+    return { status: 'ready' };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(relay.metrics.registry.contentType);
+    return relay.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CODES, RelayError, errorBody } from '../errors.js';
+import { KEPT_HEADERS, type IncomingCallback, type IntakeOutcome } from '../intake.js';
+import type { Channel, Outcome } from '../paygate/types.js';
+import type { Relay } from '../relay.js';
+
+type Req = FastifyRequest<{ Params: { kind?: string } }>;
+
+function keptHeaders(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of KEPT_HEADERS) {
+    const v = req.headers[h];
+    if (typeof v === 'string') out[h] = v;
+  }
+  return out;
+}
+
+/** For GET the raw query string is the body: bytes exactly as sent (URLs are latin1 on the wire). */
+function rawBody(req: FastifyRequest): Buffer {
+  if (req.method === 'GET') {
+    const q = req.raw.url?.indexOf('?') ?? -1;
+    return q < 0 ? Buffer.alloc(0) : Buffer.from(req.raw.url!.slice(q + 1), 'latin1');
+  }
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+/**
+ * Paygate's callback routes. Bodies are taken as raw bytes (not through the
+ * global form parser) so the stored callback is exactly what arrived and the
+ * charset is decoded by the Paygate core, latin1 or UTF-8.
+ */
+export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }): Promise<void> {
+  const { relay } = opts;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: relay.config.limits.bodyBytes }, (_req, body, done) => done(null, body));
+
+  async function take(req: Req, channel: Channel): Promise<IntakeOutcome> {
+    if (relay.draining) throw new RelayError('shutting_down');
+    const startedAt = Date.now();
+    const incoming: IncomingCallback = {
+      channel,
+      method: req.method === 'GET' ? 'GET' : 'POST',
+      path: req.url.split('?')[0]!,
+      kind: req.params.kind,
+      contentType: req.headers['content-type'],
+      remoteIp: req.ip,
+      headers: keptHeaders(req),
+      body: rawBody(req),
+      receivedAt: relay.now(),
+    };
+    return relay.intake.receive(incoming, startedAt);
+  }
+
+  async function notify(req: Req, reply: FastifyReply) {
+    const out = await take(req, 'notify');
+    if (out.result === 'quarantined') {
+      return reply.code(ERROR_CODES[out.reason].status).send({ ...errorBody(out.reason, out.detail), callbackId: out.callbackId });
+    }
+    // A short body; Paygate only looks at the status. 200 means: committed to disk.
+    return reply.code(200).type('text/plain').send('OK');
+  }
+
+  function returnTarget(out: IntakeOutcome): string | null {
+    const merchantId = out.result === 'quarantined' ? out.merchantId : out.decoded.merchantId;
+    const merchants = relay.config.merchants.filter((m) => m.returnUrls);
+    const m = merchantId ? merchants.find((x) => x.id === merchantId) : merchants.length === 1 ? merchants[0] : undefined;
+    if (!m?.returnUrls) return null;
+    // The decrypted, verified outcome decides, never the URL that was hit.
+    const outcome: Outcome = out.result === 'quarantined' ? 'failed' : out.decoded.outcome;
+    if (outcome === 'succeeded') return m.returnUrls.success;
+    if (outcome === 'pending') return m.returnUrls.pending ?? m.returnUrls.failure;
+    return m.returnUrls.failure;
+  }
+
+  function browserReturn(channel: Channel) {
+    return async (req: Req, reply: FastifyReply) => {
+      const out = await take(req, channel);
+      const target = returnTarget(out);
+      if (target) return reply.code(303).header('location', target).header('cache-control', 'no-store').send();
+      // No return URL configured: a neutral page; never echo decrypted data.
+      const ok = out.result !== 'quarantined' && out.decoded.outcome === 'succeeded';
+      return reply.code(ok ? 200 : out.result === 'quarantined' ? ERROR_CODES[out.reason].status : 200).type('text/plain')
+        .send(ok ? 'Payment result received.' : 'The payment was not completed.');
+    };
+  }
+
+  for (const path of ['/paygate/notify', '/paygate/notify/:kind']) app.post(path, notify);
+  for (const channel of ['success', 'failure'] as const) {
+    for (const path of [`/paygate/${channel}`, `/paygate/${channel}/:kind`]) {
+      app.route({ method: ['GET', 'POST'], url: path, handler: browserReturn(channel) });
+    }
+  }
+}

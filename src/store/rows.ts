@@ -1,0 +1,75 @@
+import type { AttemptRecord, CallbackRecord, DeliveryRecord, ErrorClass, StoredEvent } from './types.js';
+
+export type Row = Record<string, unknown>;
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function mapEvent(r: Row): StoredEvent {
+  return {
+    seq: Number(r.seq),
+    id: String(r.id),
+    type: String(r.type),
+    source: String(r.source),
+    merchantId: str(r.merchant_id),
+    operation: str(r.operation),
+    outcome: str(r.outcome),
+    transId: str(r.trans_id),
+    payId: str(r.pay_id),
+    mandateId: str(r.mandate_id),
+    receivedAt: Number(r.received_at),
+    callbackId: str(r.callback_id),
+    payload: String(r.payload),
+  };
+}
+
+export function mapCallback(r: Row): CallbackRecord {
+  return {
+    id: String(r.id),
+    receivedAt: Number(r.received_at),
+    channel: String(r.channel) as CallbackRecord['channel'],
+    method: String(r.method),
+    path: String(r.path),
+    kind: str(r.kind),
+    contentType: str(r.content_type),
+    remoteIp: str(r.remote_ip),
+    headers: JSON.parse(String(r.headers)) as Record<string, string>,
+    body: Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body as Uint8Array),
+    merchantId: str(r.merchant_id),
+    state: String(r.state) as CallbackRecord['state'],
+    reason: str(r.reason),
+    detail: str(r.detail),
+    eventId: str(r.event_id),
+    decoded: r.decoded ? (JSON.parse(String(r.decoded)) as Record<string, unknown>) : null,
+  };
+}
+
+export function mapDelivery(r: Row): DeliveryRecord {
+  return {
+    id: Number(r.id),
+    eventId: String(r.event_id),
+    endpointId: String(r.endpoint_id),
+    state: String(r.state) as DeliveryRecord['state'],
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    completedAt: num(r.completed_at),
+    lastStatus: num(r.last_status),
+    lastError: str(r.last_error),
+  };
+}
+
+export function mapAttempt(r: Row): AttemptRecord {
+  return {
+    id: Number(r.id),
+    deliveryId: Number(r.delivery_id),
+    eventId: String(r.event_id),
+    endpointId: String(r.endpoint_id),
+    startedAt: Number(r.started_at),
+    durationMs: Number(r.duration_ms),
+    statusCode: num(r.status_code),
+    errorClass: str(r.error_class) as ErrorClass | null,
+    responseBody: str(r.response_body),
+  };
+}

@@ -1,0 +1,426 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
+import { decodeCursor, encodeCursor, globToSql } from './query.js';
+import { mapAttempt, mapCallback, mapDelivery, mapEvent, type Row } from './rows.js';
+import type {
+  AttemptRecord, CallbackRecord, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
+  EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
+} from './types.js';
+
+const OPEN = `state IN ('pending','in_flight')`;
+
+/**
+ * The embedded store. better-sqlite3 is synchronous, so every method commits
+ * before it returns; the async signatures exist for the shared contract.
+ * One process per database file: leases are released on start.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly db: Database.Database;
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a commit is on disk before we answer 200 to Paygate.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  private st(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)));
+    for (const m of SQLITE_MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+      }).immediate();
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.st('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---------------------------------------------------------------- intake
+
+  private insertCallback(c: IngestItem['callback'], state: string, eventId: string | null): void {
+    this.st(
+      `INSERT INTO callbacks (id, received_at, channel, method, path, kind, content_type, remote_ip, headers, body,
+         merchant_id, state, reason, detail, event_id, decoded)
+       VALUES (@id, @receivedAt, @channel, @method, @path, @kind, @contentType, @remoteIp, @headers, @body,
+         @merchantId, @state, @reason, @detail, @eventId, @decoded)`,
+    ).run({
+      ...c, state, eventId,
+      headers: JSON.stringify(c.headers),
+      decoded: c.decoded ? JSON.stringify(c.decoded) : null,
+    });
+  }
+
+  /** Insert the event unless its dedupe key exists; schedule deliveries only for a new event. */
+  private insertEvent(e: EventDraft, callbackId: string, now: number): { eventId: string; duplicate: boolean } {
+    const info = this.st(
+      `INSERT INTO events (id, dedupe_key, type, source, merchant_id, operation, outcome, trans_id, pay_id, mandate_id,
+         received_at, callback_id, payload)
+       VALUES (@id, @dedupeKey, @type, @source, @merchantId, @operation, @outcome, @transId, @payId, @mandateId,
+         @receivedAt, @callbackId, @payload)
+       ON CONFLICT (dedupe_key) DO NOTHING`,
+    ).run({
+      id: e.id, dedupeKey: e.dedupeKey, type: e.type, source: e.source, merchantId: e.merchantId, operation: e.operation,
+      outcome: e.outcome, transId: e.transId, payId: e.payId, mandateId: e.mandateId, receivedAt: e.receivedAt, callbackId, payload: e.payload,
+    });
+    if (info.changes === 0) {
+      const row = this.st('SELECT id FROM events WHERE dedupe_key = ?').get(e.dedupeKey) as Row;
+      return { eventId: String(row.id), duplicate: true };
+    }
+    const seq = Number(info.lastInsertRowid);
+    const ins = this.st(
+      `INSERT INTO deliveries (event_seq, event_id, endpoint_id, order_key, state, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
+    );
+    for (const d of e.deliveries) ins.run(seq, e.id, d.endpointId, d.orderKey, now, now, now);
+    return { eventId: e.id, duplicate: false };
+  }
+
+  async ingest(items: IngestItem[]): Promise<IngestResult[]> {
+    return this.db.transaction(() =>
+      items.map((item): IngestResult => {
+        const c = item.callback;
+        if (!item.event) {
+          this.insertCallback(c, c.state, null);
+          return { callbackId: c.id, eventId: null, duplicate: false };
+        }
+        // The callback row goes first so the event can point at it; its state is fixed up for duplicates.
+        this.insertCallback(c, 'accepted', null);
+        const { eventId, duplicate } = this.insertEvent(item.event, c.id, c.receivedAt);
+        this.st('UPDATE callbacks SET state = ?, event_id = ? WHERE id = ?').run(duplicate ? 'duplicate' : 'accepted', eventId, c.id);
+        return { callbackId: c.id, eventId, duplicate };
+      }),
+    ).immediate();
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  async claim(endpointId: string, owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+    return this.db.transaction(() => {
+      const rows = this.st(
+        `UPDATE deliveries SET state = 'in_flight', lease_owner = @owner, lease_expires_at = @leaseUntil, updated_at = @now
+         WHERE id IN (
+           SELECT d.id FROM deliveries d
+           WHERE d.endpoint_id = @endpointId
+             AND ((d.state = 'pending' AND d.next_attempt_at <= @now) OR (d.state = 'in_flight' AND d.lease_expires_at < @now))
+             AND (d.order_key IS NULL OR NOT EXISTS (
+               SELECT 1 FROM deliveries p
+               WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.event_seq < d.event_seq AND p.${OPEN}))
+           ORDER BY d.next_attempt_at, d.event_seq
+           LIMIT @limit)
+         RETURNING id, event_id, endpoint_id, attempts, created_at, event_seq`,
+      ).all({ owner, leaseUntil: now + leaseMs, now, endpointId, limit }) as Row[];
+      rows.sort((a, b) => Number(a.event_seq) - Number(b.event_seq));
+      const payload = this.st('SELECT payload FROM events WHERE seq = ?');
+      return rows.map((r) => ({
+        id: Number(r.id),
+        eventId: String(r.event_id),
+        endpointId: String(r.endpoint_id),
+        attempts: Number(r.attempts),
+        createdAt: Number(r.created_at),
+        payload: String((payload.get(r.event_seq) as Row).payload),
+      }));
+    }).immediate();
+  }
+
+  private insertAttempt(a: AttemptRecord): void {
+    this.st(
+      `INSERT INTO attempts (delivery_id, event_id, endpoint_id, started_at, duration_ms, status_code, error_class, response_body)
+       VALUES (@deliveryId, @eventId, @endpointId, @startedAt, @durationMs, @statusCode, @errorClass, @responseBody)`,
+    ).run(a);
+  }
+
+  async complete(deliveryId: number, owner: string, attempt: AttemptRecord, now: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const info = this.st(
+        `UPDATE deliveries SET state = 'succeeded', attempts = attempts + 1, completed_at = @now, updated_at = @now,
+           lease_owner = NULL, lease_expires_at = NULL, last_status = @status, last_error = NULL
+         WHERE id = @id AND lease_owner = @owner AND state = 'in_flight'`,
+      ).run({ id: deliveryId, owner, now, status: attempt.statusCode });
+      // A late answer from a lost lease is still a real attempt: record it either way.
+      this.insertAttempt(attempt);
+      return info.changes === 1;
+    }).immediate();
+  }
+
+  async fail(deliveryId: number, owner: string, attempt: AttemptRecord, next: { retryAt: number } | { dead: true }, now: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const dead = 'dead' in next;
+      const info = this.st(
+        `UPDATE deliveries SET state = @state, attempts = attempts + 1, next_attempt_at = @nextAt, updated_at = @now,
+           completed_at = @completedAt, lease_owner = NULL, lease_expires_at = NULL, last_status = @status, last_error = @error
+         WHERE id = @id AND lease_owner = @owner AND state = 'in_flight'`,
+      ).run({
+        id: deliveryId, owner, now,
+        state: dead ? 'dead' : 'pending',
+        nextAt: dead ? now : next.retryAt,
+        completedAt: dead ? now : null,
+        status: attempt.statusCode,
+        error: attempt.errorClass,
+      });
+      this.insertAttempt(attempt);
+      return info.changes === 1;
+    }).immediate();
+  }
+
+  async release(deliveryId: number, owner: string, now: number): Promise<boolean> {
+    const info = this.st(
+      `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+       WHERE id = ? AND lease_owner = ? AND state = 'in_flight'`,
+    ).run(now, deliveryId, owner);
+    return info.changes === 1;
+  }
+
+  async releaseAllLeases(now: number): Promise<number> {
+    return this.st(
+      `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE state = 'in_flight'`,
+    ).run(now).changes;
+  }
+
+  async nextDueAt(endpointId: string): Promise<number | null> {
+    const row = this.st(`SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE endpoint_id = ? AND state = 'pending'`).get(endpointId) as Row;
+    return row.t === null ? null : Number(row.t);
+  }
+
+  // ---------------------------------------------------------------- endpoints
+
+  async endpointStates(): Promise<EndpointState[]> {
+    return (this.st('SELECT * FROM endpoint_state').all() as Row[]).map((r) => ({
+      endpointId: String(r.endpoint_id),
+      disabled: Number(r.disabled) === 1,
+      disabledReason: (r.disabled_reason as string | null) ?? null,
+      disabledAt: r.disabled_at === null ? null : Number(r.disabled_at),
+      failingSince: r.failing_since === null ? null : Number(r.failing_since),
+      lastSuccessAt: r.last_success_at === null ? null : Number(r.last_success_at),
+      lastFailureAt: r.last_failure_at === null ? null : Number(r.last_failure_at),
+      lastError: (r.last_error as string | null) ?? null,
+    }));
+  }
+
+  async recordEndpointSuccess(endpointId: string, now: number): Promise<void> {
+    this.st(
+      `INSERT INTO endpoint_state (endpoint_id, last_success_at) VALUES (?, ?)
+       ON CONFLICT (endpoint_id) DO UPDATE SET last_success_at = excluded.last_success_at, failing_since = NULL`,
+    ).run(endpointId, now);
+  }
+
+  async recordEndpointFailure(endpointId: string, now: number, error: string): Promise<number> {
+    const row = this.st(
+      `INSERT INTO endpoint_state (endpoint_id, failing_since, last_failure_at, last_error) VALUES (@id, @now, @now, @error)
+       ON CONFLICT (endpoint_id) DO UPDATE SET failing_since = COALESCE(endpoint_state.failing_since, excluded.failing_since),
+         last_failure_at = excluded.last_failure_at, last_error = excluded.last_error
+       RETURNING failing_since`,
+    ).get({ id: endpointId, now, error }) as Row;
+    return Number(row.failing_since);
+  }
+
+  async setEndpointDisabled(endpointId: string, disabled: boolean, reason: string | null, now: number): Promise<void> {
+    this.st(
+      `INSERT INTO endpoint_state (endpoint_id, disabled, disabled_reason, disabled_at) VALUES (@id, @d, @reason, @at)
+       ON CONFLICT (endpoint_id) DO UPDATE SET disabled = excluded.disabled, disabled_reason = excluded.disabled_reason,
+         disabled_at = excluded.disabled_at, failing_since = CASE WHEN excluded.disabled = 0 THEN NULL ELSE endpoint_state.failing_since END`,
+    ).run({ id: endpointId, d: disabled ? 1 : 0, reason: disabled ? reason : null, at: disabled ? now : null });
+  }
+
+  async endpointStats(now: number): Promise<EndpointStats[]> {
+    const stats = new Map<string, EndpointStats>();
+    const get = (id: string) => {
+      let s = stats.get(id);
+      if (!s) stats.set(id, (s = { endpointId: id, queueDepth: 0, oldestPendingAt: null, deadLetters: 0, attempts24h: 0, successes24h: 0 }));
+      return s;
+    };
+    for (const r of this.st(`SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries WHERE ${OPEN} GROUP BY endpoint_id`).all() as Row[]) {
+      const s = get(String(r.endpoint_id));
+      s.queueDepth = Number(r.n);
+      s.oldestPendingAt = Number(r.oldest);
+    }
+    for (const r of this.st(`SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY endpoint_id`).all() as Row[]) {
+      get(String(r.endpoint_id)).deadLetters = Number(r.n);
+    }
+    for (const r of this.st(
+      `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
+       FROM attempts WHERE started_at >= ? GROUP BY endpoint_id`,
+    ).all(now - 24 * 3600_000) as Row[]) {
+      const s = get(String(r.endpoint_id));
+      s.attempts24h = Number(r.n);
+      s.successes24h = Number(r.ok);
+    }
+    return [...stats.values()];
+  }
+
+  // ---------------------------------------------------------------- admin queries
+
+  async listEvents(f: EventFilter, limit: number, cursor?: string): Promise<Page<StoredEvent>> {
+    const where: string[] = [];
+    const p: Record<string, unknown> = { limit: limit + 1 };
+    if (f.type) {
+      const g = globToSql(f.type);
+      where.push('type GLOB @typeGlob', `(length(type) - length(replace(type, '.', ''))) = @typeDots`);
+      p.typeGlob = g.glob;
+      p.typeDots = g.dots;
+    }
+    for (const [key, col] of [['transId', 'trans_id'], ['payId', 'pay_id'], ['mandateId', 'mandate_id'], ['merchantId', 'merchant_id'], ['outcome', 'outcome']] as const) {
+      if (f[key] !== undefined) {
+        where.push(`${col} = @${key}`);
+        p[key] = f[key];
+      }
+    }
+    if (f.since !== undefined) (where.push('received_at >= @since'), (p.since = f.since));
+    if (f.until !== undefined) (where.push('received_at < @until'), (p.until = f.until));
+    const c = decodeCursor(cursor);
+    if (c !== null) (where.push('seq < @cursor'), (p.cursor = c));
+    const sql = `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+    const rows = (this.db.prepare(sql).all(p) as Row[]).map(mapEvent);
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit);
+    return { items, next: more ? encodeCursor(items[items.length - 1]!.seq) : null };
+  }
+
+  async getEvent(id: string): Promise<StoredEvent | null> {
+    const r = this.st('SELECT * FROM events WHERE id = ?').get(id) as Row | undefined;
+    return r ? mapEvent(r) : null;
+  }
+
+  async getCallback(id: string): Promise<CallbackRecord | null> {
+    const r = this.st('SELECT * FROM callbacks WHERE id = ?').get(id) as Row | undefined;
+    return r ? mapCallback(r) : null;
+  }
+
+  async deliveriesOf(eventId: string): Promise<DeliveryRecord[]> {
+    return (this.st('SELECT * FROM deliveries WHERE event_id = ? ORDER BY endpoint_id').all(eventId) as Row[]).map(mapDelivery);
+  }
+
+  async attemptsOf(eventId: string): Promise<AttemptRecord[]> {
+    return (this.st('SELECT * FROM attempts WHERE event_id = ? ORDER BY id').all(eventId) as Row[]).map(mapAttempt);
+  }
+
+  async listQuarantine(f: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>> {
+    const where = [`state = 'quarantined'`];
+    const p: Record<string, unknown> = { limit: limit + 1 };
+    if (f.merchantId !== undefined) (where.push('merchant_id = @merchantId'), (p.merchantId = f.merchantId));
+    if (f.reason !== undefined) (where.push('reason = @reason'), (p.reason = f.reason));
+    if (f.since !== undefined) (where.push('received_at >= @since'), (p.since = f.since));
+    if (f.until !== undefined) (where.push('received_at < @until'), (p.until = f.until));
+    const c = decodeCursor(cursor);
+    if (c !== null) (where.push('rowid < @cursor'), (p.cursor = c));
+    const rows = this.db.prepare(`SELECT rowid AS _rowid, * FROM callbacks WHERE ${where.join(' AND ')} ORDER BY rowid DESC LIMIT @limit`).all(p) as Row[];
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    return { items: page.map(mapCallback), next: more ? encodeCursor(Number(page[page.length - 1]!._rowid)) : null };
+  }
+
+  async quarantineSize(): Promise<number> {
+    return Number((this.st(`SELECT COUNT(*) AS n FROM callbacks WHERE state = 'quarantined'`).get() as Row).n);
+  }
+
+  async resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null> {
+    return this.db.transaction(() => {
+      const row = this.st(`SELECT state FROM callbacks WHERE id = ?`).get(callbackId) as Row | undefined;
+      if (!row || row.state !== 'quarantined') return null;
+      const { eventId, duplicate } = this.insertEvent(event, callbackId, now);
+      this.st(`UPDATE callbacks SET state = 'reprocessed', event_id = ?, merchant_id = ?, decoded = ? WHERE id = ?`)
+        .run(eventId, merchantId, JSON.stringify(decoded), callbackId);
+      return { callbackId, eventId, duplicate };
+    }).immediate();
+  }
+
+  private deadWhere(f: DeadLetterFilter, p: Record<string, unknown>): string {
+    const where = [`d.state = 'dead'`];
+    if (f.endpointId !== undefined) (where.push('d.endpoint_id = @endpointId'), (p.endpointId = f.endpointId));
+    if (f.since !== undefined) (where.push('d.updated_at >= @since'), (p.since = f.since));
+    if (f.until !== undefined) (where.push('d.updated_at < @until'), (p.until = f.until));
+    if (f.type !== undefined) {
+      const g = globToSql(f.type);
+      where.push(`d.event_id IN (SELECT id FROM events WHERE type GLOB @typeGlob AND (length(type) - length(replace(type, '.', ''))) = @typeDots)`);
+      p.typeGlob = g.glob;
+      p.typeDots = g.dots;
+    }
+    return where.join(' AND ');
+  }
+
+  async listDeadLetters(f: DeadLetterFilter, limit: number, cursor?: string): Promise<Page<DeliveryRecord & { type: string }>> {
+    const p: Record<string, unknown> = { limit: limit + 1 };
+    let where = this.deadWhere(f, p);
+    const c = decodeCursor(cursor);
+    if (c !== null) (where += ' AND d.id < @cursor'), (p.cursor = c);
+    const rows = this.db.prepare(
+      `SELECT d.*, e.type AS type FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${where} ORDER BY d.id DESC LIMIT @limit`,
+    ).all(p) as Row[];
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit).map((r) => ({ ...mapDelivery(r), type: String(r.type) }));
+    return { items, next: more ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+
+  async countDeadLetters(f: DeadLetterFilter): Promise<number> {
+    const p: Record<string, unknown> = {};
+    return Number((this.db.prepare(`SELECT COUNT(*) AS n FROM deliveries d WHERE ${this.deadWhere(f, p)}`).get(p) as Row).n);
+  }
+
+  async redeliverDeadLetters(f: DeadLetterFilter, now: number): Promise<number> {
+    const p: Record<string, unknown> = { now };
+    const where = this.deadWhere(f, p);
+    return this.db.prepare(
+      `UPDATE deliveries AS d SET state = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now, completed_at = NULL WHERE ${where}`,
+    ).run(p).changes;
+  }
+
+  async redeliver(eventId: string, endpointIds: string[], orderKeys: Record<string, string | null>, now: number): Promise<string[]> {
+    return this.db.transaction(() => {
+      const ev = this.st('SELECT seq FROM events WHERE id = ?').get(eventId) as Row | undefined;
+      if (!ev) return [];
+      const scheduled: string[] = [];
+      for (const endpointId of endpointIds) {
+        const reset = this.st(
+          `UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now, completed_at = NULL
+           WHERE event_id = @eventId AND endpoint_id = @endpointId AND state != 'in_flight'`,
+        ).run({ now, eventId, endpointId });
+        if (reset.changes === 1) {
+          scheduled.push(endpointId);
+          continue;
+        }
+        const created = this.st(
+          `INSERT INTO deliveries (event_seq, event_id, endpoint_id, order_key, state, next_attempt_at, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
+        ).run(ev.seq, eventId, endpointId, orderKeys[endpointId] ?? null, now, now, now);
+        if (created.changes === 1) scheduled.push(endpointId);
+      }
+      return scheduled;
+    }).immediate();
+  }
+
+  async *exportCallbacks(since: number | null): AsyncIterable<CallbackRecord> {
+    // Pages instead of one open iterator: better-sqlite3 forbids other statements while iterating.
+    let after = -1;
+    for (;;) {
+      const rows = this.st(`SELECT rowid AS _rowid, * FROM callbacks WHERE rowid > ? AND received_at >= ? ORDER BY rowid LIMIT 500`)
+        .all(after, since ?? 0) as Row[];
+      if (rows.length === 0) return;
+      for (const r of rows) yield mapCallback(r);
+      after = Number(rows[rows.length - 1]!._rowid);
+    }
+  }
+}

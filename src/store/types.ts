@@ -1,0 +1,214 @@
+// The storage contract. Every adapter (SQLite now, PostgreSQL later) implements
+// exactly this; the contract test suite in test/store/ runs against each.
+// Times are epoch milliseconds, passed in by the caller (adapters never read the clock
+// for decisions, so tests can drive time).
+
+import type { Channel } from '../paygate/types.js';
+
+export type CallbackState = 'accepted' | 'duplicate' | 'quarantined' | 'reprocessed';
+
+/** A callback exactly as received plus what became of it. */
+export interface CallbackRecord {
+  id: string;
+  receivedAt: number;
+  channel: Channel;
+  method: string;
+  path: string;
+  kind: string | null;
+  contentType: string | null;
+  remoteIp: string | null;
+  headers: Record<string, string>;
+  body: Buffer;
+  merchantId: string | null;
+  state: CallbackState;
+  reason: string | null;
+  detail: string | null;
+  eventId: string | null;
+  /** Decoded fields for display (never the MAC); null when it could not be decoded. */
+  decoded: Record<string, unknown> | null;
+}
+
+export interface EventDraft {
+  id: string;
+  type: string;
+  source: string;
+  merchantId: string | null;
+  operation: string | null;
+  outcome: string | null;
+  transId: string | null;
+  payId: string | null;
+  mandateId: string | null;
+  receivedAt: number;
+  dedupeKey: string;
+  /** Serialized event, delivered byte for byte. */
+  payload: string;
+  /** Endpoints this event is scheduled for, with the ordering key (null = unordered). */
+  deliveries: { endpointId: string; orderKey: string | null }[];
+}
+
+export interface IngestItem {
+  callback: Omit<CallbackRecord, 'eventId' | 'state'> & { state: 'accepted' | 'quarantined' };
+  event?: EventDraft;
+}
+
+export interface IngestResult {
+  callbackId: string;
+  eventId: string | null;
+  duplicate: boolean;
+}
+
+export interface StoredEvent {
+  seq: number;
+  id: string;
+  type: string;
+  source: string;
+  merchantId: string | null;
+  operation: string | null;
+  outcome: string | null;
+  transId: string | null;
+  payId: string | null;
+  mandateId: string | null;
+  receivedAt: number;
+  callbackId: string | null;
+  payload: string;
+}
+
+export type DeliveryState = 'pending' | 'in_flight' | 'succeeded' | 'dead';
+
+export interface DeliveryRecord {
+  id: number;
+  eventId: string;
+  endpointId: string;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: number;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+export type ErrorClass = 'timeout' | 'connection_refused' | 'connection_error' | 'tls' | 'dns' | 'non_2xx';
+
+export interface AttemptRecord {
+  id?: number;
+  deliveryId: number;
+  eventId: string;
+  endpointId: string;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  errorClass: ErrorClass | null;
+  responseBody: string | null;
+}
+
+export interface ClaimedDelivery {
+  id: number;
+  eventId: string;
+  endpointId: string;
+  /** Attempts already made in the current round (0 on the first try). */
+  attempts: number;
+  payload: string;
+  createdAt: number;
+}
+
+export interface EndpointState {
+  endpointId: string;
+  disabled: boolean;
+  disabledReason: string | null;
+  disabledAt: number | null;
+  failingSince: number | null;
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  lastError: string | null;
+}
+
+export interface EndpointStats {
+  endpointId: string;
+  queueDepth: number;
+  oldestPendingAt: number | null;
+  deadLetters: number;
+  attempts24h: number;
+  successes24h: number;
+}
+
+export interface EventFilter {
+  type?: string; // glob, '*' within a segment
+  transId?: string;
+  payId?: string;
+  mandateId?: string;
+  merchantId?: string;
+  outcome?: string;
+  since?: number;
+  until?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next (older) page; null at the end. */
+  next: string | null;
+}
+
+export interface DeadLetterFilter {
+  endpointId?: string;
+  type?: string;
+  since?: number;
+  until?: number;
+}
+
+export interface QuarantineFilter {
+  merchantId?: string;
+  reason?: string;
+  since?: number;
+  until?: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** One commit for the whole batch: callbacks, events (deduped) and their deliveries. */
+  ingest(items: IngestItem[]): Promise<IngestResult[]>;
+
+  // ---- outbox
+  /** Lease due deliveries of one endpoint; with ordering, only the oldest open one per key. */
+  claim(endpointId: string, owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]>;
+  /** Guarded by the lease owner: returns false when the lease was lost (someone else owns it now). */
+  complete(deliveryId: number, owner: string, attempt: AttemptRecord, now: number): Promise<boolean>;
+  fail(deliveryId: number, owner: string, attempt: AttemptRecord, next: { retryAt: number } | { dead: true }, now: number): Promise<boolean>;
+  /** Give a claimed delivery back without counting an attempt (shutdown). */
+  release(deliveryId: number, owner: string, now: number): Promise<boolean>;
+  /** Release every lease (single-process adapters on start-up). */
+  releaseAllLeases(now: number): Promise<number>;
+  /** Soonest next_attempt_at among pending deliveries of the endpoint, or null. */
+  nextDueAt(endpointId: string): Promise<number | null>;
+
+  // ---- endpoints
+  endpointStates(): Promise<EndpointState[]>;
+  recordEndpointSuccess(endpointId: string, now: number): Promise<void>;
+  /** Returns the start of the current failing streak. */
+  recordEndpointFailure(endpointId: string, now: number, error: string): Promise<number>;
+  setEndpointDisabled(endpointId: string, disabled: boolean, reason: string | null, now: number): Promise<void>;
+  endpointStats(now: number): Promise<EndpointStats[]>;
+
+  // ---- admin queries (the console and the API read through these)
+  listEvents(filter: EventFilter, limit: number, cursor?: string): Promise<Page<StoredEvent>>;
+  getEvent(id: string): Promise<StoredEvent | null>;
+  getCallback(id: string): Promise<CallbackRecord | null>;
+  deliveriesOf(eventId: string): Promise<DeliveryRecord[]>;
+  attemptsOf(eventId: string): Promise<AttemptRecord[]>;
+  listQuarantine(filter: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>>;
+  quarantineSize(): Promise<number>;
+  /** A quarantined callback now decodes: store its event and mark it reprocessed, in one commit. */
+  resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null>;
+  listDeadLetters(filter: DeadLetterFilter, limit: number, cursor?: string): Promise<Page<DeliveryRecord & { type: string }>>;
+  countDeadLetters(filter: DeadLetterFilter): Promise<number>;
+  redeliverDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;
+  /** Reset (or create) deliveries of an event so they go out again now. Returns the endpoint ids scheduled. */
+  redeliver(eventId: string, endpointIds: string[], orderKeys: Record<string, string | null>, now: number): Promise<string[]>;
+  /** Raw callbacks in arrival order, for export/replay. */
+  exportCallbacks(since: number | null): AsyncIterable<CallbackRecord>;
+}
