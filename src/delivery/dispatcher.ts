@@ -104,7 +104,7 @@ export class Dispatcher {
 
   /** Wake exactly when the next retry is due, instead of waiting for the poll. */
   private async armTimer(lane: Lane): Promise<void> {
-    const due = await this.d.store.nextDueAt(lane.ep.id);
+    const due = await this.d.store.nextDueAt(lane.ep.id, this.clock());
     if (due === null) return;
     const delay = due - this.clock();
     if (delay <= 0 || delay >= this.d.pollIntervalMs) return;

@@ -201,8 +201,9 @@ export class SqliteStore implements Store {
     ).run(now).changes;
   }
 
-  async nextDueAt(endpointId: string): Promise<number | null> {
-    const row = this.st(`SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE endpoint_id = ? AND state = 'pending'`).get(endpointId) as Row;
+  async nextDueAt(endpointId: string, now: number): Promise<number | null> {
+    // Only future times: a delivery already due but held back by ordering is woken by its predecessor.
+    const row = this.st(`SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at > ?`).get(endpointId, now) as Row;
     return row.t === null ? null : Number(row.t);
   }
 

@@ -183,8 +183,8 @@ export interface Store {
   release(deliveryId: number, owner: string, now: number): Promise<boolean>;
   /** Release every lease (single-process adapters on start-up). */
   releaseAllLeases(now: number): Promise<number>;
-  /** Soonest next_attempt_at among pending deliveries of the endpoint, or null. */
-  nextDueAt(endpointId: string): Promise<number | null>;
+  /** Soonest future next_attempt_at among pending deliveries of the endpoint, or null. */
+  nextDueAt(endpointId: string, now: number): Promise<number | null>;
 
   // ---- endpoints
   endpointStates(): Promise<EndpointState[]>;

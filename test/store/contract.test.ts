@@ -1,0 +1,147 @@
+// The storage contract, run against every adapter. A new adapter joins by
+// adding a factory to ADAPTERS; every assertion here must hold for it.
+import t from 'tap';
+import { join } from 'node:path';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { AttemptRecord, EventDraft, IngestItem, Store } from '../../src/store/types.js';
+import { tmpDir } from '../helpers/relay.js';
+
+type Factory = (t: Tap) => Promise<Store>;
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+
+export const ADAPTERS: Record<string, Factory> = {
+  sqlite: async (t) => {
+    const s = new SqliteStore(join(tmpDir(t), 'contract.db'));
+    await s.migrate();
+    t.teardown(() => s.close());
+    return s;
+  },
+};
+
+let n = 0;
+function item(over: { transId?: string; dedupe?: string; endpoints?: string[]; quarantined?: boolean; at?: number; type?: string } = {}): IngestItem {
+  n++;
+  const at = over.at ?? 1_000_000 + n;
+  const callback = {
+    id: `cb_${String(n).padStart(26, '0')}`, receivedAt: at, channel: 'notify' as const, method: 'POST', path: '/paygate/notify',
+    kind: null, contentType: 'application/x-www-form-urlencoded', remoteIp: '127.0.0.1', headers: { 'user-agent': 'test' },
+    body: Buffer.from(`Data=${n}`), merchantId: 'M', state: (over.quarantined ? 'quarantined' : 'accepted') as 'accepted' | 'quarantined',
+    reason: over.quarantined ? 'mac_invalid' : null, detail: null, decoded: null,
+  };
+  if (over.quarantined) return { callback };
+  const transId = over.transId ?? `T${n}`;
+  const id = `evt_${String(n).padStart(26, '0')}`;
+  const event: EventDraft = {
+    id, type: over.type ?? 'open_position.created', source: 'paygate', merchantId: 'M', operation: 'open_position', outcome: 'succeeded',
+    transId, payId: `P${n}`, mandateId: null, receivedAt: at, dedupeKey: over.dedupe ?? `k${n}`,
+    payload: JSON.stringify({ id, transId }),
+    deliveries: (over.endpoints ?? ['a']).map((e) => ({ endpointId: e, orderKey: `M\u0000${transId}` })),
+  };
+  return { callback, event };
+}
+
+const attempt = (deliveryId: number, eventId: string, status: number | null, at: number): AttemptRecord => ({
+  deliveryId, eventId, endpointId: 'a', startedAt: at, durationMs: 3, statusCode: status, errorClass: status && status < 300 ? null : 'non_2xx', responseBody: 'x',
+});
+
+for (const [name, make] of Object.entries(ADAPTERS)) {
+  t.test(`${name}: intake commits callback, event and deliveries; dedupe by key`, async (t) => {
+    const s = await make(t);
+    const a = item({ dedupe: 'same' });
+    const b = item({ dedupe: 'same' });
+    const q = item({ quarantined: true });
+    const r = await s.ingest([a, b, q]);
+    t.same(r.map((x) => x.duplicate), [false, true, false]);
+    t.equal(r[1]!.eventId, a.event!.id, 'the duplicate points at the first event');
+    t.equal(r[2]!.eventId, null);
+    t.equal((await s.getCallback(b.callback.id))!.state, 'duplicate');
+    t.same((await s.getCallback(a.callback.id))!.body, a.callback.body, 'raw body kept byte for byte');
+    t.equal((await s.deliveriesOf(a.event!.id)).length, 1, 'deliveries only for the new event');
+    t.equal(await s.quarantineSize(), 1);
+    const again = await s.ingest([item({ dedupe: 'same' })]);
+    t.equal(again[0]!.duplicate, true, 'dedupe across commits');
+  });
+
+  t.test(`${name}: claim leases, ordering per transaction, lease guard`, async (t) => {
+    const s = await make(t);
+    const e1 = item({ transId: 'X' });
+    const e2 = item({ transId: 'X' });
+    const e3 = item({ transId: 'Y' });
+    await s.ingest([e1, e2, e3]);
+    const now = 2_000_000;
+    const c = await s.claim('a', 'w1', now, 1000, 10);
+    t.same(c.map((d) => d.eventId).sort(), [e1.event!.id, e3.event!.id].sort(), 'the later X waits for the earlier X; Y is not held up');
+    t.same(await s.claim('a', 'w2', now, 1000, 10), [], 'leased deliveries are not claimed twice');
+    const d1 = c.find((d) => d.eventId === e1.event!.id)!;
+    t.equal(d1.payload, e1.event!.payload);
+    // Lease expires; w2 takes over; w1's late answer must not overwrite w2's.
+    const taken = await s.claim('a', 'w2', now + 2000, 1000, 10);
+    t.ok(taken.some((d) => d.id === d1.id), 'an expired lease is picked up by another owner');
+    t.equal(await s.complete(d1.id, 'w1', attempt(d1.id, d1.eventId, 200, now + 2100), now + 2100), false, 'late owner refused');
+    t.equal((await s.deliveriesOf(e1.event!.id))[0]!.state, 'in_flight', 'state untouched by the stale owner');
+    const y = taken.find((d) => d.eventId === e3.event!.id)!;
+    t.equal(await s.complete(y.id, 'w2', attempt(y.id, y.eventId, 204, now + 2100), now + 2100), true);
+    t.equal(await s.fail(d1.id, 'w2', attempt(d1.id, d1.eventId, 500, now + 2200), { retryAt: now + 5000 }, now + 2200), true);
+    t.same(await s.claim('a', 'w2', now + 3000, 1000, 10).then((x) => x.map((d) => d.eventId)), [], 'X2 still waits while X1 retries');
+    t.equal(await s.nextDueAt('a', now + 3000), now + 5000, 'the next retry time, ignoring deliveries already due but held by ordering');
+    const retry = await s.claim('a', 'w2', now + 5000, 1000, 10);
+    t.same(retry.map((d) => d.eventId), [e1.event!.id]);
+    t.equal(retry[0]!.attempts, 1, 'attempt count carried');
+    t.equal(await s.complete(retry[0]!.id, 'w2', attempt(retry[0]!.id, e1.event!.id, 200, now + 5100), now + 5100), true);
+    t.same((await s.claim('a', 'w2', now + 5200, 1000, 10)).map((d) => d.eventId), [e2.event!.id], 'then X2 goes');
+    t.equal((await s.attemptsOf(e1.event!.id)).length, 3, 'every attempt recorded, including the stale one');
+  });
+
+  t.test(`${name}: dead letters, bulk redelivery, redeliver, release`, async (t) => {
+    const s = await make(t);
+    const e = item({ type: 'mandate.failed' });
+    const f = item({ type: 'credit.created' });
+    await s.ingest([e, f]);
+    const [d, g] = await s.claim('a', 'w', 2_000_000, 1000, 10);
+    await s.fail(d!.id, 'w', attempt(d!.id, d!.eventId, 500, 11), { dead: true }, 11);
+    await s.fail(g!.id, 'w', attempt(g!.id, g!.eventId, 500, 11), { dead: true }, 11);
+    t.equal(await s.countDeadLetters({}), 2);
+    t.equal(await s.countDeadLetters({ type: 'mandate.*' }), 1, 'type glob filter');
+    t.equal((await s.listDeadLetters({ endpointId: 'a' }, 10)).items.length, 2);
+    t.equal(await s.redeliverDeadLetters({ type: 'mandate.*' }, 20), 1);
+    t.equal(await s.countDeadLetters({}), 1);
+    const again = await s.claim('a', 'w', 2_000_000, 1000, 10);
+    t.same(again.map((x) => x.eventId), [e.event!.id]);
+    t.equal(again[0]!.attempts, 0, 'a redelivery starts a fresh round');
+    t.equal(await s.release(again[0]!.id, 'w', 21), true, 'release gives it back without an attempt');
+    t.same(await s.redeliver(f.event!.id, ['a', 'b'], { a: null, b: null }, 30), ['a', 'b'], 'reset one, create the other');
+    t.equal((await s.deliveriesOf(f.event!.id)).length, 2);
+    t.equal(await s.releaseAllLeases(40), 0);
+  });
+
+  t.test(`${name}: endpoint state, stats, quarantine resolution, event queries, export`, async (t) => {
+    const s = await make(t);
+    await s.recordEndpointFailure('a', 100, 'HTTP 500');
+    t.equal(await s.recordEndpointFailure('a', 200, 'timeout'), 100, 'failing streak keeps its start');
+    await s.recordEndpointSuccess('a', 300);
+    t.equal(await s.recordEndpointFailure('a', 400, 'x'), 400, 'a success ends the streak');
+    await s.setEndpointDisabled('a', true, 'gone', 500);
+    t.match((await s.endpointStates())[0], { endpointId: 'a', disabled: true, disabledReason: 'gone', lastError: 'x' });
+    const q = item({ quarantined: true });
+    const ev = item({ transId: 'Z' });
+    await s.ingest([q, ev]);
+    const stats = await s.endpointStats(5000);
+    t.match(stats.find((x) => x.endpointId === 'a'), { queueDepth: 1, deadLetters: 0 });
+    const draft = item({ transId: 'QQ' }).event!;
+    const resolved = await s.resolveQuarantine(q.callback.id, draft, 'M', { transId: 'QQ' }, 6000);
+    t.equal(resolved?.eventId, draft.id);
+    t.equal((await s.getCallback(q.callback.id))!.state, 'reprocessed');
+    t.equal(await s.resolveQuarantine(q.callback.id, draft, 'M', {}, 6000), null, 'only once');
+    t.equal(await s.quarantineSize(), 0);
+    const page1 = await s.listEvents({}, 1);
+    t.equal(page1.items[0]!.id, draft.id, 'newest first');
+    const page2 = await s.listEvents({}, 1, page1.next!);
+    t.equal(page2.items[0]!.id, ev.event!.id);
+    t.equal((await s.listEvents({ transId: 'Z' }, 10)).items.length, 1);
+    t.equal((await s.listEvents({ type: 'open_*.created' }, 10)).items.length, 2);
+    t.equal((await s.listEvents({ type: 'open_position' }, 10)).items.length, 0, 'a glob segment count must match');
+    const exported: string[] = [];
+    for await (const c of s.exportCallbacks(null)) exported.push(c.id);
+    t.same(exported, [q.callback.id, ev.callback.id], 'export in arrival order');
+  });
+}
