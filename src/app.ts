@@ -17,6 +17,12 @@ function codeForFastifyError(err: FastifyError): ErrorCode {
   return 'internal';
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    servedRoutes: { method: string; url: string }[];
+  }
+}
+
 /** The HTTP face of a relay: routes only; process concerns live in server.ts. */
 export async function buildApp(relay: Relay): Promise<FastifyInstance> {
   const app = Fastify({
@@ -34,6 +40,13 @@ export async function buildApp(relay: Relay): Promise<FastifyInstance> {
     const body = errorBody(code, code === 'internal' ? undefined : (err as Error).message);
     return reply.code(code === 'internal' ? 500 : ((err as FastifyError).statusCode ?? 400)).send(body);
   });
+  // The served routes, for the OpenAPI drift test (HEAD twins of GET routes are Fastify's, not ours).
+  const served: { method: string; url: string }[] = [];
+  app.decorate('servedRoutes', served);
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) if (m !== 'HEAD') served.push({ method: m, url: r.url });
+  });
+
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('not_found')));
 
   app.addHook('onResponse', async (req, reply) => {

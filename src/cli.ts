@@ -16,6 +16,7 @@ const USAGE = `paygate-relay <command> [options]
                                              build a callback exactly as Paygate would; print it or post it
   export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each
   replay    FILE --target URL                post exported callbacks again, byte for byte
+  openapi                                    print the OpenAPI document (openapi.yaml)
 `;
 
 function configPath(v: string | undefined): string {
@@ -115,6 +116,11 @@ async function main(): Promise<void> {
       return exportCallbacks(rest);
     case 'replay':
       return replay(rest);
+    case 'openapi': {
+      const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);
+      process.stdout.write(stringify(buildOpenApi(), { lineWidth: 0, aliasDuplicateObjects: false }));
+      return;
+    }
     default:
       process.stderr.write(USAGE);
       process.exitCode = cmd ? 2 : 0;

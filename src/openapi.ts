@@ -1,0 +1,156 @@
+// openapi.yaml is generated from this module: routes declared once here and
+// event schemas converted from the zod schemas the relay validates with.
+// test/openapi.test.ts fails when openapi.yaml, this module and the
+// registered Fastify routes disagree. Regenerate with `paygate-relay openapi > openapi.yaml`.
+
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
+import { paygateEventSchema } from './events/schema.js';
+import { EVENT_TYPES } from './paygate/operation.js';
+import { VERSION } from './relay.js';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });
+const errorResponse = (description: string) => json(ref('Error'), description);
+const text = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } });
+
+const kindParam = {
+  name: 'kind', in: 'path', required: true,
+  description: 'Operation the shop started: mandate, MD/debtor, OC/open-position, OS/open-position-reversal, CR/credit, AN/prepayment, ST/prepayment-reversal, ZE/prepayment-paid, UP/prepayment-update (case-insensitive).',
+  schema: { type: 'string' },
+};
+const form = {
+  required: false,
+  description: 'Paygate result: Len and Data (encrypted), usually MerchantID in plain, plus plaintext Custom pairs. UTF-8 or charset=iso-8859-1.',
+  content: { 'application/x-www-form-urlencoded': { schema: ref('PaygateCallbackForm') } },
+};
+const rejected = {
+  '400': errorResponse('Can never be valid (no Data/Len, not hex, cannot decrypt, bad Len, bad Code, unknown merchant); kept in quarantine.'),
+  '401': errorResponse('MAC missing or wrong; kept in quarantine.'),
+  '404': errorResponse('Unknown :kind; kept in quarantine.'),
+  '413': errorResponse('Body over limits.bodyBytes.'),
+  '415': errorResponse('Not a form body or unsupported charset; kept in quarantine.'),
+  '503': errorResponse('Not stored (storage unavailable or draining); Paygate retries.'),
+};
+
+function notifyOp(withKind: boolean) {
+  return {
+    post: {
+      operationId: withKind ? 'notifyKind' : 'notify', tags: ['paygate'], summary: 'URLNotify: store and classify a Paygate result',
+      ...(withKind ? { parameters: [kindParam] } : {}),
+      requestBody: form,
+      responses: { '200': text('Stored durably (or a repeat of a stored callback): body OK.'), ...rejected },
+    },
+  };
+}
+
+function returnOps(channel: 'success' | 'failure', withKind: boolean) {
+  const base = {
+    tags: ['paygate'], summary: `URL${channel === 'success' ? 'Success' : 'Failure'}: browser return, stored like notify, then redirected by the verified outcome`,
+    ...(withKind ? { parameters: [kindParam] } : {}),
+    responses: {
+      '303': { description: "Redirect to the merchant's returnUrls entry for the decrypted, verified outcome (failure when it does not verify).", headers: { location: { schema: { type: 'string', format: 'uri' } } } },
+      '200': text('No return URL configured: a neutral page.'),
+      '4XX': errorResponse('Rejected and no return URL configured.'),
+      '503': errorResponse('Not stored; try again.'),
+    },
+  };
+  const id = `${channel}${withKind ? 'Kind' : ''}`;
+  return {
+    get: { ...base, operationId: `${id}Get`, description: 'The result arrives as the query string (Len, Data, MerchantID, Custom pairs).' },
+    post: { ...base, operationId: `${id}Post`, requestBody: form },
+  };
+}
+
+const bearer = [{ adminToken: [] }];
+const filterParams = (names: string[]) => names.map((n) => ({ name: n, in: 'query', required: false, schema: { type: 'string' } }));
+const pageParams = filterParams(['limit', 'cursor']);
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const adminErrors = { '401': errorResponse('Missing or unknown bearer token.'), '403': errorResponse('A viewer token may not change state.') };
+
+function admin(summary: string, opts: { params?: Json[]; body?: boolean; response: Json; operationId: string; operator?: boolean }) {
+  return {
+    operationId: opts.operationId, tags: ['admin'], summary, security: bearer,
+    ...(opts.params?.length ? { parameters: opts.params } : {}),
+    ...(opts.body ? { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } } } : {}),
+    responses: { '200': json(opts.response, 'OK'), '400': errorResponse('Invalid filter or cursor.'), '404': errorResponse('Not found.'), ...adminErrors },
+  };
+}
+
+const page = (item: Json) => ({ type: 'object', required: ['items', 'next'], properties: { items: { type: 'array', items: item }, next: { type: ['string', 'null'] } } });
+const obj = { type: 'object', additionalProperties: true };
+
+export function buildOpenApi(): Json {
+  const eventSchema = z.toJSONSchema(paygateEventSchema, { target: 'draft-2020-12' }) as Json;
+  delete eventSchema.$schema;
+  const eventFilters = filterParams(['type', 'transId', 'payId', 'mandateId', 'merchantId', 'outcome', 'since', 'until']);
+  const deadFilters = filterParams(['endpoint', 'type', 'since', 'until']);
+  const webhookHeaders = [
+    { name: 'webhook-id', in: 'header', required: true, description: 'The event id; stable across retries and redeliveries: dedupe on it.', schema: { type: 'string' } },
+    { name: 'webhook-timestamp', in: 'header', required: true, description: 'Unix seconds of this attempt.', schema: { type: 'string' } },
+    { name: 'webhook-signature', in: 'header', required: true, description: 'Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body> per endpoint secret (key = base64-decoded secret after whsec_).', schema: { type: 'string' } },
+  ];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'paygate-relay', version: VERSION,
+      description: 'Receives Computop Paygate callbacks, stores them durably and forwards typed, signed events (Standard Webhooks).',
+    },
+    tags: [{ name: 'paygate' }, { name: 'admin' }, { name: 'ops' }],
+    paths: {
+      '/paygate/notify': notifyOp(false),
+      '/paygate/notify/{kind}': notifyOp(true),
+      '/paygate/success': returnOps('success', false),
+      '/paygate/success/{kind}': returnOps('success', true),
+      '/paygate/failure': returnOps('failure', false),
+      '/paygate/failure/{kind}': returnOps('failure', true),
+      '/healthz': { get: { operationId: 'healthz', tags: ['ops'], summary: 'Alive', responses: { '200': json(obj, 'Alive') } } },
+      '/readyz': { get: { operationId: 'readyz', tags: ['ops'], summary: 'Ready: storage reachable, not draining', responses: { '200': json(obj, 'Ready'), '503': json(obj, 'Not ready') } } },
+      '/metrics': { get: { operationId: 'metrics', tags: ['ops'], summary: 'Prometheus metrics', responses: { '200': text('Prometheus text format') } } },
+      '/admin/events': { get: admin('Events, newest first', { operationId: 'listEvents', params: [...eventFilters, ...pageParams], response: page(ref('PaygateEvent')) }) },
+      '/admin/events/{id}': { get: admin('An event, its callback and its deliveries with every attempt', { operationId: 'getEvent', params: [idParam('id')], response: ref('EventDetail') }) },
+      '/admin/events/{id}/redeliver': { post: admin('Deliver again (same webhook-id)', { operationId: 'redeliverEvent', params: [idParam('id'), ...filterParams(['endpoint'])], response: obj }) },
+      '/admin/quarantine': { get: admin('Rejected callbacks with their reason', { operationId: 'listQuarantine', params: [...filterParams(['reason', 'merchantId', 'since', 'until']), ...pageParams], response: page(ref('Callback')) }) },
+      '/admin/quarantine/{id}/reprocess': { post: admin('Decode a quarantined callback again', { operationId: 'reprocessOne', params: [idParam('id')], response: obj }) },
+      '/admin/quarantine/reprocess': { post: admin('Reprocess every quarantined callback matching the filter', { operationId: 'reprocessMatching', params: filterParams(['reason', 'merchantId', 'since', 'until']), body: true, response: obj }) },
+      '/admin/dead-letters': { get: admin('Dead-lettered deliveries', { operationId: 'listDeadLetters', params: [...deadFilters, ...pageParams], response: page(obj) }) },
+      '/admin/dead-letters/redeliver': { post: admin('Bulk redelivery of dead letters (dryRun=true only counts)', { operationId: 'redeliverDeadLetters', params: [...deadFilters, ...filterParams(['dryRun'])], body: true, response: obj }) },
+      '/admin/endpoints': { get: admin('Endpoints with health', { operationId: 'listEndpoints', response: { type: 'object', properties: { items: { type: 'array', items: obj } } } }) },
+      '/admin/endpoints/{id}/enable': { post: admin('Enable an endpoint', { operationId: 'enableEndpoint', params: [idParam('id')], response: obj }) },
+      '/admin/endpoints/{id}/disable': { post: admin('Disable an endpoint', { operationId: 'disableEndpoint', params: [idParam('id')], response: obj }) },
+    },
+    webhooks: Object.fromEntries(
+      EVENT_TYPES.map((type) => [
+        type,
+        {
+          post: {
+            operationId: `webhook_${type.replace('.', '_')}`, summary: `${type} event`, parameters: webhookHeaders,
+            requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref('PaygateEvent'), { properties: { type: { const: type } } }] } } } },
+            responses: { '2XX': { description: 'Accepted; anything else is retried.' }, '410': { description: 'Gone: the endpoint is disabled.' } },
+          },
+        },
+      ]),
+    ),
+    components: {
+      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'admin.tokens from the configuration' } },
+      schemas: {
+        Error: {
+          type: 'object', required: ['error', 'message'],
+          properties: { error: { type: 'string', enum: Object.keys(ERROR_CODES) }, message: { type: 'string' }, detail: { type: 'string' }, callbackId: { type: 'string' } },
+        },
+        PaygateCallbackForm: {
+          type: 'object', required: ['Data', 'Len'], additionalProperties: { type: 'string' },
+          properties: { MerchantID: { type: 'string' }, Len: { type: 'string', pattern: '^[0-9]+$' }, Data: { type: 'string', description: 'Hex (Blowfish) or hexIV-hexCipher (AES)' } },
+        },
+        PaygateEvent: eventSchema,
+        Callback: { type: 'object', additionalProperties: true, description: 'A callback as received (never its raw body, MAC or Data).' },
+        EventDetail: {
+          type: 'object', required: ['event', 'callback', 'deliveries'],
+          properties: { event: ref('PaygateEvent'), callback: { oneOf: [ref('Callback'), { type: 'null' }] }, deliveries: { type: 'array', items: obj } },
+        },
+      },
+    },
+  };
+}
