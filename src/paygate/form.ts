@@ -1,0 +1,108 @@
+// application/x-www-form-urlencoded (POST) and raw query strings (GET).
+//
+// Percent escapes encode BYTES in the body's charset, and Paygate notifies
+// often arrive as ISO-8859-1 (a Django shop crashed on exactly that), so we
+// percent-decode to bytes first and only then decode text. URLSearchParams
+// would assume UTF-8 and turn %FC into U+FFFD.
+
+export type FormResult =
+  | { ok: true; pairs: [string, string][] }
+  | { ok: false; reason: 'malformed_body' | 'unsupported_charset' };
+
+type Charset = 'utf-8' | 'latin1';
+
+// windows-1252 and us-ascii are read as ISO-8859-1: every byte maps to one
+// character, decoding never fails, and ASCII is unchanged.
+const CHARSETS: ReadonlyMap<string, Charset> = new Map<string, Charset>([
+  ['utf-8', 'utf-8'],
+  ['utf8', 'utf-8'],
+  ['iso-8859-1', 'latin1'],
+  ['iso8859-1', 'latin1'],
+  ['iso_8859-1', 'latin1'],
+  ['latin1', 'latin1'],
+  ['windows-1252', 'latin1'],
+  ['cp1252', 'latin1'],
+  ['us-ascii', 'latin1'],
+  ['ascii', 'latin1'],
+]);
+
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The charset parameter of a Content-Type; undefined when absent. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  if (!contentType) return undefined;
+  for (const param of contentType.split(';').slice(1)) {
+    const eq = param.indexOf('=');
+    if (eq < 0) continue;
+    if (param.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    let v = param.slice(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    return v.toLowerCase();
+  }
+  return undefined;
+}
+
+function hexVal(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  return -1;
+}
+
+/** '+' → space, %XX → byte; null on a broken escape. */
+function unescapeBytes(src: Buffer): Buffer | null {
+  const out = Buffer.alloc(src.length);
+  let n = 0;
+  for (let i = 0; i < src.length; i++) {
+    const b = src[i]!;
+    if (b === 0x2b) {
+      out[n++] = 0x20;
+    } else if (b === 0x25) {
+      const hi = i + 2 < src.length ? hexVal(src[i + 1]!) : -1;
+      const lo = hi >= 0 ? hexVal(src[i + 2]!) : -1;
+      if (lo < 0) return null;
+      out[n++] = (hi << 4) | lo;
+      i += 2;
+    } else {
+      out[n++] = b;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+function decodeBytes(bytes: Buffer, charset: Charset): string {
+  if (charset === 'latin1') return bytes.toString('latin1');
+  try {
+    return utf8Fatal.decode(bytes);
+  } catch {
+    // Declared UTF-8 but not UTF-8: the sender almost certainly meant
+    // ISO-8859-1 (the Paygate default). Rejecting would make Paygate repeat a
+    // notify that can never succeed, so read it the only other plausible way.
+    return bytes.toString('latin1');
+  }
+}
+
+/** Order and key spelling are preserved; empty segments are skipped; `k` alone means `k=`. */
+export function parseForm(body: Buffer, contentType?: string): FormResult {
+  const label = charsetOf(contentType);
+  const charset = label === undefined ? 'utf-8' : CHARSETS.get(label);
+  if (!charset) return { ok: false, reason: 'unsupported_charset' };
+
+  const pairs: [string, string][] = [];
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf(0x26, start);
+    if (end < 0) end = body.length;
+    const segment = body.subarray(start, end);
+    start = end + 1;
+    if (segment.length === 0) continue;
+    const eq = segment.indexOf(0x3d);
+    const rawKey = eq < 0 ? segment : segment.subarray(0, eq);
+    const rawValue = eq < 0 ? Buffer.alloc(0) : segment.subarray(eq + 1);
+    const key = unescapeBytes(rawKey);
+    const value = unescapeBytes(rawValue);
+    if (!key || !value) return { ok: false, reason: 'malformed_body' };
+    pairs.push([decodeBytes(key, charset), decodeBytes(value, charset)]);
+  }
+  return { ok: true, pairs };
+}

@@ -1,0 +1,89 @@
+// The Len rule. Paygate zero-pads the plaintext before Blowfish; other senders
+// use PKCS#7 or spaces. Len is meant to be the byte length before padding, but
+// PHP SDKs compute it in characters, so with multi-byte UTF-8 it comes out too
+// small. Cutting blindly at Len bytes would silently truncate a real payload
+// (and could cut a MAC in half), so a cut is only trusted when what follows it
+// is padding; otherwise the padding-stripped payload must have Len characters.
+
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** PKCS#7 pads to the block size: 8 for Blowfish, 16 for AES. */
+const MAX_PKCS7 = 16;
+
+function allBytes(buf: Buffer, value: number): boolean {
+  for (const b of buf) if (b !== value) return false;
+  return true;
+}
+
+function isPkcs7Tail(tail: Buffer): boolean {
+  const n = tail.length;
+  return n >= 1 && n <= MAX_PKCS7 && allBytes(tail, n);
+}
+
+function stripTrailing(buf: Buffer, value: number): Buffer {
+  let end = buf.length;
+  while (end > 0 && buf[end - 1] === value) end--;
+  return buf.subarray(0, end);
+}
+
+function stripPkcs7(buf: Buffer): Buffer | null {
+  const n = buf.length > 0 ? buf[buf.length - 1]! : 0;
+  if (n < 1 || n > MAX_PKCS7 || n > buf.length) return null;
+  return isPkcs7Tail(buf.subarray(buf.length - n)) ? buf.subarray(0, buf.length - n) : null;
+}
+
+/** The payload candidates left after removing one kind of padding, most common sender first. */
+export function paddingCandidates(raw: Buffer): Buffer[] {
+  const out = [stripTrailing(raw, 0)];
+  const pkcs = stripPkcs7(raw);
+  if (pkcs) out.push(pkcs);
+  out.push(stripTrailing(raw, 0x20));
+  return out;
+}
+
+/** Code points of valid UTF-8, or null when the bytes are not UTF-8 (the quirk cannot apply). */
+function utf8CharCount(buf: Buffer): number | null {
+  try {
+    utf8Fatal.decode(buf);
+  } catch {
+    return null;
+  }
+  // In valid UTF-8 every code point has exactly one non-continuation byte.
+  let n = 0;
+  for (const b of buf) if ((b & 0xc0) !== 0x80) n++;
+  return n;
+}
+
+/** Applies the Len rule to raw decrypted bytes; null means len_mismatch. */
+export function cutPlaintext(raw: Buffer, len: number): Buffer | null {
+  if (!Number.isSafeInteger(len) || len < 0 || len > raw.length) return null;
+  const tail = raw.subarray(len);
+  if (allBytes(tail, 0) || allBytes(tail, 0x20) || isPkcs7Tail(tail)) {
+    return stripTrailing(raw.subarray(0, len), 0);
+  }
+  for (const payload of paddingCandidates(raw)) {
+    // Only a payload longer than Len in bytes can be the characters-vs-bytes quirk.
+    if (payload.length > len && utf8CharCount(payload) === len) return payload;
+  }
+  return null;
+}
+
+/** UTF-8 when the bytes are valid UTF-8, else ISO-8859-1 (which never fails). */
+export function decodeText(buf: Buffer): string {
+  try {
+    return utf8Fatal.decode(buf);
+  } catch {
+    return buf.toString('latin1');
+  }
+}
+
+/**
+ * True when the bytes could be a Paygate plaintext: no C0 control characters
+ * other than tab/CR/LF, and no DEL. A wrong key yields random bytes, which
+ * almost always contain some; this separates "wrong key" from "malformed".
+ */
+export function looksLikeText(buf: Buffer): boolean {
+  for (const b of buf) {
+    if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f) return false;
+  }
+  return true;
+}

@@ -1,0 +1,41 @@
+import t from 'tap';
+import { charsetOf, parseForm } from '../../src/paygate/form.js';
+
+const pairs = (body: string | Buffer, ct?: string) => {
+  const r = parseForm(typeof body === 'string' ? Buffer.from(body, 'latin1') : body, ct);
+  return r.ok ? r.pairs : r.reason;
+};
+
+t.test('charsets', async (t) => {
+  t.same(pairs('Name=M%C3%BCller', 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller']]);
+  t.same(pairs('Name=M%C3%BCller'), [['Name', 'Müller']], 'UTF-8 is the default');
+  t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; charset=iso-8859-1'), [['Name', 'Müller']]);
+  t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded;charset="ISO-8859-1"'), [['Name', 'Müller']], 'quoted, upper case');
+  t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; Charset=Latin1'), [['Name', 'Müller']]);
+  t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; charset=windows-1252'), [['Name', 'Müller']]);
+  t.same(pairs('a=b', 'application/x-www-form-urlencoded; charset=us-ascii'), [['a', 'b']]);
+  t.same(pairs(Buffer.from('Name=Müller', 'latin1'), 'application/x-www-form-urlencoded; charset=iso-8859-1'), [['Name', 'Müller']], 'raw latin1 byte');
+  t.same(pairs(Buffer.from('Name=Müller €', 'utf8'), 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller €']], 'raw UTF-8 bytes');
+  t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller']], 'declared UTF-8 but latin1 bytes: read as latin1');
+  t.equal(pairs('a=b', 'application/x-www-form-urlencoded; charset=shift_jis'), 'unsupported_charset');
+  t.equal(pairs('a=b', 'application/x-www-form-urlencoded; charset=utf-16'), 'unsupported_charset');
+  t.equal(charsetOf('text/plain'), undefined);
+  t.equal(charsetOf('a/b; foo=bar; charset= UTF-8 '), 'utf-8');
+});
+
+t.test('structure', async (t) => {
+  t.same(pairs('a=1+2&b=x%2By&c=%26%3D'), [['a', '1 2'], ['b', 'x+y'], ['c', '&=']], '+ and escapes');
+  t.same(pairs('Data=ab=cd&Len=3'), [['Data', 'ab=cd'], ['Len', '3']], 'split on first =');
+  t.same(pairs('&&a=1&&'), [['a', '1']], 'empty segments ignored');
+  t.same(pairs('flag&b='), [['flag', ''], ['b', '']], 'no = means empty value');
+  t.same(pairs('B=2&a=1&B=3'), [['B', '2'], ['a', '1'], ['B', '3']], 'order and duplicates kept, keys as given');
+  t.same(pairs('M%C3%BCller=1'), [['Müller', '1']], 'keys are decoded too');
+  t.same(pairs(''), []);
+  t.same(pairs('a=%7e%7E'), [['a', '~~']], 'hex escapes in either case');
+});
+
+t.test('bad escapes', async (t) => {
+  for (const body of ['a=%', 'a=%4', 'a=%zz', 'a=%4g', '%=1', 'a=1&b=%%41', 'a=%-1']) {
+    t.equal(pairs(body), 'malformed_body', body);
+  }
+});
