@@ -23,9 +23,25 @@ declare module 'fastify' {
   }
 }
 
+export interface AppOptions {
+  /**
+   * Which routes this listener serves: `public` = Paygate callbacks + health,
+   * `admin` = admin API, console, /metrics + health, `all` = both (one port).
+   */
+  surface?: 'all' | 'public' | 'admin';
+  https?: { cert: Buffer; key: Buffer };
+}
+
 /** The HTTP face of a relay: routes only; process concerns live in server.ts. */
-export async function buildApp(relay: Relay): Promise<FastifyInstance> {
+export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const surface = opts.surface ?? 'all';
+  const t = relay.config.listen.timeouts;
   const app = Fastify({
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    trustProxy: relay.config.trustProxy ?? false,
+    connectionTimeout: t.requestMs,
+    requestTimeout: t.requestMs,
+    keepAliveTimeout: t.keepAliveMs,
     loggerInstance: relay.logger as unknown as FastifyBaseLogger,
     // Our own per-callback line replaces fastify's per-request pair (which would log URLs with query strings = Data).
     logController: new LogController({ disableRequestLogging: true }),
@@ -56,10 +72,12 @@ export async function buildApp(relay: Relay): Promise<FastifyInstance> {
     );
   });
 
+  app.server.headersTimeout = t.headersMs;
+
   await app.register(formbody);
-  await app.register(healthRoutes, { relay });
-  await app.register(paygateRoutes, { relay });
+  await app.register(healthRoutes, { relay, metrics: surface !== 'public' });
+  if (surface !== 'admin') await app.register(paygateRoutes, { relay });
   const tokens = tokenTable(relay.config);
-  if (tokens.enabled) await app.register(adminRoutes, { relay, tokens });
+  if (surface !== 'public' && tokens.enabled) await app.register(adminRoutes, { relay, tokens });
   return app;
 }

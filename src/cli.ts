@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   switch (cmd) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
-      await serve(configPath(values.config));
+      await serve(loadConfig(configPath(values.config)));
       return;
     }
     case 'simulate':

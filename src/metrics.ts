@@ -20,6 +20,7 @@ export class Metrics {
   readonly deadLettersTotal: Counter<'endpoint'>;
   readonly endpointDisabledTotal: Counter<'endpoint' | 'reason'>;
   readonly ready: Gauge;
+  readonly tlsExpiry: Gauge;
 
   constructor(opts: { version: string; merchants: string[]; endpoints: string[]; store: Store; isEndpointEnabled: (id: string) => boolean; isReady: () => boolean; now?: () => number }) {
     const r = this.registry;
@@ -33,7 +34,8 @@ export class Metrics {
       .set({ version: opts.version, node: process.version }, 1);
     this.ready = new Gauge({ name: 'paygate_relay_ready', help: '1 when the relay takes callbacks (storage reachable, not draining).', registers: [r],
       collect() { this.set(opts.isReady() ? 1 : 0); } });
-    this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result and reject reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
+    this.tlsExpiry = new Gauge({ name: 'paygate_relay_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate (unix seconds); absent without listen.tls.', registers: [r] });
+    this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result (accepted, duplicate, quarantined, forbidden, rate_limited) and reject reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
     this.events = new Counter({ name: 'paygate_relay_events_total', help: 'Events created, by type.', labelNames: ['type'], registers: [r] });
     this.decryptFailures = new Counter({ name: 'paygate_relay_decrypt_failures_total', help: 'Callbacks that could not be decrypted/parsed, by merchant (unknown when not identified).', labelNames: ['merchant'], registers: [r] });
     this.macFailures = new Counter({ name: 'paygate_relay_mac_failures_total', help: 'Callbacks whose MAC was missing or wrong, by merchant.', labelNames: ['merchant'], registers: [r] });

@@ -1,40 +1,92 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApp } from './app.js';
-import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { readTls, watchTls, type TlsMaterial } from './net/tls.js';
 import { Relay } from './relay.js';
 
-/** Process concerns: listen, signals, drain. The app itself knows nothing of them. */
-export async function serve(configPath: string): Promise<{ app: FastifyInstance; relay: Relay }> {
-  const config = loadConfig(configPath);
-  const relay = await Relay.create({ config });
-  const app = await buildApp(relay);
-  await relay.start();
-  await app.listen({ host: config.listen.host, port: config.listen.port });
-  relay.logger.info({ host: config.listen.host, port: config.listen.port, storage: relay.store.kind, endpoints: relay.endpoints.length }, 'relay listening');
+export interface RunningServer {
+  relay: Relay;
+  /** Paygate-facing listener (and everything else unless admin.listen is set). */
+  app: FastifyInstance;
+  /** Separate admin listener, when configured. */
+  admin: FastifyInstance | null;
+  url: string;
+  adminUrl: string | null;
+  /** Re-read the certificate and key; new connections get them, open ones are untouched. */
+  reloadTls(): boolean;
+  /** Drain and stop: intake 503 and readiness false first, then listeners, deliveries, storage. */
+  stop(): Promise<void>;
+}
 
-  let stopping = false;
+/** Process-level wiring without process-global side effects (tests call this directly). */
+export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+  const relay = await Relay.create({ config, logger: opts.logger });
+  const log = relay.logger;
+  let tls: TlsMaterial | null = config.listen.tls ? readTls(config.listen.tls) : null;
+  const separateAdmin = config.admin?.listen !== undefined;
+  const app = await buildApp(relay, { surface: separateAdmin ? 'public' : 'all', https: tls ?? undefined });
+  const admin = separateAdmin ? await buildApp(relay, { surface: 'admin' }) : null;
+  if (tls) relay.metrics.tlsExpiry.set(tls.notAfter);
+
+  const reloadTls = (): boolean => {
+    if (!config.listen.tls) return false;
+    try {
+      const next = readTls(config.listen.tls);
+      (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: next.cert, key: next.key });
+      tls = next;
+      relay.metrics.tlsExpiry.set(next.notAfter);
+      log.info({ notAfter: new Date(next.notAfter * 1000).toISOString() }, 'TLS certificate reloaded');
+      return true;
+    } catch (err) {
+      // Keep serving the old pair: a half-written or mismatched file must not take the port down.
+      log.error({ err: (err as Error).message }, 'TLS reload failed; keeping the current certificate');
+      return false;
+    }
+  };
+  const unwatch = config.listen.tls ? watchTls(config.listen.tls, reloadTls) : () => {};
+
+  await relay.start();
+  const url = await app.listen({ host: config.listen.host, port: config.listen.port });
+  const adminUrl = admin ? await admin.listen({ host: config.admin!.listen!.host, port: config.admin!.listen!.port }) : null;
+  log.info({ url, adminUrl, tls: tls !== null, storage: relay.store.kind, endpoints: relay.endpoints.length }, 'relay listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      relay.draining = true;
+      unwatch();
+      await Promise.all([app.close(), admin?.close()]);
+      await relay.stop();
+    })());
+  return { relay, app, admin, url, adminUrl, reloadTls, stop };
+}
+
+/** `paygate-relay serve`: signals on top of startServer. */
+export async function serve(config: Config): Promise<RunningServer> {
+  const s = await startServer(config);
+  const log = s.relay.logger;
+  let signalled = false;
   const shutdown = (signal: string) => {
-    if (stopping) {
-      relay.logger.warn({ signal }, 'second signal: exiting now');
+    if (signalled) {
+      log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    stopping = true;
-    relay.logger.info({ signal, drainMs: config.shutdown.drainMs }, 'draining');
-    // Readiness and intake go false first, so load balancers and Paygate (503 → retry) move away.
-    relay.draining = true;
-    void (async () => {
-      try {
-        await app.close();
-        await relay.stop();
-        relay.logger.info('stopped');
+    signalled = true;
+    log.info({ signal, drainMs: config.shutdown.drainMs }, 'draining');
+    s.stop().then(
+      () => {
+        log.info('stopped');
         process.exit(0);
-      } catch (err) {
-        relay.logger.error({ err }, 'unclean shutdown');
+      },
+      (err: unknown) => {
+        log.error({ err }, 'unclean shutdown');
         process.exit(1);
-      }
-    })();
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  return { app, relay };
+  process.on('SIGHUP', () => s.reloadTls());
+  return s;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '../net/cidr.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -76,6 +77,9 @@ const endpoint = z
     }
   });
 
+/** An IPv4/IPv6 address or CIDR block, checked with node:net so it means what BlockList will match. */
+const cidr = z.string().refine((v) => parseCidr(v) !== null, 'must be an IP address or CIDR block, e.g. 10.0.0.0/8 or ::1');
+
 const adminToken = z.union([
   z.string().min(16, 'admin tokens must be at least 16 characters'),
   z
@@ -87,16 +91,47 @@ export const configSchema = z
   .object({
     $comment: z.string().optional(),
     listen: z
-      .object({ host: z.string().min(1).default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+        timeouts: z
+          .object({
+            // Slowloris guard: the whole header block must arrive within this.
+            headersMs: z.number().int().min(1000).max(120_000).default(10_000),
+            requestMs: z.number().int().min(1000).max(300_000).default(30_000),
+            keepAliveMs: z.number().int().min(1000).max(120_000).default(5_000),
+          })
+          .strict()
+          .default({ headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 }),
+      })
       .strict()
-      .default({ host: '0.0.0.0', port: 8080 }),
+      .default({ host: '0.0.0.0', port: 8080, timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 } }),
+    trustProxy: z.array(cidr).min(1).optional(),
+    paygate: z
+      .object({
+        allowFrom: z.array(cidr).min(1).optional(),
+        rateLimit: z
+          .object({ perSecond: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
     storage: z
       .string()
       .regex(/^sqlite:.+/, 'storage must be sqlite:<path>')
       .default('sqlite:./data/relay.db'),
     merchants: z.array(merchant).min(1, 'at least one merchant is required'),
     endpoints: z.array(endpoint).default([]),
-    admin: z.object({ tokens: z.array(adminToken).default([]) }).strict().optional(),
+    admin: z
+      .object({
+        tokens: z.array(adminToken).default([]),
+        // A separate listener keeps the admin API, /metrics and the console off the public port.
+        listen: z.object({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535) }).strict().optional(),
+      })
+      .strict()
+      .optional(),
     limits: z
       .object({ bodyBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024) })
       .strict()

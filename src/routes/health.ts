@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Relay } from '../relay.js';
 
-export async function healthRoutes(app: FastifyInstance, opts: { relay: Relay }): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, opts: { relay: Relay; metrics: boolean }): Promise<void> {
   const { relay } = opts;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -13,6 +13,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { relay: Relay })
     }
     return { status: 'ready' };
   });
+  if (!opts.metrics) return;
   app.get('/metrics', async (_req, reply) => {
     reply.type(relay.metrics.registry.contentType);
     return relay.metrics.registry.metrics();

@@ -3,6 +3,8 @@ import { ERROR_CODES, RelayError, errorBody } from '../errors.js';
 import { KEPT_HEADERS, type IncomingCallback, type IntakeOutcome } from '../intake.js';
 import type { Channel, Outcome } from '../paygate/types.js';
 import type { Relay } from '../relay.js';
+import { allowList } from '../net/cidr.js';
+import { tokenBucket } from '../net/rate-limit.js';
 
 type Req = FastifyRequest<{ Params: { kind?: string } }>;
 
@@ -31,6 +33,22 @@ function rawBody(req: FastifyRequest): Buffer {
  */
 export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }): Promise<void> {
   const { relay } = opts;
+  const allowed = relay.config.paygate.allowFrom ? allowList(relay.config.paygate.allowFrom) : null;
+  const rl = relay.config.paygate.rateLimit;
+  const limiter = rl ? tokenBucket(rl) : null;
+  // Guards run before the body is read: a refused request costs us nothing and is not stored.
+  app.addHook('onRequest', async (req, reply) => {
+    const channel = (/^\/paygate\/(notify|success|failure)/.exec(req.url)?.[1] ?? 'notify') as Channel;
+    if (allowed && !allowed(req.ip)) {
+      relay.metrics.callbacks.inc({ channel, result: 'forbidden', reason: 'forbidden_source' });
+      return reply.code(403).send(errorBody('forbidden_source'));
+    }
+    if (limiter && !limiter.take(req.ip, Date.now())) {
+      relay.metrics.callbacks.inc({ channel, result: 'rate_limited', reason: 'rate_limited' });
+      return reply.code(429).header('retry-after', '1').send(errorBody('rate_limited'));
+    }
+  });
+
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: relay.config.limits.bodyBytes }, (_req, body, done) => done(null, body));
 
