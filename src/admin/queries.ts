@@ -3,8 +3,9 @@
 
 import { orderKeyFor } from '../delivery/endpoints.js';
 import { RelayError } from '../errors.js';
+import { newId } from '../ids.js';
 import type { Relay } from '../relay.js';
-import type { CallbackRecord, DeadLetterFilter, EventFilter, QuarantineFilter } from '../store/types.js';
+import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter } from '../store/types.js';
 
 export const MAX_PAGE = 200;
 
@@ -195,4 +196,66 @@ export async function setEndpointEnabled(relay: Relay, id: string, enabled: bool
   if (enabled) await relay.dispatcher.enable(id);
   else await relay.dispatcher.disable(id, 'operator');
   return (await endpointHealth(relay)).find((e) => e.id === id)!;
+}
+
+/** The overview windows: the last hour by minute and the last day by half hour, aligned to the bucket size. */
+export const OVERVIEW_WINDOWS = {
+  hour: { spanMs: 3600_000, bucketMs: 60_000 },
+  day: { spanMs: 24 * 3600_000, bucketMs: 30 * 60_000 },
+} as const;
+
+/** Totals, charts and health in one read: what an operator looks at first. */
+export async function overview(relay: Relay) {
+  const now = relay.now();
+  const window = async (spanMs: number, bucketMs: number) => {
+    // Aligned so the bars do not shift between refreshes; the last bucket is the current, partial one.
+    const until = (Math.floor(now / bucketMs) + 1) * bucketMs;
+    const since = until - spanMs;
+    const [buckets, latency] = await Promise.all([relay.store.activity(since, until, bucketMs), relay.store.attemptSummary(since, until)]);
+    const sum = (k: keyof Omit<ActivityBucket, 'start'>) => buckets.reduce((n, b) => n + b[k], 0);
+    return {
+      since: new Date(since).toISOString(), until: new Date(until).toISOString(), bucketMs,
+      totals: { callbacks: sum('callbacks'), quarantined: sum('quarantined'), events: sum('events'), attempts: sum('attempts'), attemptsOk: sum('attemptsOk') },
+      delivery: {
+        attempts: latency.attempts, successes: latency.successes,
+        successRate: latency.attempts > 0 ? latency.successes / latency.attempts : null,
+        p50Ms: latency.p50Ms, p99Ms: latency.p99Ms,
+      },
+      buckets: buckets.map((b) => ({ ...b, start: new Date(b.start).toISOString() })),
+    };
+  };
+  const [hour, day, quarantineSize, deadLetters, endpoints] = await Promise.all([
+    window(OVERVIEW_WINDOWS.hour.spanMs, OVERVIEW_WINDOWS.hour.bucketMs),
+    window(OVERVIEW_WINDOWS.day.spanMs, OVERVIEW_WINDOWS.day.bucketMs),
+    relay.store.quarantineSize(),
+    relay.store.countDeadLetters({}),
+    endpointHealth(relay),
+  ]);
+  return {
+    generatedAt: new Date(now).toISOString(),
+    hour, day, quarantineSize, deadLetters,
+    disabledEndpoints: endpoints.filter((e) => !e.enabled).length,
+    endpoints,
+  };
+}
+
+/**
+ * A `relay.test` event for one endpoint: stored and delivered through the outbox like any
+ * other event (same signing, retries and attempt log), but not from a callback.
+ */
+export async function sendTestEvent(relay: Relay, endpointId: string, message?: string) {
+  const ep = relay.endpoints.find((e) => e.id === endpointId);
+  if (!ep) throw new RelayError('not_found', `endpoint ${endpointId}`);
+  const text = (message ?? '').trim().slice(0, 200) || `Test event from paygate-relay for endpoint ${ep.id}`;
+  const now = relay.now();
+  const id = newId('evt', now);
+  const payload = JSON.stringify({ id, type: 'relay.test', source: 'relay', receivedAt: new Date(now).toISOString(), data: { message: text } });
+  const draft: EventDraft = {
+    id, type: 'relay.test', source: 'relay', merchantId: null, operation: null, outcome: null,
+    transId: null, payId: null, mandateId: null, receivedAt: now, dedupeKey: `relay.test:${id}`, payload,
+    deliveries: [{ endpointId: ep.id, orderKey: null }],
+  };
+  await relay.store.addEvent(draft, now);
+  relay.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id] });
+  return { eventId: id, endpointId: ep.id, endpointEnabled: !relay.dispatcher.isDisabled(ep.id) };
 }

@@ -35,6 +35,10 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (!value) return null;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Only an HTTP-date (all three RFC 9110 forms start with a day name). V8's Date.parse
+  // also takes junk such as "1.5" or "-1" as dates in 2001, which made an invalid
+  // Retry-After mean "retry immediately" instead of being ignored.
+  if (!/^[A-Za-z]{3,9},? /.test(v)) return null;
   const t = Date.parse(v);
   if (Number.isNaN(t)) return null;
   return Math.max(0, t - now);

@@ -2,14 +2,26 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
+import { batchWrites } from './write-batch.js';
 import { decodeCursor, encodeCursor, globToSql } from './query.js';
 import { mapAttempt, mapCallback, mapDelivery, mapEvent, type Row } from './rows.js';
 import type {
-  AttemptRecord, CallbackRecord, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
   EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
 } from './types.js';
 
 const OPEN = `state IN ('pending','in_flight')`;
+
+/** Only the oldest open delivery of an order key (one transaction, one endpoint) may go out. */
+const ORDER_GUARD = `(d.order_key IS NULL OR NOT EXISTS (
+  SELECT 1 FROM deliveries p
+  WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.event_seq < d.event_seq AND p.${OPEN}))`;
+
+/** Every method that writes: these share group commits (see write-batch.ts). */
+const SQLITE_WRITES = [
+  'ingest', 'claim', 'complete', 'fail', 'release', 'releaseAllLeases', 'recordEndpointSuccess', 'recordEndpointFailure',
+  'setEndpointDisabled', 'resolveQuarantine', 'redeliverDeadLetters', 'redeliver', 'addEvent',
+] as const;
 
 /**
  * The embedded store. better-sqlite3 is synchronous, so every method commits
@@ -29,6 +41,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    batchWrites(this, this.db, SQLITE_WRITES);
   }
 
   private st(sql: string): Database.Statement {
@@ -76,7 +89,7 @@ export class SqliteStore implements Store {
   }
 
   /** Insert the event unless its dedupe key exists; schedule deliveries only for a new event. */
-  private insertEvent(e: EventDraft, callbackId: string, now: number): { eventId: string; duplicate: boolean } {
+  private insertEvent(e: EventDraft, callbackId: string | null, now: number): { eventId: string; duplicate: boolean } {
     const info = this.st(
       `INSERT INTO events (id, dedupe_key, type, source, merchant_id, operation, outcome, trans_id, pay_id, mandate_id,
          received_at, callback_id, payload)
@@ -124,13 +137,15 @@ export class SqliteStore implements Store {
       const rows = this.st(
         `UPDATE deliveries SET state = 'in_flight', lease_owner = @owner, lease_expires_at = @leaseUntil, updated_at = @now
          WHERE id IN (
-           SELECT d.id FROM deliveries d
-           WHERE d.endpoint_id = @endpointId
-             AND ((d.state = 'pending' AND d.next_attempt_at <= @now) OR (d.state = 'in_flight' AND d.lease_expires_at < @now))
-             AND (d.order_key IS NULL OR NOT EXISTS (
-               SELECT 1 FROM deliveries p
-               WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.event_seq < d.event_seq AND p.${OPEN}))
-           ORDER BY d.next_attempt_at, d.event_seq
+           SELECT id FROM (
+             SELECT d.id, d.next_attempt_at AS due, d.event_seq FROM deliveries d
+             WHERE d.endpoint_id = @endpointId AND d.state = 'pending' AND d.next_attempt_at <= @now AND ${ORDER_GUARD}
+             ORDER BY d.next_attempt_at, d.event_seq LIMIT @limit)
+           UNION ALL
+           SELECT id FROM (
+             SELECT d.id, d.lease_expires_at AS due, d.event_seq FROM deliveries d
+             WHERE d.endpoint_id = @endpointId AND d.state = 'in_flight' AND d.lease_expires_at < @now AND ${ORDER_GUARD}
+             LIMIT @limit)
            LIMIT @limit)
          RETURNING id, event_id, endpoint_id, attempts, created_at, event_seq`,
       ).all({ owner, leaseUntil: now + leaseMs, now, endpointId, limit }) as Row[];
@@ -411,6 +426,53 @@ export class SqliteStore implements Store {
       }
       return scheduled;
     }).immediate();
+  }
+
+  async addEvent(event: EventDraft, now: number): Promise<{ eventId: string; duplicate: boolean }> {
+    return this.db.transaction(() => this.insertEvent(event, null, now)).immediate();
+  }
+
+  async activity(since: number, until: number, bucketMs: number): Promise<ActivityBucket[]> {
+    if (!(bucketMs > 0) || !(until > since)) return [];
+    const n = Math.ceil((until - since) / bucketMs);
+    const buckets: ActivityBucket[] = Array.from({ length: n }, (_, i) => ({
+      start: since + i * bucketMs, callbacks: 0, quarantined: 0, events: 0, attempts: 0, attemptsOk: 0,
+    }));
+    const p = { since, until, bucket: bucketMs };
+    const fill = (sql: string, set: (b: ActivityBucket, r: Row) => void) => {
+      for (const r of this.st(sql).all(p) as Row[]) {
+        const b = buckets[Number(r.b)];
+        if (b) set(b, r);
+      }
+    };
+    const b = (col: string) => `CAST((${col} - @since) / @bucket AS INTEGER) AS b`;
+    // Each count reads one index (received_at / started_at), never the wide rows, except the attempt status.
+    fill(`SELECT ${b('received_at')}, COUNT(*) AS n FROM callbacks WHERE received_at >= @since AND received_at < @until GROUP BY 1`, (x, r) => (x.callbacks = Number(r.n)));
+    fill(
+      `SELECT ${b('received_at')}, COUNT(*) AS n FROM callbacks WHERE state = 'quarantined' AND received_at >= @since AND received_at < @until GROUP BY 1`,
+      (x, r) => (x.quarantined = Number(r.n)),
+    );
+    fill(`SELECT ${b('received_at')}, COUNT(*) AS n FROM events WHERE received_at >= @since AND received_at < @until GROUP BY 1`, (x, r) => (x.events = Number(r.n)));
+    fill(
+      `SELECT ${b('started_at')}, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
+       FROM attempts WHERE started_at >= @since AND started_at < @until GROUP BY 1`,
+      (x, r) => ((x.attempts = Number(r.n)), (x.attemptsOk = Number(r.ok))),
+    );
+    return buckets;
+  }
+
+  async attemptSummary(since: number, until: number): Promise<AttemptSummary> {
+    const row = this.st(
+      `SELECT COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
+       FROM attempts WHERE started_at >= ? AND started_at < ?`,
+    ).get(since, until) as Row;
+    const n = Number(row.n);
+    if (n === 0) return { attempts: 0, successes: 0, p50Ms: null, p99Ms: null };
+    // Nearest rank: the value at 1-based rank ceil(p * n) of the ascending durations.
+    const at = (p: number) =>
+      Number((this.st(`SELECT duration_ms AS d FROM attempts WHERE started_at >= ? AND started_at < ? ORDER BY duration_ms LIMIT 1 OFFSET ?`)
+        .get(since, until, Math.ceil(p * n) - 1) as Row).d);
+    return { attempts: n, successes: Number(row.ok), p50Ms: at(0.5), p99Ms: at(0.99) };
   }
 
   async *exportCallbacks(since: number | null): AsyncIterable<CallbackRecord> {

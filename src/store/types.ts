@@ -164,6 +164,32 @@ export interface QuarantineFilter {
   until?: number;
 }
 
+/** One time bucket of the console's overview charts: [start, start + bucketMs). */
+export interface ActivityBucket {
+  start: number;
+  /** Callbacks received (any outcome, by received_at). */
+  callbacks: number;
+  /** Of those, still quarantined. */
+  quarantined: number;
+  /** Events stored (by the event's received_at). */
+  events: number;
+  /** Delivery attempts started (by started_at). */
+  attempts: number;
+  /** Of those, answered 2xx. */
+  attemptsOk: number;
+}
+
+/** Delivery attempts started in [since, until): counts and latency (nearest-rank percentiles of duration_ms). */
+export interface AttemptSummary {
+  attempts: number;
+  /** Answered 2xx. */
+  successes: number;
+  /** Duration at rank ceil(0.50 * n) of the ascending durations (1-based); null without attempts. */
+  p50Ms: number | null;
+  /** Duration at rank ceil(0.99 * n); null without attempts. */
+  p99Ms: number | null;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -209,6 +235,18 @@ export interface Store {
   redeliverDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;
   /** Reset (or create) deliveries of an event so they go out again now. Returns the endpoint ids scheduled. */
   redeliver(eventId: string, endpointIds: string[], orderKeys: Record<string, string | null>, now: number): Promise<string[]>;
+  /**
+   * Counts per time bucket for [since, until): bucket i covers [since + i*bucketMs, since + (i+1)*bucketMs).
+   * Dense: exactly ceil((until - since) / bucketMs) buckets, in order, zeros included.
+   */
+  activity(since: number, until: number, bucketMs: number): Promise<ActivityBucket[]>;
+  /** Attempt counts and latency percentiles over attempts started in [since, until). */
+  attemptSummary(since: number, until: number): Promise<AttemptSummary>;
+  /**
+   * Store an event that did not come from a callback (callback_id NULL; e.g. `relay.test`) and schedule
+   * its deliveries, in one commit. Deduplicated by dedupeKey like ingest: no deliveries for a duplicate.
+   */
+  addEvent(event: EventDraft, now: number): Promise<{ eventId: string; duplicate: boolean }>;
   /** Raw callbacks in arrival order, for export/replay. */
   exportCallbacks(since: number | null): AsyncIterable<CallbackRecord>;
 }

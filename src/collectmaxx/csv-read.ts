@@ -1,0 +1,155 @@
+// A strict reader for Collectmaxx result files. The seed says result files
+// follow the input rules (UTF-8, `;`, `"` qualifier, LF) and the portal PayLink
+// file is `;`-separated. A file is all-or-nothing: the first thing that is not
+// well-formed stops the read with its line and column, so an operator can open
+// the file at that spot. Lenient only where it cannot change meaning: a BOM,
+// CRLF line ends, unquoted fields, trailing empty lines.
+
+export class FileFormatError extends Error {
+  /** 1-based; 0 means the problem is the file name, not its content. */
+  readonly line: number;
+  /** 1-based, counted in characters (Unicode code points) of that line. */
+  readonly column: number;
+  readonly reason: string;
+  constructor(reason: string, line: number, column: number) {
+    super(line === 0 ? reason : `line ${line}, column ${column}: ${reason}`);
+    this.name = 'FileFormatError';
+    this.line = line;
+    this.column = column;
+    this.reason = reason;
+  }
+}
+
+export interface CsvCell {
+  readonly value: string;
+  /** Where the cell starts (its opening quote if quoted). */
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface CsvRow {
+  readonly line: number;
+  readonly cells: readonly CsvCell[];
+}
+
+/** Byte offset of the first invalid UTF-8 sequence, or -1. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i] as number;
+    let need: number;
+    let min: number;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xc2 && c <= 0xdf) { need = 1; min = 0x80; } else if (c >= 0xe0 && c <= 0xef) { need = 2; min = 0x800; } else if (c >= 0xf0 && c <= 0xf4) { need = 3; min = 0x10000; } else return i;
+    let cp = c & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const cc = b[i + k];
+      if (cc === undefined || (cc & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** Decode UTF-8 strictly; an invalid byte is reported at its line and column. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  const bad = firstInvalidUtf8(bytes);
+  if (bad >= 0) {
+    const before = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(0, bad));
+    const lines = before.split('\n');
+    const last = lines[lines.length - 1] ?? '';
+    throw new FileFormatError('invalid UTF-8 byte sequence', lines.length, [...last.replace(/^\uFEFF/, '')].length + 1);
+  }
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+}
+
+export interface ReadCsvOptions {
+  /** Field delimiter; `;` for every Collectmaxx file. */
+  readonly delimiter?: string;
+}
+
+/**
+ * Read the whole file into rows of cells. Every row must have as many cells
+ * as the first (the header); a short row is reported at its end, a long one
+ * at its first extra cell.
+ */
+export function readCsv(input: string | Uint8Array, opts: ReadCsvOptions = {}): CsvRow[] {
+  const delimiter = opts.delimiter ?? ';';
+  if ([...delimiter].length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    throw new RangeError('delimiter must be one character other than a quote or line break');
+  }
+  const text = typeof input === 'string' ? input : decodeUtf8(input);
+  const ch = [...text.replace(/^\uFEFF/, '')];
+  const n = ch.length;
+  const rows: CsvRow[] = [];
+  let i = 0;
+  let line = 1;
+  let col = 1;
+  const fail = (reason: string, l = line, c = col): never => {
+    throw new FileFormatError(reason, l, c);
+  };
+  const onlyLineBreaksLeft = () => {
+    for (let j = i; j < n; j++) {
+      if (ch[j] === '\n') continue;
+      if (ch[j] === '\r' && ch[j + 1] === '\n') { j++; continue; }
+      return false;
+    }
+    return true;
+  };
+
+  while (i < n && !onlyLineBreaksLeft()) {
+    const rowLine = line;
+    const cells: CsvCell[] = [];
+    for (;;) {
+      const cellLine = line;
+      const cellCol = col;
+      let value = '';
+      if (ch[i] === '"') {
+        i++; col++;
+        for (;;) {
+          if (i >= n) fail('quoted field is not closed', cellLine, cellCol);
+          const c = ch[i] as string;
+          if (c === '"') {
+            if (ch[i + 1] === '"') { value += '"'; i += 2; col += 2; continue; }
+            i++; col++;
+            break;
+          }
+          value += c;
+          i++;
+          if (c === '\n') { line++; col = 1; } else col++;
+        }
+        const next = ch[i];
+        if (next !== undefined && next !== delimiter && next !== '\n' && next !== '\r') {
+          fail(`unexpected ${JSON.stringify(next)} after a closing quote (a quote inside a field must be doubled)`);
+        }
+      } else {
+        while (i < n && ch[i] !== delimiter && ch[i] !== '\n' && ch[i] !== '\r') {
+          if (ch[i] === '"') fail('quote inside an unquoted field');
+          value += ch[i];
+          i++; col++;
+        }
+      }
+      cells.push({ value, line: cellLine, column: cellCol });
+      const t = ch[i];
+      if (t === delimiter) { i++; col++; continue; }
+      if (t === '\r') {
+        if (ch[i + 1] !== '\n') fail('carriage return without line feed');
+        i += 2;
+      } else if (t === '\n') i++;
+      const width = rows[0]?.cells.length;
+      if (width !== undefined && cells.length !== width) {
+        if (cells.length > width) {
+          const extra = cells[width] as CsvCell;
+          fail(`${cells.length} fields where the header has ${width}`, extra.line, extra.column);
+        }
+        fail(`${cells.length} fields where the header has ${width}`);
+      }
+      rows.push({ line: rowLine, cells });
+      if (t !== undefined) { line++; col = 1; }
+      break;
+    }
+  }
+  return rows;
+}
