@@ -14,7 +14,7 @@ export interface RunningServer {
   url: string;
   adminUrl: string | null;
   /** Re-read the certificate and key; new connections get them, open ones are untouched. */
-  reloadTls(): boolean;
+  reloadTls(onlyIfChanged?: boolean): boolean;
   /** Drain and stop: intake 503 and readiness false first, then listeners, deliveries, storage. */
   stop(): Promise<void>;
 }
@@ -29,10 +29,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const admin = separateAdmin ? await buildApp(relay, { surface: 'admin' }) : null;
   if (tls) relay.metrics.tlsExpiry.set(tls.notAfter);
 
-  const reloadTls = (): boolean => {
+  const reloadTls = (onlyIfChanged = false): boolean => {
     if (!config.listen.tls) return false;
     try {
       const next = readTls(config.listen.tls);
+      // The directory watcher fires for unrelated entries too; an explicit reload (SIGHUP) always applies and logs.
+      if (onlyIfChanged && tls && next.cert.equals(tls.cert) && next.key.equals(tls.key)) return true;
       (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: next.cert, key: next.key });
       tls = next;
       relay.metrics.tlsExpiry.set(next.notAfter);
@@ -44,7 +46,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       return false;
     }
   };
-  const unwatch = config.listen.tls ? watchTls(config.listen.tls, reloadTls) : () => {};
+  const unwatch = config.listen.tls ? watchTls(config.listen.tls, () => reloadTls(true)) : () => {};
 
   await relay.start();
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -56,6 +58,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     (stopping ??= (async () => {
       relay.draining = true;
       unwatch();
+      // Listeners stay open during the delivery drain so readiness and intake answer 503
+      // (load balancers move away, Paygate retries) instead of refusing connections.
+      await relay.dispatcher.stop(config.shutdown.drainMs);
       await Promise.all([app.close(), admin?.close()]);
       await relay.stop();
     })());

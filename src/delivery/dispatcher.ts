@@ -40,6 +40,8 @@ interface Lane {
 export class Dispatcher {
   private readonly lanes = new Map<string, Lane>();
   private readonly inflight = new Set<Promise<void>>();
+  /** Running pumps: stop() waits for them so a claim in progress cannot launch after it. */
+  private readonly pumps = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   private poll: NodeJS.Timeout | null = null;
   private stopped = true;
@@ -77,7 +79,10 @@ export class Dispatcher {
   wake(endpointId: string): void {
     const lane = this.lanes.get(endpointId);
     if (!lane || this.stopped) return;
-    void this.pump(lane).catch((err) => this.d.logger.error({ err, endpoint: endpointId }, 'delivery pump failed'));
+    const p: Promise<void> = this.pump(lane)
+      .catch((err) => this.d.logger.error({ err, endpoint: endpointId }, 'delivery pump failed'))
+      .finally(() => this.pumps.delete(p));
+    this.pumps.add(p);
   }
 
   private async pump(lane: Lane): Promise<void> {
@@ -93,6 +98,12 @@ export class Dispatcher {
           const leaseMs = Math.max(this.d.leaseMs, lane.ep.timeoutMs + 30_000);
           const claimed = await this.d.store.claim(lane.ep.id, this.d.owner, this.clock(), leaseMs, lane.ep.concurrency - lane.inflight);
           if (claimed.length === 0) break;
+          if (this.stopped) {
+            // stop() began while the claim was in flight (an async store): hand these back
+            // instead of sending after shutdown and leaving their leases behind.
+            for (const c of claimed) await this.d.store.release(c.id, this.d.owner, this.clock());
+            break;
+          }
           for (const c of claimed) this.launch(lane, c);
         }
       } while (lane.again && !this.stopped);
@@ -100,6 +111,9 @@ export class Dispatcher {
     } finally {
       lane.pumping = false;
     }
+    // A wake that came while the timer was being armed found the pump busy and only set
+    // `again`; without this the freed slot waited for the next poll (a lost wake-up).
+    if (lane.again) this.wake(lane.ep.id);
   }
 
   /** Wake exactly when the next retry is due, instead of waiting for the poll. */
@@ -154,7 +168,8 @@ export class Dispatcher {
 
     if (res.errorClass === null) {
       const owned = await this.d.store.complete(c.id, this.d.owner, attempt, now);
-      await this.d.store.recordEndpointSuccess(ep.id, now);
+      // Bookkeeping only: it joins the next group commit; the slot need not wait for it.
+      void this.d.store.recordEndpointSuccess(ep.id, now).catch((err) => this.d.logger.error({ err, endpoint: ep.id }, 'endpoint state update failed'));
       this.d.hub.emit('attempt', { ...report, result: owned ? 'succeeded' : 'lease_lost' });
       return;
     }
@@ -204,6 +219,9 @@ export class Dispatcher {
     this.unsubscribe?.();
     if (this.poll) clearInterval(this.poll);
     for (const lane of this.lanes.values()) if (lane.timer) clearTimeout(lane.timer);
+    // Let running pumps finish their store call first: whatever they claimed is launched
+    // (and so awaited below) or released.
+    await Promise.allSettled([...this.pumps]);
     const all = Promise.allSettled([...this.inflight]);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadlineMs)));

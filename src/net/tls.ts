@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { dirname, basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 export interface TlsMaterial {
   cert: Buffer;
@@ -19,8 +19,11 @@ export function readTls(paths: { cert: string; key: string }): TlsMaterial {
 }
 
 /**
- * Watch the certificate and key files (their directories, so that atomic
- * replace-by-rename is seen too) and call back once per burst of changes.
+ * Watch the directories of the certificate and key and call back once per
+ * burst of changes to the two files or to a Kubernetes Secret volume's
+ * `..data` symlink (the kubelet swaps that, never the file names). Other
+ * entries are ignored: a busy neighbour such as a database file would
+ * otherwise keep postponing the debounced reload. The caller skips unchanged pairs.
  */
 export function watchTls(paths: { cert: string; key: string }, onChange: () => void, debounceMs = 200): () => void {
   const watchers: FSWatcher[] = [];
@@ -28,7 +31,8 @@ export function watchTls(paths: { cert: string; key: string }, onChange: () => v
   const names = new Set([basename(paths.cert), basename(paths.key)]);
   for (const dir of new Set([dirname(paths.cert), dirname(paths.key)])) {
     const w = watch(dir, (_event, file) => {
-      if (file && !names.has(String(file))) return;
+      const name = file ? String(file) : null;
+      if (name !== null && !names.has(name) && !name.startsWith('..')) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(onChange, debounceMs);
     });

@@ -37,6 +37,7 @@ export async function startReceiver(
   const received: Received[] = [];
   const ok = new Set<Received>();
   let behaviour: Behaviour = () => undefined;
+  const hanging = new Set<NodeJS.Timeout>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -63,13 +64,24 @@ export async function startReceiver(
         res.writeHead(a.status, a.headers ?? {});
         res.end(a.body ?? '');
       };
-      if (a.hangMs) setTimeout(send, a.hangMs);
+      if (a.hangMs) {
+        const timer = setTimeout(() => {
+          hanging.delete(timer);
+          send();
+        }, a.hangMs);
+        hanging.add(timer);
+      }
       else send();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
-  const close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  const close = () => new Promise<void>((r) => {
+    hanging.forEach(clearTimeout);
+    hanging.clear();
+    server.closeAllConnections();
+    server.close(() => r());
+  });
   t.teardown(close);
   return {
     url, received,

@@ -1,0 +1,102 @@
+// The dispatcher against a store whose calls take real time, as the planned
+// PostgreSQL adapter's will (the Store contract is async for that reason). With
+// SQLite every call resolves in the same tick, which hides scheduling races.
+import t from 'tap';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config/load.js';
+import { Dispatcher } from '../../src/delivery/dispatcher.js';
+import { buildEndpoint } from '../../src/delivery/endpoints.js';
+import { Sender } from '../../src/delivery/sender.js';
+import { newId } from '../../src/ids.js';
+import { createLogger } from '../../src/logger.js';
+import { Hub } from '../../src/observe.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { Store } from '../../src/store/types.js';
+import { newSecret, startReceiver } from '../helpers/receiver.js';
+import { baseConfig, tmpDir } from '../helpers/relay.js';
+import { sleep, until } from './_lib.js';
+
+type Tap = { teardown(fn: () => Promise<void> | void): void };
+
+/** A real SQLite store whose listed methods answer only after `delayMs` (a network round trip). */
+function slowStore(inner: SqliteStore, delays: Partial<Record<keyof Store, number>>): Store {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      const d = delays[prop as keyof Store];
+      if (typeof v !== 'function' || d === undefined) return typeof v === 'function' ? v.bind(target) : v;
+      return async (...args: unknown[]) => {
+        await sleep(d);
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as Store;
+}
+
+async function setup(t: Tap, endpoint: Record<string, unknown>, delays: Partial<Record<keyof Store, number>>, pollIntervalMs: number) {
+  const dir = tmpDir(t);
+  const config = parseConfig(baseConfig(dir, { endpoints: [endpoint] }), {});
+  const sqlite = new SqliteStore(join(dir, 'relay.db'));
+  await sqlite.migrate();
+  const logs: string[] = [];
+  const logger = createLogger('info', new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }));
+  const d = new Dispatcher({
+    store: slowStore(sqlite, delays), endpoints: config.endpoints.map(buildEndpoint), hub: new Hub(), logger, sender: new Sender(),
+    owner: 'test-owner', leaseMs: 60_000, pollIntervalMs, userAgent: 'paygate-relay/test',
+  });
+  t.teardown(async () => {
+    await d.stop(500);
+    await sqlite.close();
+  });
+  return { d, sqlite, logs };
+}
+
+/** Store n events routed to endpoint `ep`, as intake would. */
+async function ingest(store: SqliteStore, ep: string, n: number): Promise<string[]> {
+  const now = Date.now();
+  const items = Array.from({ length: n }, (_, i) => {
+    const id = newId('evt', now);
+    return {
+      callback: {
+        id: newId('cb', now), receivedAt: now, channel: 'notify' as const, method: 'POST', path: '/paygate/notify', kind: null, contentType: null,
+        remoteIp: null, headers: {}, body: Buffer.from('x'), merchantId: 'ShopTest', state: 'accepted' as const, reason: null, detail: null, decoded: null,
+      },
+      event: {
+        id, type: 'payment.succeeded', source: 'paygate', merchantId: 'ShopTest', operation: 'payment', outcome: 'succeeded', transId: `T${i}`,
+        payId: `P${i}`, mandateId: null, receivedAt: now, dedupeKey: `${id}`, payload: JSON.stringify({ id, type: 'payment.succeeded', data: { transId: `T${i}` } }),
+        deliveries: [{ endpointId: ep, orderKey: null }],
+      },
+    };
+  });
+  await store.ingest(items);
+  return items.map((i) => i.event.id);
+}
+
+t.test('no lost wake-up: a slot freed while the pump arms its timer is refilled at once, not at the next poll', async (t) => {
+  const secret = newSecret();
+  const rx = await startReceiver(t, secret);
+  // concurrency 1 and a one-minute poll: only wake-ups move the queue.
+  const { d, sqlite } = await setup(t, { id: 'a', url: rx.url, secret, concurrency: 1, retryScheduleMs: [0, 50], jitter: 0 }, { nextDueAt: 40 }, 60_000);
+  const ids = await ingest(sqlite, 'a', 5);
+  const started = Date.now();
+  await d.start();
+  await until('all 5 delivered', () => rx.delivered().length === 5, 3000).catch(() => undefined);
+  t.equal(rx.delivered().length, 5, `all 5 delivered one after the other (${rx.delivered().length} within ${Date.now() - started} ms; the poll is 60 s)`);
+  t.same(rx.delivered().map((r) => r.id).sort(), [...ids].sort());
+});
+
+t.test('stop() while a claim is in flight: nothing is sent after stop, the claimed delivery goes back to the outbox', async (t) => {
+  const secret = newSecret();
+  const rx = await startReceiver(t, secret);
+  const { d, sqlite } = await setup(t, { id: 'a', url: rx.url, secret, retryScheduleMs: [0, 50], jitter: 0 }, { claim: 100, endpointStates: 0 }, 60_000);
+  await ingest(sqlite, 'a', 1);
+  await d.start(); // the first claim is now under way (100 ms)
+  await sleep(20);
+  await d.stop(500);
+  const stoppedAt = Date.now();
+  await sleep(300);
+  t.equal(rx.received.length, 0, `no request after stop() returned${rx.received.length ? ` (one came ${rx.received[0]!.at - stoppedAt} ms after)` : ""}`);
+  const row = sqlite.db.prepare('SELECT state, attempts, lease_owner FROM deliveries').get();
+  t.same(row, { state: 'pending', attempts: 0, lease_owner: null }, 'the delivery is pending again, no attempt spent, no lease held');
+});
