@@ -134,17 +134,28 @@ export class Dispatcher {
 
   private launch(lane: Lane, c: ClaimedDelivery): void {
     lane.inflight++;
-    const p = this.attempt(lane, c)
+    let slotFree = false;
+    // The concurrency slot bounds requests to the receiver, so after a 2xx it is freed as soon
+    // as the answer is in: recording it (a store write) no longer holds up the next request.
+    // After a failure it is held until the outcome (and a possible disable on 410) is stored.
+    // Ordering stays safe: a later event of the same transaction is claimable only
+    // once this delivery's outcome is committed.
+    const freeSlot = () => {
+      if (slotFree) return;
+      slotFree = true;
+      lane.inflight--;
+      this.wake(lane.ep.id);
+    };
+    const p = this.attempt(lane, c, freeSlot)
       .catch((err) => this.d.logger.error({ err, endpoint: lane.ep.id, eventId: c.eventId }, 'delivery attempt failed to record'))
       .finally(() => {
-        lane.inflight--;
+        freeSlot();
         this.inflight.delete(p);
-        this.wake(lane.ep.id);
       });
     this.inflight.add(p);
   }
 
-  private async attempt(lane: Lane, c: ClaimedDelivery): Promise<void> {
+  private async attempt(lane: Lane, c: ClaimedDelivery, freeSlot: () => void): Promise<void> {
     const { ep } = lane;
     const startedAt = this.clock();
     const headers = {
@@ -167,8 +178,9 @@ export class Dispatcher {
     const report = { endpointId: ep.id, eventId: c.eventId, deliveryId: c.id, attempt: n, statusCode: res.statusCode, errorClass: res.errorClass, durationMs: res.durationMs };
 
     if (res.errorClass === null) {
+      freeSlot();
       const owned = await this.d.store.complete(c.id, this.d.owner, attempt, now);
-      // Bookkeeping only: it joins the next group commit; the slot need not wait for it.
+      // Bookkeeping only: it joins the next group commit.
       void this.d.store.recordEndpointSuccess(ep.id, now).catch((err) => this.d.logger.error({ err, endpoint: ep.id }, 'endpoint state update failed'));
       this.d.hub.emit('attempt', { ...report, result: owned ? 'succeeded' : 'lease_lost' });
       return;
