@@ -1,5 +1,6 @@
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { CONSOLE_PREFIX, consoleRoutes } from './console/routes.js';
 import { RelayError, errorBody, type ErrorCode } from './errors.js';
 import type { Relay } from './relay.js';
 import { adminRoutes } from './routes/admin.js';
@@ -60,6 +61,8 @@ export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<Fas
   const served: { method: string; url: string }[] = [];
   app.decorate('servedRoutes', served);
   app.addHook('onRoute', (r) => {
+    // The console's HTML pages are for people, not part of the API contract in openapi.yaml.
+    if (r.url.startsWith(CONSOLE_PREFIX)) return;
     for (const m of [r.method].flat()) if (m !== 'HEAD') served.push({ method: m, url: r.url });
   });
 
@@ -78,6 +81,10 @@ export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<Fas
   await app.register(healthRoutes, { relay, metrics: surface !== 'public' });
   if (surface !== 'admin') await app.register(paygateRoutes, { relay });
   const tokens = tokenTable(relay.config);
-  if (surface !== 'public' && tokens.enabled) await app.register(adminRoutes, { relay, tokens });
+  if (surface !== 'public' && tokens.enabled) {
+    await app.register(adminRoutes, { relay, tokens });
+    // The operator console: same listener and same switch (admin tokens) as the admin API.
+    await app.register(consoleRoutes, { relay, tokens, prefix: CONSOLE_PREFIX });
+  }
   return app;
 }

@@ -45,6 +45,11 @@ export interface RelayOptions {
   random?: () => number;
 }
 
+/** Stores shared by several processes announce committed events (PostgreSQL LISTEN/NOTIFY). */
+function hasListen(s: Store): s is Store & { listen(onEvent: (endpointIds: string[]) => void): Promise<() => Promise<void>> } {
+  return typeof (s as { listen?: unknown }).listen === 'function';
+}
+
 /** Everything the relay is made of, wired once; the HTTP app and the CLI both use it. */
 export class Relay {
   readonly hub = new Hub();
@@ -56,6 +61,7 @@ export class Relay {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   draining = false;
   private started = false;
+  private unlisten: (() => Promise<void>) | null = null;
 
   private constructor(
     readonly config: Config,
@@ -100,13 +106,21 @@ export class Relay {
       const n = await this.store.releaseAllLeases(this.now());
       if (n > 0) this.logger.warn({ deliveries: n }, 'released deliveries leased before the last stop');
     }
-    if (this.opts.delivery !== false) await this.dispatcher.start();
+    // PostgreSQL: no lease release at start (other instances hold theirs; a dead one's expire).
+    if (this.opts.delivery !== false) {
+      await this.dispatcher.start();
+      // Events committed by any instance wake our idle lanes at once; the poll stays as the fallback.
+      if (hasListen(this.store)) this.unlisten = await this.store.listen((ids) => ids.forEach((id) => this.dispatcher.wake(id)));
+    }
     this.started = true;
   }
 
   /** Drain: deliveries get until the deadline, then the store is closed. */
   async stop(drainMs = this.config.shutdown.drainMs): Promise<void> {
     this.draining = true;
+    const unlisten = this.unlisten;
+    this.unlisten = null;
+    await unlisten?.();
     await this.dispatcher.stop(drainMs);
     await this.store.close();
   }

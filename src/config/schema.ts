@@ -120,7 +120,7 @@ export const configSchema = z
       .default({}),
     storage: z
       .string()
-      .regex(/^sqlite:.+/, 'storage must be sqlite:<path>')
+      .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)/, 'storage must be sqlite:<path> or postgres://user@host:5432/db?schema=name')
       .default('sqlite:./data/relay.db'),
     merchants: z.array(merchant).min(1, 'at least one merchant is required'),
     endpoints: z.array(endpoint).default([]),

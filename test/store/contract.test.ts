@@ -2,16 +2,28 @@
 // adding a factory to ADAPTERS; every assertion here must hold for it.
 import t from 'tap';
 import { join } from 'node:path';
+import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { AttemptRecord, EventDraft, IngestItem, Store } from '../../src/store/types.js';
+import type { AttemptRecord, ClaimedDelivery, EventDraft, IngestItem, Store } from '../../src/store/types.js';
+import { freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
 import { tmpDir } from '../helpers/relay.js';
 
-type Factory = (t: Tap) => Promise<Store>;
+/** A fresh, migrated store; with `sameAs`, another store (own connections) on the same database, like a second process. */
+type Factory = (t: Tap, sameAs?: Store) => Promise<Store>;
 type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 
 export const ADAPTERS: Record<string, Factory> = {
-  sqlite: async (t) => {
-    const s = new SqliteStore(join(tmpDir(t), 'contract.db'));
+  sqlite: async (t, sameAs) => {
+    const s = new SqliteStore(sameAs ? (sameAs as SqliteStore).db.name : join(tmpDir(t), 'contract.db'));
+    await s.migrate();
+    t.teardown(() => s.close());
+    return s;
+  },
+  // The real server on 127.0.0.1:5432; a fresh schema per test, dropped at the end.
+  postgres: async (t, sameAs) => {
+    await requirePostgres();
+    await sharePostgres(t);
+    const s = new PostgresStore(pgUrl(sameAs ? (sameAs as PostgresStore).schema : freshSchema(t, 'contract')));
     await s.migrate();
     t.teardown(() => s.close());
     return s;
@@ -19,7 +31,7 @@ export const ADAPTERS: Record<string, Factory> = {
 };
 
 let n = 0;
-function item(over: { transId?: string; dedupe?: string; endpoints?: string[]; quarantined?: boolean; at?: number; type?: string } = {}): IngestItem {
+function item(over: { transId?: string; dedupe?: string; endpoints?: string[]; quarantined?: boolean; at?: number; type?: string; unordered?: boolean } = {}): IngestItem {
   n++;
   const at = over.at ?? 1_000_000 + n;
   const callback = {
@@ -35,7 +47,7 @@ function item(over: { transId?: string; dedupe?: string; endpoints?: string[]; q
     id, type: over.type ?? 'open_position.created', source: 'paygate', merchantId: 'M', operation: 'open_position', outcome: 'succeeded',
     transId, payId: `P${n}`, mandateId: null, receivedAt: at, dedupeKey: over.dedupe ?? `k${n}`,
     payload: JSON.stringify({ id, transId }),
-    deliveries: (over.endpoints ?? ['a']).map((e) => ({ endpointId: e, orderKey: `M\u0000${transId}` })),
+    deliveries: (over.endpoints ?? ['a']).map((e) => ({ endpointId: e, orderKey: over.unordered ? null : `M\u0000${transId}` })),
   };
   return { callback, event };
 }
@@ -143,5 +155,74 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     const exported: string[] = [];
     for await (const c of s.exportCallbacks(null)) exported.push(c.id);
     t.same(exported, [q.callback.id, ev.callback.id], 'export in arrival order');
+  });
+  t.test(`${name}: concurrent claims from two owners: never the same delivery, never two of one order key`, async (t) => {
+    const s1 = await make(t);
+    const s2 = await make(t, s1);
+    const items: IngestItem[] = [];
+    for (let i = 0; i < 40; i++) items.push(item({ transId: `K${i % 5}` }));
+    for (let i = 0; i < 10; i++) items.push(item({ unordered: true }));
+    await s1.ingest(items.slice(0, 25));
+    await s2.ingest(items.slice(25));
+    const keyOf = new Map(items.map((x) => [x.event!.id, x.event!.deliveries[0]!.orderKey]));
+    const held = new Map<number, { c: ClaimedDelivery; store: Store; owner: string }>();
+    const done: string[] = [];
+    const claimers: [Store, string][] = [[s1, 'w1'], [s2, 'w2'], [s1, 'w1'], [s2, 'w2']];
+    let violations = 0;
+    let now = 2_000_000;
+    for (let round = 0; done.length < items.length && round < 400; round++) {
+      now += 10;
+      // Four claims at once (two per store, so on PostgreSQL four connections race).
+      const got = await Promise.all(claimers.map(async ([store, owner]) => ({ store, owner, claimed: await store.claim('a', owner, now, 1e9, 3) })));
+      for (const g of got) {
+        for (const c of g.claimed) {
+          if (held.has(c.id)) violations++;
+          const k = keyOf.get(c.eventId);
+          if (k !== null && [...held.values()].some((h) => keyOf.get(h.c.eventId) === k)) violations++;
+          held.set(c.id, { c, store: g.store, owner: g.owner });
+        }
+      }
+      // Finish about half of what is held, concurrently, each by its owner.
+      const finishing = [...held.values()].filter((_h, i) => (i + round) % 2 === 0);
+      const ok = await Promise.all(finishing.map((h) => h.store.complete(h.c.id, h.owner, attempt(h.c.id, h.c.eventId, 200, now), now)));
+      t.ok(ok.every(Boolean), `round ${round}: every owner completes its own lease`);
+      for (const h of finishing) {
+        held.delete(h.c.id);
+        done.push(h.c.eventId);
+      }
+    }
+    t.equal(violations, 0, 'no delivery claimed twice, no two deliveries of one key held at once');
+    t.equal(new Set(done).size, items.length, 'every delivery claimed and completed exactly once');
+    for (const key of ['K0', 'K1', 'K2', 'K3', 'K4']) {
+      const expected = items.filter((x) => x.event!.transId === key).map((x) => x.event!.id);
+      t.same(done.filter((id) => expected.includes(id)), expected, `${key} completed in intake order`);
+    }
+    t.same(await s1.claim('a', 'w1', now + 10, 1000, 10), [], 'nothing left');
+  });
+
+  t.test(`${name}: the same callback stored by two processes at once yields one event`, async (t) => {
+    const s1 = await make(t);
+    const s2 = await make(t, s1);
+    for (let r = 0; r < 16; r++) {
+      // Half the rounds with an ordering key, half without (then only the unique index decides).
+      const o = { unordered: r % 2 === 1 };
+      const a = item({ ...o, dedupe: `race${r}`, transId: `R${r}` });
+      const b = item({ ...o, dedupe: `race${r}`, transId: `R${r}` });
+      const x1 = item({ ...o, dedupe: `cross${r}`, transId: `X${r}` });
+      const x2 = item({ ...o, dedupe: `cross${r}`, transId: `X${r}` });
+      // Two batches that conflict in both directions (a before x in one, x before b in the other).
+      const [r1, r2] = await Promise.all([s1.ingest([a, x1]), s2.ingest([x2, b])]);
+      for (const [p, q, pi, qi] of [[r1[0]!, r2[1]!, a, b], [r1[1]!, r2[0]!, x1, x2]] as const) {
+        t.equal([p, q].filter((x) => !x.duplicate).length, 1, `round ${r}: one winner`);
+        t.equal(p.eventId, q.eventId, 'both callbacks point at the one event');
+        const winner = p.duplicate ? qi : pi;
+        const loser = p.duplicate ? pi : qi;
+        t.equal(p.eventId, winner.event!.id);
+        t.equal(await s1.getEvent(loser.event!.id), null, "the loser's event was not stored");
+        t.equal((await s2.deliveriesOf(winner.event!.id)).length, 1, 'deliveries once');
+        t.same([(await s1.getCallback(pi.callback.id))!.state, (await s1.getCallback(qi.callback.id))!.state].sort(), ['accepted', 'duplicate'], 'both callbacks kept');
+      }
+    }
+    t.equal((await s1.listEvents({}, 100)).items.length, 32, 'one event per dedupe key');
   });
 }

@@ -1,0 +1,108 @@
+/** @jsxRuntime classic */
+/** @jsx h */
+/** @jsxFrag Fragment */
+import { fmtTime, qs, toInputValue } from '../format.js';
+import { h, type Html } from '../jsx-runtime.js';
+import { Badge, Empty, Flash, Layout, outcomeTone, type PageCtx } from '../ui.js';
+
+export const EVENT_FILTER_KEYS = ['transId', 'payId', 'mandateId', 'type', 'merchantId', 'outcome', 'since', 'until'] as const;
+export type EventQuery = Partial<Record<(typeof EVENT_FILTER_KEYS)[number] | 'cursor', string>>;
+
+type Json = Record<string, unknown>;
+const field = (e: Json, k: string): string | undefined => {
+  const d = e.data as Json | undefined;
+  const v = d?.[k];
+  return typeof v === 'string' ? v : undefined;
+};
+const s = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function Text(props: { name: string; label: string; value?: string; placeholder?: string; testId?: string }): Html {
+  return (
+    <label>
+      {props.label}
+      <input type="text" name={props.name} value={props.value ?? ''} placeholder={props.placeholder} data-testid={props.testId} />
+    </label>
+  );
+}
+
+export function EventFilters(props: { q: EventQuery; merchants: string[] }): Html {
+  const { q } = props;
+  return (
+    <form class="filters panel" method="get" action="/console/events" role="search">
+      <Text name="transId" label="TransID" value={q.transId} testId="f-transId" />
+      <Text name="payId" label="PayID" value={q.payId} />
+      <Text name="mandateId" label="MandateID" value={q.mandateId} />
+      <Text name="type" label="Type (glob)" value={q.type} placeholder="mandate.*" />
+      <label>
+        Merchant
+        <select name="merchantId">
+          <option value="">any</option>
+          {props.merchants.map((m) => <option value={m} selected={q.merchantId === m}>{m}</option>)}
+        </select>
+      </label>
+      <label>
+        Outcome
+        <select name="outcome">
+          <option value="">any</option>
+          {['succeeded', 'pending', 'failed'].map((o) => <option value={o} selected={q.outcome === o}>{o}</option>)}
+        </select>
+      </label>
+      <label>
+        From (UTC)
+        <input type="datetime-local" name="since" value={toInputValue(q.since)} />
+      </label>
+      <label>
+        Until (UTC)
+        <input type="datetime-local" name="until" value={toInputValue(q.until)} />
+      </label>
+      <div class="actions">
+        <button type="submit" class="primary" data-testid="search">Search</button>
+        <a class="button" href="/console/events">Clear</a>
+      </div>
+    </form>
+  );
+}
+
+export function EventsPage(props: { ctx: PageCtx; q: EventQuery; items: Json[]; next: string | null; merchants: string[]; flash: { text: string; bad?: boolean } | null }): Html {
+  const { q, items } = props;
+  const filters = Object.fromEntries(EVENT_FILTER_KEYS.map((k) => [k, q[k]]));
+  return (
+    <Layout ctx={props.ctx} title="Events" section="events">
+      <h1>Events</h1>
+      <Flash flash={props.flash} />
+      <EventFilters q={q} merchants={props.merchants} />
+      <div class="table-wrap">
+        <table data-testid="events">
+          <thead>
+            <tr>
+              <th>Received</th><th>Type</th><th>Outcome</th><th>Merchant</th><th>TransID</th><th>PayID</th><th>MandateID</th><th>Event</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((e) => {
+              const href = `/console/events/${encodeURIComponent(String(e.id))}`;
+              return (
+                <tr data-testid="event-row">
+                  <td class="mono">{fmtTime(s(e.receivedAt))}</td>
+                  <td><a href={href}>{s(e.type)}</a></td>
+                  <td>{e.outcome ? <Badge tone={outcomeTone(e.outcome)}>{s(e.outcome)}</Badge> : <span class="muted">—</span>}</td>
+                  <td>{s(e.merchantId) ?? <span class="muted">—</span>}</td>
+                  <td class="mono">{field(e, 'transId') ?? ''}</td>
+                  <td class="mono">{field(e, 'payId') ?? ''}</td>
+                  <td class="mono">{field(e, 'mandateId') ?? ''}</td>
+                  <td class="mono"><a href={href} data-testid="event-link">{s(e.id)}</a></td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        {items.length === 0 ? <Empty>No events match.</Empty> : null}
+      </div>
+      <div class="pager">
+        {q.cursor ? <a href={`/console/events${qs(filters)}`}>« Newest</a> : null}
+        {props.next ? <a href={`/console/events${qs({ ...filters, cursor: props.next })}`} data-testid="older">Older »</a> : <span>end of list</span>}
+        <span>{items.length} shown, newest first</span>
+      </div>
+    </Layout>
+  );
+}

@@ -1,0 +1,107 @@
+/** @jsxRuntime classic */
+/** @jsx h */
+/** @jsxFrag Fragment */
+import type { listQuarantine } from '../../admin/queries.js';
+import { ERROR_CODES } from '../../errors.js';
+import { qs, toInputValue } from '../format.js';
+import { h, Fragment, type Html } from '../jsx-runtime.js';
+import { Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, Time, type PageCtx } from '../ui.js';
+
+type Item = Awaited<ReturnType<typeof listQuarantine>>['items'][number];
+export type QuarantineQuery = Partial<Record<'merchantId' | 'reason' | 'since' | 'until' | 'cursor', string>>;
+
+/** Reasons a callback can be quarantined for: the 4xx codes before "storage_unavailable". */
+export const QUARANTINE_REASONS = Object.keys(ERROR_CODES).slice(0, Object.keys(ERROR_CODES).indexOf('storage_unavailable'));
+
+function FilterFields(props: { q: QuarantineQuery; merchants: string[] }): Html {
+  const { q } = props;
+  return (
+    <>
+      <label>
+        Merchant
+        <select name="merchantId">
+          <option value="">any</option>
+          {props.merchants.map((m) => <option value={m} selected={q.merchantId === m}>{m}</option>)}
+        </select>
+      </label>
+      <label>
+        Reason
+        <select name="reason">
+          <option value="">any</option>
+          {QUARANTINE_REASONS.map((r) => <option value={r} selected={q.reason === r}>{r}</option>)}
+        </select>
+      </label>
+      <label>
+        From (UTC)
+        <input type="datetime-local" name="since" value={toInputValue(q.since)} />
+      </label>
+      <label>
+        Until (UTC)
+        <input type="datetime-local" name="until" value={toInputValue(q.until)} />
+      </label>
+    </>
+  );
+}
+
+export function QuarantinePage(props: {
+  ctx: PageCtx; q: QuarantineQuery; items: Item[]; next: string | null; total: number; merchants: string[]; flash: { text: string; bad?: boolean } | null;
+}): Html {
+  const { ctx, q, items } = props;
+  const filters = { merchantId: q.merchantId, reason: q.reason, since: q.since, until: q.until };
+  const filtered = Object.values(filters).some((v) => v);
+  return (
+    <Layout ctx={ctx} title="Quarantine" section="quarantine">
+      <h1>
+        Quarantine <small>{props.total} callback{props.total === 1 ? '' : 's'} not taken: fix the cause (e.g. add the key and restart), then reprocess</small>
+      </h1>
+      <Flash flash={props.flash} />
+      <form class="filters panel" method="get" action="/console/quarantine">
+        <FilterFields q={q} merchants={props.merchants} />
+        <div class="actions">
+          <button type="submit" class="primary">Filter</button>
+          <a class="button" href="/console/quarantine">Clear</a>
+        </div>
+      </form>
+      {canOperate(ctx) && items.length > 0 ? (
+        <form class="panel actions" method="post" action="/console/quarantine/reprocess"
+          data-confirm={filtered ? 'Reprocess every quarantined callback matching this filter?' : 'Reprocess every quarantined callback?'}>
+          <Csrf ctx={ctx} />
+          {Object.entries(filters).map(([k, v]) => (v ? <input type="hidden" name={k} value={v} /> : null))}
+          <button type="submit" data-testid="reprocess-all">{filtered ? 'Reprocess all matching this filter' : 'Reprocess all'}</button>
+          <span class="muted">Each callback is decoded again with the current keys; those that verify become events.</span>
+        </form>
+      ) : null}
+      <div class="table-wrap">
+        <table data-testid="quarantine">
+          <thead>
+            <tr><th>Received</th><th>Reason</th><th>Detail</th><th>Merchant</th><th>Route</th><th>Remote IP</th><th>Content type</th><th class="num">Bytes</th><th></th></tr>
+          </thead>
+          <tbody>
+            {items.map((c) => (
+              <tr data-testid="quarantine-row">
+                <td class="mono"><Time t={c.receivedAt} /></td>
+                <td><Badge tone="bad">{c.reason ?? 'unknown'}</Badge></td>
+                <td>{c.detail ?? ''}</td>
+                <td>{c.merchantId ?? <span class="muted">unknown</span>}</td>
+                <td class="mono">{c.method} {c.path}</td>
+                <td class="mono">{c.remoteIp ?? ''}</td>
+                <td class="mono">{c.contentType ?? ''}</td>
+                <td class="num">{c.bodyBytes}</td>
+                <td>
+                  {canOperate(ctx) ? (
+                    <PostButton ctx={ctx} action={`/console/quarantine/${encodeURIComponent(c.id)}/reprocess`} label="Reprocess" testId="reprocess" />
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {items.length === 0 ? <Empty>Nothing in quarantine{filtered ? ' matches' : ''}.</Empty> : null}
+      </div>
+      <div class="pager">
+        {q.cursor ? <a href={`/console/quarantine${qs(filters)}`}>« Newest</a> : null}
+        {props.next ? <a href={`/console/quarantine${qs({ ...filters, cursor: props.next })}`}>Older »</a> : <span>end of list</span>}
+      </div>
+    </Layout>
+  );
+}

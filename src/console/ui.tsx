@@ -1,0 +1,143 @@
+/** @jsxRuntime classic */
+/** @jsx h */
+/** @jsxFrag Fragment */
+// Layout and small building blocks shared by the console pages.
+
+import { h, Fragment, type Child, type Html } from './jsx-runtime.js';
+import type { Session } from './session.js';
+
+export interface PageCtx {
+  session: Session;
+  now: number;
+  /** performance.now() when the request arrived: the footer shows the server time. */
+  startedAt: number;
+  version: string;
+  assets: { css: string; js: string; icon: string };
+  /** Server-side timings worth showing (e.g. the events query). */
+  timings: Record<string, number>;
+}
+
+export const canOperate = (ctx: PageCtx) => ctx.session.role === 'operator';
+
+const NAV = [
+  ['overview', '/console', 'Overview'],
+  ['events', '/console/events', 'Events'],
+  ['quarantine', '/console/quarantine', 'Quarantine'],
+  ['dead-letters', '/console/dead-letters', 'Dead letters'],
+  ['endpoints', '/console/endpoints', 'Endpoints'],
+] as const;
+
+export type Section = (typeof NAV)[number][0];
+
+export function Csrf(props: { ctx: PageCtx }): Html {
+  return <input type="hidden" name="_csrf" value={props.ctx.session.csrf} />;
+}
+
+/** A POST button (a form of its own) carrying the CSRF token. */
+export function PostButton(props: {
+  ctx: PageCtx; action: string; label: string; fields?: Record<string, string | undefined>; confirm?: string; kind?: 'primary' | 'danger'; testId?: string;
+}): Html {
+  return (
+    <form class="inline" method="post" action={props.action} data-confirm={props.confirm}>
+      <Csrf ctx={props.ctx} />
+      {Object.entries(props.fields ?? {}).map(([k, v]) => (v === undefined ? null : <input type="hidden" name={k} value={v} />))}
+      <button type="submit" class={props.kind} data-testid={props.testId}>{props.label}</button>
+    </form>
+  );
+}
+
+export function Badge(props: { tone?: 'ok' | 'warn' | 'bad' | 'info'; children?: Child }): Html {
+  return <span class={['badge', props.tone]}>{props.children}</span>;
+}
+
+export function outcomeTone(outcome: unknown): 'ok' | 'warn' | 'bad' | undefined {
+  return outcome === 'succeeded' ? 'ok' : outcome === 'pending' ? 'warn' : outcome === 'failed' ? 'bad' : undefined;
+}
+
+export function deliveryTone(state: string): 'ok' | 'warn' | 'bad' | 'info' {
+  return state === 'succeeded' ? 'ok' : state === 'dead' ? 'bad' : state === 'in_flight' ? 'info' : 'warn';
+}
+
+export function statusTone(status: number | null): 'ok' | 'warn' | 'bad' {
+  return status !== null && status >= 200 && status < 300 ? 'ok' : status !== null && status < 500 && status !== 408 && status !== 429 ? 'warn' : 'bad';
+}
+
+export function Flash(props: { flash: { text: string; bad?: boolean } | null }): Html {
+  if (!props.flash) return <></>;
+  return <div class={['flash', props.flash.bad && 'bad']} role="status" data-testid="flash">{props.flash.text}</div>;
+}
+
+export function Time(props: { t: number | string | null | undefined; children?: Child }): Html {
+  if (props.t === null || props.t === undefined) return <span class="muted">—</span>;
+  const ms = typeof props.t === 'number' ? props.t : Date.parse(props.t);
+  if (Number.isNaN(ms)) return <span>{String(props.t)}</span>;
+  const iso = new Date(ms).toISOString();
+  return <time datetime={iso} title={iso}>{props.children ?? iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z')}</time>;
+}
+
+export function Empty(props: { children?: Child }): Html {
+  return <div class="empty">{props.children}</div>;
+}
+
+export function Layout(props: { ctx: PageCtx; title: string; section?: Section; children?: Child; live?: boolean }): Html {
+  const { ctx } = props;
+  const serverMs = performance.now() - ctx.startedAt;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="same-origin" />
+        <title>{props.title} · paygate-relay</title>
+        <link rel="icon" href={ctx.assets.icon} type="image/svg+xml" />
+        <link rel="stylesheet" href={ctx.assets.css} />
+        <script src={ctx.assets.js} defer></script>
+      </head>
+      <body>
+        <header class="top">
+          <span class="brand">paygate-relay</span>
+          <nav>
+            {NAV.map(([id, href, label]) => (
+              <a href={href} class={props.section === id ? 'current' : undefined} aria-current={props.section === id ? 'page' : undefined}>{label}</a>
+            ))}
+          </nav>
+          <div class="who">
+            <span data-testid="role">{ctx.session.role}</span>
+            <form class="inline" method="post" action="/console/logout">
+              <Csrf ctx={ctx} />
+              <button type="submit" data-testid="logout">Log out</button>
+            </form>
+          </div>
+        </header>
+        <main>{props.children}</main>
+        <footer class="page">
+          <span>paygate-relay {ctx.version}</span>
+          <span data-testid="server-time">
+            server time {serverMs.toFixed(1)} ms
+            {Object.entries(ctx.timings).map(([k, v]) => `, ${k} ${v.toFixed(1)} ms`)}
+          </span>
+          <span>times in UTC</span>
+          {props.live ? <span data-live-status="">auto-refresh</span> : null}
+        </footer>
+      </body>
+    </html>
+  );
+}
+
+/** Pages without a session (login, errors before login). */
+export function Bare(props: { title: string; assets: PageCtx['assets']; children?: Child }): Html {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title} · paygate-relay</title>
+        <link rel="icon" href={props.assets.icon} type="image/svg+xml" />
+        <link rel="stylesheet" href={props.assets.css} />
+      </head>
+      <body>
+        <main>{props.children}</main>
+      </body>
+    </html>
+  );
+}

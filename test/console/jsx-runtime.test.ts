@@ -1,0 +1,109 @@
+import t from 'tap';
+import { documentHtml, escapeHtml, h } from '../../src/console/jsx-runtime.js';
+import { SessionKeeper, LoginThrottle, parseCookies } from '../../src/console/session.js';
+import { safeNext } from '../../src/console/routes.js';
+import { BarChart, niceMax } from '../../src/console/charts.js';
+import { utcInput, toInputValue, fmtTime, fmtPct } from '../../src/console/format.js';
+import * as x from './_jsx-fixtures.js';
+
+t.test('text and attribute values are escaped; Html children are not escaped twice', async (t) => {
+  const evil = x.evil;
+  t.equal(escapeHtml(evil), '&lt;img src=x onerror=&quot;alert(&#39;x&#39;)&quot;&gt;&amp;amp;');
+  t.equal(x.para().value, `<p title="${escapeHtml(evil)}">${escapeHtml(evil)}</p>`);
+  t.equal(x.nested().value, '<div><b>&lt;i&gt;</b></div>');
+  t.equal(x.list().value, '<ul><li>a</li><li>&lt;b&gt;</li></ul>');
+  t.equal(x.falsy().value, '<p>0</p>', 'null, undefined and booleans render nothing; 0 renders');
+  t.equal(x.voidEl().value, '<input type="checkbox" checked value="3">', 'void elements, boolean attributes');
+  t.equal(x.classes().value, '<p class="a b">x</p>');
+  t.equal(x.frag().value, 'a<hr>');
+  t.equal(documentHtml(x.html()), '<!doctype html>\n<html></html>');
+});
+
+t.test('links never carry script URLs, whatever they are built from', async (t) => {
+  for (const url of ['javascript:alert(1)', ' JaVaScRiPt:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>', 'vbscript:x']) {
+    t.equal(x.link(url).value, '<a href="#">x</a>', JSON.stringify(url));
+    t.equal(x.form(url).value, '<form action="#"></form>');
+  }
+  t.equal(x.ampLink().value, '<a href="/console/events?transId=a&amp;b">x</a>', 'JSX decodes the entity, the runtime escapes it again');
+});
+
+t.test('inline script, inline style and event handler attributes cannot be written', async (t) => {
+  const anyProps = (p: Record<string, unknown>) => p as any;
+  t.throws(() => h('p', anyProps({ onclick: 'alert(1)' })), /event handler/);
+  t.throws(() => h('p', anyProps({ OnMouseOver: 'x' })), /event handler/);
+  t.throws(() => h('p', anyProps({ style: 'color:red' })), /style attributes/);
+  t.throws(() => h('script', null, 'alert(1)'), /inline <script>/);
+  t.throws(() => h('script', null), /inline <script>/, 'a script needs a src');
+  t.throws(() => h('style', null, 'p{}'), /inline <style>/);
+  t.throws(() => h('p', anyProps({ 'a"b': 'x' })), /invalid attribute/);
+  t.throws(() => h('p x', null), /invalid tag/);
+  t.equal(h('script', { src: '/console/assets/console.js', defer: true }).value, '<script src="/console/assets/console.js" defer></script>');
+});
+
+t.test('components get props and children', async (t) => {
+  t.equal(x.box().value, '<section><h2>&lt;t&gt;</h2><p>1</p><p>2</p></section>');
+});
+
+t.test('sessions: signed, expiring, revocable; the role and CSRF secret inside', async (t) => {
+  let now = 1_000_000;
+  const keeper = new SessionKeeper(60_000, () => now);
+  const { session, value } = keeper.issue('viewer');
+  t.same(keeper.read(value), session);
+  t.equal(session.role, 'viewer');
+  t.ok(session.csrf.length >= 32);
+  const [body, sig] = value.split('.') as [string, string];
+  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), r: 'operator' })).toString('base64url');
+  t.equal(keeper.read(`${forged}.${sig}`), null, 'a changed role breaks the signature');
+  t.equal(keeper.read(`${body}.${sig.slice(0, -2)}xx`), null, 'a changed signature is refused');
+  t.equal(keeper.read('garbage'), null);
+  t.equal(keeper.read(undefined), null);
+  t.equal(new SessionKeeper(60_000, () => now).read(value), null, 'another process (a restart) does not know the key');
+  now += 59_999;
+  t.ok(keeper.read(value), 'valid until it expires');
+  now += 1;
+  t.equal(keeper.read(value), null, 'expired');
+  const second = keeper.issue('operator');
+  keeper.revoke(second.session);
+  t.equal(keeper.read(second.value), null, 'revoked at logout');
+});
+
+t.test('login throttle per address', async (t) => {
+  let now = 0;
+  const th = new LoginThrottle(3, 1000, () => now);
+  for (let i = 0; i < 3; i++) (t.notOk(th.blocked('a')), th.failed('a'));
+  t.ok(th.blocked('a'), 'blocked after 3 failures');
+  t.notOk(th.blocked('b'), 'other addresses are not');
+  now = 1001;
+  t.notOk(th.blocked('a'), 'the window passes');
+  th.failed('a');
+  th.succeeded('a');
+  t.notOk(th.blocked('a'));
+});
+
+t.test('helpers', async (t) => {
+  t.same(parseCookies('a=1; pgr_console=x.y; b=='), { a: '1', pgr_console: 'x.y', b: '=' });
+  for (const [input, out] of [
+    ['/console/events?transId=1', '/console/events?transId=1'],
+    ['/console', '/console'],
+    ['//evil.example/console', '/console'],
+    ['https://evil.example/console', '/console'],
+    ['/console/../admin/events', '/console'],
+    ['/consoleX', '/console'],
+    ['/console\\@evil', '/console'],
+    ['/console/login?next=/console', '/console'],
+    [undefined, '/console'],
+  ] as const) t.equal(safeNext(input), out, String(input));
+  t.equal(utcInput('2026-01-31T10:00'), '2026-01-31T10:00Z', 'datetime-local is read as UTC');
+  t.equal(utcInput('2026-01-31T10:00:00+01:00'), '2026-01-31T10:00:00+01:00');
+  t.equal(utcInput('1700000000000'), '1700000000000');
+  t.equal(toInputValue('2026-01-31T10:00Z'), '2026-01-31T10:00');
+  t.equal(toInputValue('1769853600000'), '2026-01-31T10:00');
+  t.equal(fmtTime(Date.UTC(2026, 0, 31, 10, 4, 5)), '2026-01-31 10:04:05Z');
+  t.equal(fmtPct(null), '—');
+  t.equal(fmtPct(0.5), '50.0 %');
+  t.same([0, 1, 3, 7, 10, 11, 240, 999].map(niceMax), [1, 1, 5, 10, 10, 20, 250, 1000]);
+  const svg = BarChart({ title: '<t>', bucketMs: 60_000, series: [{ label: 'ok', cls: 'bar-ok' }, { label: 'bad', cls: 'bar-bad' }], buckets: [{ start: 0, values: [3, 1] }, { start: 60_000, values: [0, 0] }] }).value;
+  t.match(svg, /<svg viewBox="0 0 420 140" role="img" aria-label="&lt;t&gt;: 3 ok, 1 bad"/);
+  t.equal((svg.match(/<rect class=/g) ?? []).length, 2, 'one rect per non-zero value');
+  t.match(svg, /<title>00:00–00:01Z: 3 ok, 1 bad<\/title>/);
+});
