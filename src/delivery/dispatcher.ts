@@ -3,7 +3,7 @@ import type { Hub } from '../observe.js';
 import type { AttemptRecord, ClaimedDelivery, Store } from '../store/types.js';
 import type { Endpoint } from './endpoints.js';
 import { nextAttempt, parseRetryAfter } from './retry.js';
-import type { Sender } from './sender.js';
+import type { Sender, SendResult } from './sender.js';
 import { decodeSecrets, signatureHeader } from './sign.js';
 
 export interface DispatcherDeps {
@@ -158,12 +158,16 @@ export class Dispatcher {
   private async attempt(lane: Lane, c: ClaimedDelivery, freeSlot: () => void): Promise<void> {
     const { ep } = lane;
     const startedAt = this.clock();
-    const headers = {
-      'webhook-id': c.eventId,
-      'webhook-timestamp': String(Math.floor(startedAt / 1000)),
-      'webhook-signature': signatureHeader(lane.keys, c.eventId, Math.floor(startedAt / 1000), c.payload),
-    };
-    const res = await this.d.sender.send({ ...ep, userAgent: this.d.userAgent }, c.payload, headers, this.shutdown.signal);
+    const res = ep.local ? await runLocal(ep.local, c) : await this.d.sender.send(
+      { ...ep, userAgent: this.d.userAgent },
+      c.payload,
+      {
+        'webhook-id': c.eventId,
+        'webhook-timestamp': String(Math.floor(startedAt / 1000)),
+        'webhook-signature': signatureHeader(lane.keys, c.eventId, Math.floor(startedAt / 1000), c.payload),
+      },
+      this.shutdown.signal,
+    );
     const now = this.clock();
     if (res.aborted) {
       // Shutdown, not the receiver's fault: hand it back without spending an attempt.
@@ -244,5 +248,16 @@ export class Dispatcher {
       await Promise.allSettled([...this.inflight]);
     }
     await this.d.sender.close();
+  }
+}
+
+async function runLocal(local: NonNullable<Endpoint['local']>, c: ClaimedDelivery): Promise<SendResult> {
+  const started = performance.now();
+  try {
+    await local({ eventId: c.eventId, payload: c.payload });
+    return { statusCode: 200, errorClass: null, body: null, durationMs: Math.round(performance.now() - started), aborted: false };
+  } catch (err) {
+    const body = (err instanceof Error ? err.message : String(err)).slice(0, 1024);
+    return { statusCode: null, errorClass: 'local', body, durationMs: Math.round(performance.now() - started), aborted: false };
   }
 }

@@ -16,6 +16,12 @@ export interface Endpoint {
   disableAfterFailingMs: number;
   matchesType: (type: string) => boolean;
   merchants: Set<string> | null;
+  /**
+   * In-process endpoints (the Collectmaxx exporter) get the outbox's guarantees — leases,
+   * retries, dead letters, redelivery — without HTTP: resolving counts as a 2xx, throwing
+   * as a failed attempt with the error message kept as the response body.
+   */
+  local?: (delivery: { eventId: string; payload: string }) => Promise<void>;
 }
 
 /** `*` matches within one dot segment only: `mandate.*` matches `mandate.approved`, not `mandate.a.b`. */

@@ -89,7 +89,8 @@ export interface DeliveryRecord {
   lastError: string | null;
 }
 
-export type ErrorClass = 'timeout' | 'connection_refused' | 'connection_error' | 'tls' | 'dns' | 'non_2xx';
+/** `local`: an in-process endpoint (the Collectmaxx exporter) threw; the message is the response body. */
+export type ErrorClass = 'timeout' | 'connection_refused' | 'connection_error' | 'tls' | 'dns' | 'non_2xx' | 'local';
 
 export interface AttemptRecord {
   id?: number;
