@@ -25,6 +25,11 @@ interface Lane {
   ep: Endpoint;
   keys: Buffer[];
   inflight: number;
+  /** Claimed (leased) but not yet sent: a freed slot takes the next one without a store round trip. */
+  buffer: ClaimedDelivery[];
+  /** Successes are recorded at most once a second unless the endpoint was failing (see attempt()). */
+  successRecordedAt: number;
+  failing: boolean;
   pumping: boolean;
   again: boolean;
   disabled: boolean;
@@ -53,7 +58,7 @@ export class Dispatcher {
     this.clock = d.clock ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const ep of d.endpoints) {
-      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, pumping: false, again: false, disabled: !ep.enabledInConfig, timer: null, timerAt: 0 });
+      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, timer: null, timerAt: 0 });
     }
   }
 
@@ -92,28 +97,43 @@ export class Dispatcher {
     }
     lane.pumping = true;
     try {
+      let idle = false;
       do {
         lane.again = false;
+        idle = false;
         while (!this.stopped && !lane.disabled && lane.inflight < lane.ep.concurrency) {
-          const leaseMs = Math.max(this.d.leaseMs, lane.ep.timeoutMs + 30_000);
-          const claimed = await this.d.store.claim(lane.ep.id, this.d.owner, this.clock(), leaseMs, lane.ep.concurrency - lane.inflight);
-          if (claimed.length === 0) break;
-          if (this.stopped) {
-            // stop() began while the claim was in flight (an async store): hand these back
-            // instead of sending after shutdown and leaving their leases behind.
-            for (const c of claimed) await this.d.store.release(c.id, this.d.owner, this.clock());
-            break;
+          if (lane.buffer.length === 0) {
+            // Claim the free slots plus one more round: under load most freed slots are then
+            // refilled from the buffer, so claims (a write each) no longer come one per delivery.
+            const leaseMs = Math.max(this.d.leaseMs, lane.ep.timeoutMs + 30_000);
+            const want = 2 * lane.ep.concurrency - lane.inflight;
+            const claimed = await this.d.store.claim(lane.ep.id, this.d.owner, this.clock(), leaseMs, want);
+            lane.buffer.push(...claimed);
+            if (claimed.length === 0) {
+              idle = true;
+              break;
+            }
+            // stop() or a disable began while the claim was in flight (an async store):
+            // the buffer is handed back below instead of sent.
+            if (this.stopped || lane.disabled) break;
           }
-          for (const c of claimed) this.launch(lane, c);
+          this.launch(lane, lane.buffer.shift()!);
         }
       } while (lane.again && !this.stopped);
-      if (!this.stopped && !lane.disabled) await this.armTimer(lane);
+      if (this.stopped || lane.disabled) await this.releaseBuffer(lane);
+      // Only an idle lane needs a timer: a busy one is woken by its next freed slot.
+      else if (idle) await this.armTimer(lane);
     } finally {
       lane.pumping = false;
     }
     // A wake that came while the timer was being armed found the pump busy and only set
     // `again`; without this the freed slot waited for the next poll (a lost wake-up).
     if (lane.again) this.wake(lane.ep.id);
+  }
+
+  /** Hand claimed-but-unsent deliveries back without spending an attempt. */
+  private async releaseBuffer(lane: Lane): Promise<void> {
+    for (const c of lane.buffer.splice(0)) await this.d.store.release(c.id, this.d.owner, this.clock());
   }
 
   /** Wake exactly when the next retry is due, instead of waiting for the poll. */
@@ -184,8 +204,13 @@ export class Dispatcher {
     if (res.errorClass === null) {
       freeSlot();
       const owned = await this.d.store.complete(c.id, this.d.owner, attempt, now);
-      // Bookkeeping only: it joins the next group commit.
-      void this.d.store.recordEndpointSuccess(ep.id, now).catch((err) => this.d.logger.error({ err, endpoint: ep.id }, 'endpoint state update failed'));
+      // Bookkeeping only (last success for the console, ending a failing streak): one write per
+      // second is enough, except the first success after failures, which must end the streak at once.
+      if (lane.failing || now - lane.successRecordedAt >= 1000) {
+        lane.failing = false;
+        lane.successRecordedAt = now;
+        void this.d.store.recordEndpointSuccess(ep.id, now).catch((err) => this.d.logger.error({ err, endpoint: ep.id }, 'endpoint state update failed'));
+      }
       this.d.hub.emit('attempt', { ...report, result: owned ? 'succeeded' : 'lease_lost' });
       return;
     }
@@ -197,6 +222,7 @@ export class Dispatcher {
     });
     const next = decision.action === 'dead' ? ({ dead: true } as const) : { retryAt: decision.at };
     const owned = await this.d.store.fail(c.id, this.d.owner, attempt, next, now);
+    lane.failing = true;
     const failingSince = await this.d.store.recordEndpointFailure(ep.id, now, res.errorClass === 'non_2xx' ? `HTTP ${res.statusCode}` : res.errorClass);
     this.d.hub.emit('attempt', {
       ...report,
@@ -211,6 +237,7 @@ export class Dispatcher {
     const lane = this.lanes.get(endpointId);
     if (!lane || lane.disabled) return;
     lane.disabled = true;
+    await this.releaseBuffer(lane);
     await this.d.store.setEndpointDisabled(endpointId, true, reason, this.clock());
     this.d.hub.emit('endpoint:disabled', { endpointId, reason });
   }
@@ -238,6 +265,7 @@ export class Dispatcher {
     // Let running pumps finish their store call first: whatever they claimed is launched
     // (and so awaited below) or released.
     await Promise.allSettled([...this.pumps]);
+    for (const lane of this.lanes.values()) await this.releaseBuffer(lane);
     const all = Promise.allSettled([...this.inflight]);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((r) => (timer = setTimeout(() => r('deadline'), deadlineMs)));

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import { batchWrites } from './write-batch.js';
+import { offloadWrites, SQLITE_WRITES } from './sqlite-writes.js';
 import { decodeCursor, encodeCursor, globToSql } from './query.js';
 import { mapAttempt, mapCallback, mapDelivery, mapEvent, type Row } from './rows.js';
 import type {
@@ -17,12 +18,6 @@ const ORDER_GUARD = `(d.order_key IS NULL OR NOT EXISTS (
   SELECT 1 FROM deliveries p
   WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.event_seq < d.event_seq AND p.${OPEN}))`;
 
-/** Every method that writes: these share group commits (see write-batch.ts). */
-const SQLITE_WRITES = [
-  'ingest', 'claim', 'complete', 'fail', 'release', 'releaseAllLeases', 'recordEndpointSuccess', 'recordEndpointFailure',
-  'setEndpointDisabled', 'resolveQuarantine', 'redeliverDeadLetters', 'redeliver', 'addEvent',
-] as const;
-
 /**
  * The embedded store. better-sqlite3 is synchronous, so every method commits
  * before it returns; the async signatures exist for the shared contract.
@@ -35,7 +30,13 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
 
-  constructor(file: string) {
+  private writer: { close(): Promise<void> } | null = null;
+
+  /**
+   * `writer: 'thread'` (what the relay uses) commits on a writer thread so fsyncs never stall
+   * the event loop; 'inline' commits on the caller's thread (the writer thread itself, tools, tests).
+   */
+  constructor(file: string, opts: { writer?: 'inline' | 'thread' } = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -43,7 +44,8 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    batchWrites(this, this.db, SQLITE_WRITES);
+    if (opts.writer === 'thread' && file !== ':memory:') this.writer = offloadWrites(this, file);
+    else batchWrites(this, this.db, SQLITE_WRITES);
   }
 
   private st(sql: string): Database.Statement {
@@ -72,6 +74,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    const writer = this.writer;
+    this.writer = null;
+    await writer?.close();
     if (this.db.open) this.db.close();
   }
 

@@ -19,6 +19,13 @@ export const ADAPTERS: Record<string, Factory> = {
     t.teardown(() => s.close());
     return s;
   },
+  // What the relay runs: writes committed on the writer thread, reads on this thread's connection.
+  'sqlite-thread': async (t, sameAs) => {
+    const s = new SqliteStore(sameAs ? (sameAs as SqliteStore).db.name : join(tmpDir(t), 'contract.db'), { writer: 'thread' });
+    await s.migrate();
+    t.teardown(() => s.close());
+    return s;
+  },
   // The real server on 127.0.0.1:5432; a fresh schema per test, dropped at the end.
   postgres: async (t, sameAs) => {
     await requirePostgres();
