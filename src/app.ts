@@ -4,6 +4,7 @@ import { CONSOLE_PREFIX, consoleRoutes } from './console/routes.js';
 import { RelayError, errorBody, type ErrorCode } from './errors.js';
 import type { Relay } from './relay.js';
 import { adminRoutes } from './routes/admin.js';
+import { collectmaxxRoutes } from './routes/collectmaxx.js';
 import { tokenTable } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { paygateRoutes } from './routes/paygate.js';
@@ -83,6 +84,7 @@ export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<Fas
   const tokens = tokenTable(relay.config);
   if (surface !== 'public' && tokens.enabled) {
     await app.register(adminRoutes, { relay, tokens });
+    await app.register(collectmaxxRoutes, { relay, tokens });
     // The operator console: same listener and same switch (admin tokens) as the admin API.
     await app.register(consoleRoutes, { relay, tokens, prefix: CONSOLE_PREFIX });
   }

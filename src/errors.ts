@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   not_found: { status: 404, message: 'Not found.' },
   bad_request: { status: 400, message: 'The request is invalid.' },
   conflict: { status: 409, message: 'The resource is in a state that does not allow this.' },
+  // Collectmaxx
+  malformed_result_file: { status: 422, message: 'The Collectmaxx result file is malformed; nothing from it was imported.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

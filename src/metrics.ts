@@ -19,6 +19,11 @@ export class Metrics {
   readonly attemptDuration: Histogram<'endpoint'>;
   readonly deadLettersTotal: Counter<'endpoint'>;
   readonly endpointDisabledTotal: Counter<'endpoint' | 'reason'>;
+  readonly collectmaxxRecords: Counter<never>;
+  readonly collectmaxxRejects: Counter<'reason'>;
+  readonly collectmaxxFiles: Counter<never>;
+  readonly collectmaxxResultFiles: Counter<'result'>;
+  readonly collectmaxxResultEvents: Counter<'type'>;
   readonly ready: Gauge;
   readonly tlsExpiry: Gauge;
 
@@ -47,6 +52,12 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [r] });
     this.deadLettersTotal = new Counter({ name: 'paygate_relay_dead_letters_total', help: 'Deliveries dead-lettered after the last retry.', labelNames: ['endpoint'], registers: [r] });
     this.endpointDisabledTotal = new Counter({ name: 'paygate_relay_endpoint_disabled_total', help: 'Endpoints disabled, by reason (gone = 410, failing = failed for the whole span, operator).', labelNames: ['endpoint', 'reason'], registers: [r] });
+
+    this.collectmaxxRecords = new Counter({ name: 'paygate_relay_collectmaxx_records_exported_total', help: 'Collectmaxx delivery records written into delivery files.', registers: [r] });
+    this.collectmaxxRejects = new Counter({ name: 'paygate_relay_collectmaxx_rejects_total', help: 'Events an export rule could not turn into a valid record, by reason code (a record counts once per distinct code).', labelNames: ['reason'], registers: [r] });
+    this.collectmaxxFiles = new Counter({ name: 'paygate_relay_collectmaxx_files_written_total', help: 'Collectmaxx delivery files written to the outbox directory.', registers: [r] });
+    this.collectmaxxResultFiles = new Counter({ name: 'paygate_relay_collectmaxx_result_files_total', help: 'Collectmaxx result files by result (imported, skipped = seen before, failed).', labelNames: ['result'], registers: [r] });
+    this.collectmaxxResultEvents = new Counter({ name: 'paygate_relay_collectmaxx_result_events_total', help: 'Events made from Collectmaxx result files, by type.', labelNames: ['type'], registers: [r] });
 
     const stats = async () => opts.store.endpointStats(now());
     let pending: ReturnType<typeof stats> | null = null;
@@ -98,5 +109,14 @@ export class Metrics {
       if (e.result === 'dead') this.deadLettersTotal.inc({ endpoint: e.endpointId });
     });
     hub.on('endpoint:disabled', (e) => this.endpointDisabledTotal.inc({ endpoint: e.endpointId, reason: e.reason }));
+    hub.on('collectmaxx:record', (e) => {
+      for (const reason of new Set(e.reasons)) this.collectmaxxRejects.inc({ reason });
+    });
+    hub.on('collectmaxx:file', (e) => {
+      this.collectmaxxFiles.inc();
+      this.collectmaxxRecords.inc(e.records);
+    });
+    hub.on('collectmaxx:import', (e) => this.collectmaxxResultFiles.inc({ result: e.result }));
+    hub.on('collectmaxx:result-event', (e) => this.collectmaxxResultEvents.inc({ type: e.type }));
   }
 }

@@ -32,6 +32,11 @@ export interface RelayEventMap {
   };
   'endpoint:disabled': { endpointId: string; reason: 'gone' | 'failing' | 'operator' };
   'endpoint:enabled': { endpointId: string };
+  /** A Collectmaxx export rule turned an event into a record (queued) or a reject (with every reason code). */
+  'collectmaxx:record': { result: 'queued' | 'rejected'; reasons: string[] };
+  'collectmaxx:file': { name: string; records: number };
+  'collectmaxx:import': { name: string; result: 'imported' | 'skipped' | 'failed'; events: number };
+  'collectmaxx:result-event': { type: string };
 }
 
 /** A typed wrapper over EventEmitter so observers cannot subscribe to a misspelt event. */

@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
-import { paygateEventSchema } from './events/schema.js';
+import { COLLECTMAXX_EVENT_TYPES, collectmaxxEventSchema, paygateEventSchema } from './events/schema.js';
 import { EVENT_TYPES } from './paygate/operation.js';
 import { VERSION } from './relay.js';
 
@@ -85,6 +85,8 @@ const obj = { type: 'object', additionalProperties: true };
 export function buildOpenApi(): Json {
   const eventSchema = z.toJSONSchema(paygateEventSchema, { target: 'draft-2020-12' }) as Json;
   delete eventSchema.$schema;
+  const cmxEventSchema = z.toJSONSchema(collectmaxxEventSchema, { target: 'draft-2020-12' }) as Json;
+  delete cmxEventSchema.$schema;
   const eventFilters = filterParams(['type', 'transId', 'payId', 'mandateId', 'merchantId', 'outcome', 'since', 'until']);
   const deadFilters = filterParams(['endpoint', 'type', 'since', 'until']);
   const webhookHeaders = [
@@ -120,14 +122,36 @@ export function buildOpenApi(): Json {
       '/admin/endpoints': { get: admin('Endpoints with health', { operationId: 'listEndpoints', response: { type: 'object', properties: { items: { type: 'array', items: obj } } } }) },
       '/admin/endpoints/{id}/enable': { post: admin('Enable an endpoint', { operationId: 'enableEndpoint', params: [idParam('id')], response: obj }) },
       '/admin/endpoints/{id}/disable': { post: admin('Disable an endpoint', { operationId: 'disableEndpoint', params: [idParam('id')], response: obj }) },
+      '/admin/collectmaxx/results': {
+        post: {
+          ...admin('Import a Collectmaxx result file (raw body; name in ?name= or Content-Disposition filename)', {
+            operationId: 'importCollectmaxxResults', params: [...filterParams(['name']), { name: 'content-disposition', in: 'header', required: false, schema: { type: 'string' } }], response: ref('CollectmaxxImport'),
+          }),
+          requestBody: {
+            required: true,
+            content: { 'text/csv': { schema: { type: 'string' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+          },
+          responses: {
+            '200': json(ref('CollectmaxxImport'), 'Imported, or skipped because the same name and content were imported before.'),
+            '400': errorResponse('No file name, or a name with directories.'),
+            '404': errorResponse('Collectmaxx is not configured.'),
+            '413': errorResponse('Body over 64 MiB.'),
+            '415': errorResponse('Not text/csv or application/octet-stream.'),
+            '422': json({ allOf: [ref('Error'), { type: 'object', required: ['line', 'column'], properties: { line: { type: 'integer' }, column: { type: 'integer' }, file: { type: 'string' } } }] }, 'Malformed: message starts with "line L, column C:" (line 0 = the file name); nothing was imported.'),
+            ...adminErrors,
+          },
+        },
+      },
+      '/admin/collectmaxx/rejects': { get: admin('Events an export rule could not turn into a valid Collectmaxx record, with every reason', { operationId: 'listCollectmaxxRejects', params: pageParams, response: page(obj) }) },
+      '/admin/collectmaxx/files': { get: admin('Collectmaxx delivery files written and result files imported, newest first', { operationId: 'listCollectmaxxFiles', params: filterParams(['limit']), response: { type: 'object', required: ['delivery', 'imported'], properties: { delivery: { type: 'array', items: obj }, imported: { type: 'array', items: obj } } } }) },
     },
     webhooks: Object.fromEntries(
-      EVENT_TYPES.map((type) => [
+      [...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), ...COLLECTMAXX_EVENT_TYPES.map((type) => [type, 'CollectmaxxEvent'] as const)].map(([type, schema]) => [
         type,
         {
           post: {
             operationId: `webhook_${type.replace('.', '_')}`, summary: `${type} event`, parameters: webhookHeaders,
-            requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref('PaygateEvent'), { properties: { type: { const: type } } }] } } } },
+            requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref(schema), { properties: { type: { const: type } } }] } } } },
             responses: { '2XX': { description: 'Accepted; anything else is retried.' }, '410': { description: 'Gone: the endpoint is disabled.' } },
           },
         },
@@ -145,6 +169,14 @@ export function buildOpenApi(): Json {
           properties: { MerchantID: { type: 'string' }, Len: { type: 'string', pattern: '^[0-9]+$' }, Data: { type: 'string', description: 'Hex (Blowfish) or hexIV-hexCipher (AES)' } },
         },
         PaygateEvent: eventSchema,
+        CollectmaxxEvent: cmxEventSchema,
+        CollectmaxxImport: {
+          type: 'object', required: ['status', 'file', 'sha256', 'events'],
+          properties: {
+            status: { type: 'string', enum: ['imported', 'skipped'] }, file: { type: 'string' }, sha256: { type: 'string' }, kind: { type: 'string', enum: ['daily', 'monthly', 'paylink'] },
+            rows: { type: 'integer' }, events: { type: 'integer', description: 'New events (changed states only).' }, unchanged: { type: 'integer' }, importedAt: { type: 'string', format: 'date-time' },
+          },
+        },
         Callback: { type: 'object', additionalProperties: true, description: 'A callback as received (never its raw body, MAC or Data).' },
         EventDetail: {
           type: 'object', required: ['event', 'callback', 'deliveries'],

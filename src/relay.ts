@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { Collectmaxx } from './collectmaxx/service.js';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { buildEndpoint, type Endpoint } from './delivery/endpoints.js';
@@ -58,6 +59,8 @@ export class Relay {
   readonly intake: Intake;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
+  /** Collectmaxx export/import, when configured. */
+  readonly collectmaxx: Collectmaxx | null;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   draining = false;
   private started = false;
@@ -71,6 +74,12 @@ export class Relay {
   ) {
     this.merchants = merchantKeys(config);
     this.endpoints = config.endpoints.map(buildEndpoint);
+    this.collectmaxx = config.collectmaxx
+      ? new Collectmaxx({ config: config.collectmaxx, store, hub: this.hub, logger, owner: this.owner, clock: () => this.now(), endpoints: () => this.endpoints })
+      : null;
+    // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
+    const exportEndpoint = this.collectmaxx?.endpoint();
+    if (exportEndpoint) this.endpoints.push(exportEndpoint);
     this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub);
     this.dispatcher = new Dispatcher({
       store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
@@ -89,7 +98,9 @@ export class Relay {
     const logger = opts.logger ?? createLogger(opts.config.log.level);
     const store = opts.store ?? openStore(opts.config.storage);
     await store.migrate();
-    return new Relay(opts.config, store, logger, opts);
+    const relay = new Relay(opts.config, store, logger, opts);
+    await relay.collectmaxx?.migrate();
+    return relay;
   }
 
   now(): number {
@@ -111,6 +122,7 @@ export class Relay {
       await this.dispatcher.start();
       // Events committed by any instance wake our idle lanes at once; the poll stays as the fallback.
       if (hasListen(this.store)) this.unlisten = await this.store.listen((ids) => ids.forEach((id) => this.dispatcher.wake(id)));
+      await this.collectmaxx?.start();
     }
     this.started = true;
   }
@@ -122,6 +134,7 @@ export class Relay {
     this.unlisten = null;
     await unlisten?.();
     await this.dispatcher.stop(drainMs);
+    await this.collectmaxx?.stop();
     await this.store.close();
   }
 }

@@ -2,6 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { buildOpenApi } from '../src/openapi.js';
+import { COLLECTMAXX_EVENT_TYPES } from '../src/events/schema.js';
 import { EVENT_TYPES } from '../src/paygate/operation.js';
 import { baseConfig, startRelay, tmpDir } from './helpers/relay.js';
 
@@ -19,5 +20,5 @@ t.test('every served route is documented and every documented route is served', 
 });
 
 t.test('every event type has a webhook entry', async (t) => {
-  t.same(Object.keys(doc.webhooks).sort(), [...EVENT_TYPES].sort());
+  t.same(Object.keys(doc.webhooks).sort(), [...EVENT_TYPES, ...COLLECTMAXX_EVENT_TYPES].sort());
 });

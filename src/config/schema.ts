@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { collectmaxxConfigSchema } from '../collectmaxx/config.js';
 import { parseCidr } from '../net/cidr.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -144,6 +145,7 @@ export const configSchema = z
       .strict()
       .default({ pollIntervalMs: 1000, leaseMs: 120_000 }),
     shutdown: z.object({ drainMs: z.number().int().min(0).max(600_000).default(25_000) }).strict().default({ drainMs: 25_000 }),
+    collectmaxx: collectmaxxConfigSchema.optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
@@ -159,9 +161,15 @@ export const configSchema = z
     const eps = new Set<string>();
     c.endpoints.forEach((e, i) => {
       if (eps.has(e.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id ${e.id}` });
+      if (e.id === 'collectmaxx') ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: 'endpoint id collectmaxx is reserved for the Collectmaxx exporter' });
       eps.add(e.id);
       e.merchants?.forEach((m, j) => {
         if (!seen.has(m)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'merchants', j], message: `unknown merchant ${m}` });
+      });
+    });
+    c.collectmaxx?.export?.rules.forEach((r, i) => {
+      r.merchants?.forEach((m, j) => {
+        if (!seen.has(m)) ctx.addIssue({ code: 'custom', path: ['collectmaxx', 'export', 'rules', i, 'merchants', j], message: `unknown merchant ${m}` });
       });
     });
   });

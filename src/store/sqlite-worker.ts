@@ -25,12 +25,18 @@ function revive(method: string, args: unknown[]): unknown[] {
 
 const writes = new Set<string>(SQLITE_WRITES);
 
-port.on('message', (msg: WriterRequest | { close: true }) => {
-  if ('close' in msg) {
-    void store.close().then(() => port.postMessage({ closed: true }));
-    return;
+let replies: WriterResponse[] = [];
+const reply = (r: WriterResponse) => {
+  if (replies.push(r) === 1) {
+    setImmediate(() => {
+      const batch = replies;
+      replies = [];
+      port.postMessage(batch);
+    });
   }
-  const reply = (r: WriterResponse) => port.postMessage(r);
+};
+
+function run(msg: WriterRequest): void {
   if (!writes.has(msg.method)) {
     reply({ id: msg.id, error: { name: 'Error', message: `not a write: ${msg.method}` } });
     return;
@@ -40,4 +46,13 @@ port.on('message', (msg: WriterRequest | { close: true }) => {
     (value) => reply({ id: msg.id, value }),
     (err: { name?: string; message?: string; code?: string }) => reply({ id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(err), code: err.code } }),
   );
+}
+
+port.on('message', (msg: WriterRequest[] | { close: true }) => {
+  if (!Array.isArray(msg)) {
+    void store.close().then(() => port.postMessage({ closed: true }));
+    return;
+  }
+  // All of them join one transaction (SqliteStore's batchWrites flushes on setImmediate).
+  for (const m of msg) run(m);
 });

@@ -36,15 +36,24 @@ export function offloadWrites(store: object, file: string): { close(): Promise<v
   let broken: Error | null = null;
   let closed: (() => void) | null = null;
 
-  worker.on('message', (msg: WriterResponse | { closed: true }) => {
-    if ('closed' in msg) return closed?.();
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    if ('error' in msg) p.reject(Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code }));
-    else p.resolve(msg.value);
+  worker.on('message', (msg: WriterResponse[] | { closed: true }) => {
+    if (!Array.isArray(msg)) return closed?.();
+    for (const r of msg) {
+      const p = pending.get(r.id);
+      if (!p) continue;
+      pending.delete(r.id);
+      if ('error' in r) p.reject(Object.assign(new Error(r.error.message), { name: r.error.name, code: r.error.code }));
+      else p.resolve(r.value);
+    }
     if (pending.size === 0) worker.unref();
   });
+  // A message crossing threads has a fixed cost: writes issued in one event-loop turn travel together.
+  let outbox: WriterRequest[] = [];
+  const send = () => {
+    const batch = outbox;
+    outbox = [];
+    worker.postMessage(batch);
+  };
   const fail = (err: Error) => {
     // Nothing is lost: callers see the rejection (intake answers 5xx, Paygate retries).
     broken = err;
@@ -65,7 +74,7 @@ export function offloadWrites(store: object, file: string): { close(): Promise<v
         pending.set(id, { resolve, reject });
         // Awaited writes keep the process alive; an idle writer does not.
         if (pending.size === 1) worker.ref();
-        worker.postMessage({ id, method, args } satisfies WriterRequest);
+        if (outbox.push({ id, method, args }) === 1) setImmediate(send);
       });
       inflight.add(p);
       const done = () => inflight.delete(p);
