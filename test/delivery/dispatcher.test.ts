@@ -100,3 +100,25 @@ t.test('stop() while a claim is in flight: nothing is sent after stop, the claim
   const row = sqlite.db.prepare('SELECT state, attempts, lease_owner FROM deliveries').get();
   t.same(row, { state: 'pending', attempts: 0, lease_owner: null }, 'the delivery is pending again, no attempt spent, no lease held');
 });
+
+t.test('prefetched deliveries: a 410 disables the endpoint and the claimed-but-unsent ones go back untouched', async (t) => {
+  const secret = newSecret();
+  const rx = await startReceiver(t, secret);
+  rx.behave(() => ({ status: 410 }));
+  // concurrency 1 claims two at a time (the free slot plus one buffered).
+  const { d, sqlite } = await setup(t, { id: 'a', url: rx.url, secret, concurrency: 1, retryScheduleMs: [0, 50], jitter: 0 }, {}, 60_000);
+  await ingest(sqlite, 'a', 3);
+  await d.start();
+  await until('disabled', () => d.isDisabled('a'), 3000);
+  await sleep(100);
+  t.equal(rx.received.length, 1, 'only the first delivery was sent');
+  const rows = sqlite.db.prepare('SELECT state, attempts, lease_owner FROM deliveries ORDER BY id').all();
+  t.same(rows.slice(1), [
+    { state: 'pending', attempts: 0, lease_owner: null },
+    { state: 'pending', attempts: 0, lease_owner: null },
+  ], 'the buffered one and the unclaimed one are pending, no attempt spent, no lease held');
+  await d.enable('a');
+  rx.behave(() => undefined);
+  await until('the rest delivered after re-enable', () => rx.received.length >= 3, 3000);
+  t.ok(rx.received.length >= 3, 'after enable both remaining deliveries go out');
+});
