@@ -101,7 +101,14 @@ export class Dispatcher {
       do {
         lane.again = false;
         idle = false;
+        // A claim that returned fewer than asked drained the lane: claiming again in this pass
+        // would only return nothing (a wasted write). Anything stored since wakes us (`again`).
+        let drained = false;
         while (!this.stopped && !lane.disabled && lane.inflight < lane.ep.concurrency) {
+          if (lane.buffer.length === 0 && drained) {
+            idle = true;
+            break;
+          }
           if (lane.buffer.length === 0) {
             // Claim the free slots plus one more round: under load most freed slots are then
             // refilled from the buffer, so claims (a write each) no longer come one per delivery.
@@ -109,6 +116,7 @@ export class Dispatcher {
             const want = 2 * lane.ep.concurrency - lane.inflight;
             const claimed = await this.d.store.claim(lane.ep.id, this.d.owner, this.clock(), leaseMs, want);
             lane.buffer.push(...claimed);
+            drained = claimed.length < want;
             if (claimed.length === 0) {
               idle = true;
               break;
