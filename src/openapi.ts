@@ -135,7 +135,7 @@ export function buildOpenApi(): Json {
             '200': json(ref('CollectmaxxImport'), 'Imported, or skipped because the same name and content were imported before.'),
             '400': errorResponse('No file name, or a name with directories.'),
             '404': errorResponse('Collectmaxx is not configured.'),
-            '413': errorResponse('Body over 64 MiB.'),
+            '413': errorResponse('Body over 16 MiB.'),
             '415': errorResponse('Not text/csv or application/octet-stream.'),
             '422': json({ allOf: [ref('Error'), { type: 'object', required: ['line', 'column'], properties: { line: { type: 'integer' }, column: { type: 'integer' }, file: { type: 'string' } } }] }, 'Malformed: message starts with "line L, column C:" (line 0 = the file name); nothing was imported.'),
             ...adminErrors,

@@ -1,0 +1,121 @@
+// The watched inbox: result files dropped into `collectmaxx.import.inboxDir`
+// are imported once and moved to `processed/` or `failed/` (the latter with
+// `<name>.reason.txt`). fs.watch misses events on network and container
+// filesystems, so a poll is the mechanism and the watch only makes it sooner.
+// A file is taken only once its size and mtime held still between two looks,
+// so a file still being copied in is not imported half-written; names that
+// start with `.` or end in `.tmp`/`.part` are left alone.
+
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Importer } from './importer.js';
+
+export interface InboxOptions {
+  readonly dir: string;
+  readonly importer: Importer;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  readonly pollMs?: number;
+}
+
+const IGNORED = /^\.|\.(tmp|part|reason\.txt)$/i;
+
+/** `dir/name`, or `dir/name.1`, `.2`, … when taken: a processed file is never overwritten. */
+async function freeName(dir: string, name: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const candidate = join(dir, n === 0 ? name : `${name}.${n}`);
+    const taken = await stat(candidate).then(() => true, () => false);
+    if (!taken) return candidate;
+  }
+}
+
+export class Inbox {
+  private timer: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  /** name → size:mtime at the previous look. */
+  private readonly lastLook = new Map<string, string>();
+
+  constructor(private readonly o: InboxOptions) {}
+
+  async start(): Promise<void> {
+    await Promise.all(['', 'processed', 'failed'].map((d) => mkdir(join(this.o.dir, d), { recursive: true })));
+    this.stopped = false;
+    try {
+      this.watcher = watch(this.o.dir, () => this.wake());
+      this.watcher.on('error', () => {});
+    } catch {
+      this.watcher = null; // the poll still runs
+    }
+    this.timer = setInterval(() => this.wake(), this.o.pollMs ?? 2000);
+    this.timer.unref();
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.scan();
+        } catch (err) {
+          this.o.logger.error({ err }, 'collectmaxx inbox scan failed');
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.running = null));
+  }
+
+  private async scan(): Promise<void> {
+    const entries = await readdir(this.o.dir, { withFileTypes: true });
+    const present = new Set<string>();
+    for (const e of entries) {
+      if (this.stopped) return;
+      if (!e.isFile() || IGNORED.test(e.name)) continue;
+      present.add(e.name);
+      const path = join(this.o.dir, e.name);
+      const s = await stat(path).catch(() => null);
+      if (!s) continue;
+      const look = `${s.size}:${s.mtimeMs}`;
+      if (this.lastLook.get(e.name) !== look) {
+        this.lastLook.set(e.name, look);
+        // Look again soon rather than at the next poll.
+        setTimeout(() => this.wake(), 250).unref();
+        continue;
+      }
+      this.lastLook.delete(e.name);
+      await this.take(e.name, path);
+    }
+    for (const name of this.lastLook.keys()) if (!present.has(name)) this.lastLook.delete(name);
+  }
+
+  private async take(name: string, path: string): Promise<void> {
+    const content = await readFile(path);
+    // An exception here (storage down) leaves the file in the inbox for the next scan.
+    const outcome = await this.o.importer.importFile(name, content, this.o.clock());
+    if (outcome.status === 'failed') {
+      const target = await freeName(join(this.o.dir, 'failed'), name);
+      await writeFile(`${target}.reason.txt`, `${outcome.message}\n`);
+      await rename(path, target);
+      return;
+    }
+    await rename(path, await freeName(join(this.o.dir, 'processed'), name));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.watcher?.close();
+    this.watcher = null;
+    await this.running;
+  }
+}

@@ -1,0 +1,98 @@
+// Collectmaxx wired into a relay: its store next to the relay's, the exporter
+// behind a local outbox endpoint, the importer and the watched inbox. The
+// Relay builds one when `collectmaxx` is configured; routes and the CLI reach
+// the parts through it.
+
+import type { Logger } from 'pino';
+import { DEFAULT_RETRY_SCHEDULE_MS, type Endpoint } from '../delivery/endpoints.js';
+import type { Hub } from '../observe.js';
+import { PostgresStore } from '../store/postgres.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
+import type { CollectmaxxConfig, ExportConfig } from './config.js';
+import { Exporter } from './exporter.js';
+import { COLLECTMAXX_ENDPOINT_ID, Importer } from './importer.js';
+import { Inbox } from './inbox.js';
+import type { CollectmaxxStore } from './store.js';
+import { PostgresCollectmaxxStore } from './store-postgres.js';
+import { SqliteCollectmaxxStore } from './store-sqlite.js';
+
+export function openCollectmaxxStore(store: Store): CollectmaxxStore {
+  if (store instanceof SqliteStore) return new SqliteCollectmaxxStore(store.db);
+  if (store instanceof PostgresStore) return new PostgresCollectmaxxStore(store.pool, store.schema);
+  throw new Error(`collectmaxx: no storage adapter for a ${store.kind} store`);
+}
+
+/**
+ * The outbox endpoint that feeds the exporter: exactly the event types and merchants of the
+ * export rules, unordered (records are independent), the default retry schedule.
+ */
+export function exporterEndpoint(config: ExportConfig, accept: (payload: string) => Promise<void>): Endpoint {
+  const types = new Set<string>(config.rules.flatMap((r) => (Array.isArray(r.on) ? r.on : [r.on])));
+  const everyMerchant = config.rules.some((r) => !r.merchants);
+  return {
+    id: COLLECTMAXX_ENDPOINT_ID,
+    url: 'local:collectmaxx',
+    secrets: [],
+    timeoutMs: 30_000,
+    ordering: 'none',
+    enabledInConfig: true,
+    concurrency: 4,
+    retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS,
+    jitter: 0.2,
+    disableAfterFailingMs: 5 * 24 * 3600_000,
+    matchesType: (t) => types.has(t),
+    merchants: everyMerchant ? null : new Set(config.rules.flatMap((r) => r.merchants ?? [])),
+    local: ({ payload }) => accept(payload),
+  };
+}
+
+export interface CollectmaxxDeps {
+  readonly config: CollectmaxxConfig;
+  readonly store: Store;
+  readonly hub: Hub;
+  readonly logger: Logger;
+  readonly owner: string;
+  readonly clock: () => number;
+  readonly endpoints: () => Endpoint[];
+}
+
+export class Collectmaxx {
+  readonly store: CollectmaxxStore;
+  readonly exporter: Exporter | null;
+  readonly importer: Importer;
+  private inbox: Inbox | null = null;
+
+  constructor(private readonly d: CollectmaxxDeps) {
+    this.store = openCollectmaxxStore(d.store);
+    const logger = d.logger.child({ component: 'collectmaxx' });
+    this.exporter = d.config.export
+      ? new Exporter({ store: this.store, config: d.config.export, hub: d.hub, logger, owner: d.owner, clock: d.clock }, { takeOverOnStart: d.store.kind === 'sqlite' })
+      : null;
+    this.importer = new Importer({ cmx: this.store, store: d.store, endpoints: d.endpoints, hub: d.hub, logger });
+  }
+
+  /** The local endpoint to append to the relay's endpoints, when exporting. */
+  endpoint(): Endpoint | null {
+    const exporter = this.exporter;
+    return exporter && this.d.config.export ? exporterEndpoint(this.d.config.export, (p) => exporter.accept(p)) : null;
+  }
+
+  migrate(): Promise<void> {
+    return this.store.migrate();
+  }
+
+  /** The flush loop and the inbox: only in the serving process (not in one-shot CLI commands). */
+  async start(opts: { inboxPollMs?: number } = {}): Promise<void> {
+    await this.exporter?.start();
+    if (this.d.config.import) {
+      this.inbox = new Inbox({ dir: this.d.config.import.inboxDir, importer: this.importer, logger: this.d.logger.child({ component: 'collectmaxx-inbox' }), clock: this.d.clock, pollMs: opts.inboxPollMs });
+      await this.inbox.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.inbox?.stop();
+    await this.exporter?.stop();
+  }
+}

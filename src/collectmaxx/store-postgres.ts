@@ -1,0 +1,255 @@
+// CollectmaxxStore on the relay's PostgreSQL schema, through PostgresStore's
+// pool (its connections already run in the schema). Several relay processes
+// share it: export identifiers are the primary key (a second insert is a
+// no-op), file cutting is serialised by a transaction-scoped advisory lock so
+// two exporters can never pick the same record or the same sequence, and an
+// allocated file is leased so only a dead owner's file is taken over.
+
+import type pg from 'pg';
+import { decodeCursor, encodeCursor } from '../store/query.js';
+import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './filename.js';
+import type { EventOrigin } from './result-events.js';
+import {
+  deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom,
+  type AllocateRequest, type AllocatedFile, type CollectmaxxStore, type DeliveryFileRow, type ExportRecord, type ImportedFileRow, type Page,
+  type PendingSummary, type RejectDraft, type RejectRow, type SeenState,
+} from './store.js';
+
+type Row = Record<string, unknown>;
+
+const MIGRATIONS: { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE cmx_export_records (
+  identifier TEXT PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  merchant_id TEXT NOT NULL,
+  trans_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  rule_index INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  record TEXT NOT NULL,
+  queued_at BIGINT NOT NULL,
+  file_name TEXT
+);
+CREATE INDEX cmx_export_records_pending ON cmx_export_records (queued_at, identifier) WHERE file_name IS NULL;
+CREATE INDEX cmx_export_records_file ON cmx_export_records (file_name) WHERE file_name IS NOT NULL;
+CREATE TABLE cmx_rejects (
+  seq BIGSERIAL PRIMARY KEY,
+  identifier TEXT NOT NULL UNIQUE,
+  event_id TEXT NOT NULL,
+  merchant_id TEXT NOT NULL,
+  trans_id TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  rule_index INTEGER NOT NULL,
+  reasons TEXT NOT NULL,
+  record TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE cmx_delivery_files (
+  name TEXT PRIMARY KEY,
+  day TEXT NOT NULL,
+  client TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  format TEXT NOT NULL,
+  record_count INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  written_at BIGINT,
+  lease_owner TEXT,
+  lease_until BIGINT,
+  UNIQUE (day, client, sequence)
+);
+CREATE INDEX cmx_delivery_files_unwritten ON cmx_delivery_files (lease_until) WHERE written_at IS NULL;
+CREATE TABLE cmx_result_files (
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('imported', 'failed')),
+  reason TEXT,
+  events INTEGER NOT NULL,
+  imported_at BIGINT NOT NULL,
+  PRIMARY KEY (name, sha256)
+);
+CREATE TABLE cmx_seen_states (
+  state_key TEXT PRIMARY KEY,
+  subject_key TEXT NOT NULL,
+  identifier TEXT,
+  first_seen_at BIGINT NOT NULL
+);
+CREATE INDEX cmx_seen_states_subject ON cmx_seen_states (subject_key);
+`,
+  },
+];
+
+/** PostgreSQL text cannot hold NUL; validation rejects control characters before anything reaches here. */
+const txt = (s: string | null): string | null => (s === null ? null : s.replaceAll('\u0000', '\uFFFD'));
+
+export class PostgresCollectmaxxStore implements CollectmaxxStore {
+  readonly kind = 'postgres' as const;
+  constructor(private readonly pool: pg.Pool, private readonly schema: string) {}
+
+  private async q(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query(sql, params)).rows as Row[];
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    const onError = () => {};
+    c.on('error', onError);
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      c.off('error', onError);
+      c.release(broken);
+    }
+  }
+
+  /** Serialises one kind of work across every process on this schema until the transaction ends. */
+  private lock(c: pg.PoolClient, what: string): Promise<unknown> {
+    return c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`paygate-relay:${what}:${this.schema}`]);
+  }
+
+  async migrate(): Promise<void> {
+    await this.tx(async (c) => {
+      await this.lock(c, 'cmx-migrate');
+      await c.query('CREATE TABLE IF NOT EXISTS cmx_schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const done = new Set((await c.query('SELECT version FROM cmx_schema_migrations')).rows.map((r: Row) => Number(r.version)));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO cmx_schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
+      }
+    });
+  }
+
+  async addExport(r: ExportRecord): Promise<boolean> {
+    const rows = await this.q(
+      `INSERT INTO cmx_export_records (identifier, event_id, merchant_id, trans_id, flow_id, rule_index, format, record, queued_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (identifier) DO NOTHING RETURNING 1`,
+      [r.identifier, r.eventId, txt(r.merchantId), txt(r.transId), r.flowId, r.ruleIndex, r.format, txt(JSON.stringify(r.record)), r.queuedAt],
+    );
+    return rows.length === 1;
+  }
+
+  async addReject(r: RejectDraft): Promise<boolean> {
+    const rows = await this.q(
+      `INSERT INTO cmx_rejects (identifier, event_id, merchant_id, trans_id, flow_id, rule_index, reasons, record, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (identifier) DO NOTHING RETURNING 1`,
+      [r.identifier, r.eventId, txt(r.merchantId), txt(r.transId), r.flowId, r.ruleIndex, txt(JSON.stringify(r.reasons)), txt(JSON.stringify(r.record)), r.createdAt],
+    );
+    return rows.length === 1;
+  }
+
+  async pendingSummary(): Promise<PendingSummary> {
+    const [r] = await this.q('SELECT COUNT(*) AS n, MIN(queued_at) AS oldest FROM cmx_export_records WHERE file_name IS NULL');
+    return { count: Number(r!.n), oldestQueuedAt: r!.oldest === null ? null : Number(r!.oldest) };
+  }
+
+  private async recordsOf(c: pg.PoolClient, name: string): Promise<ExportRecord[]> {
+    return (await c.query('SELECT * FROM cmx_export_records WHERE file_name = $1 ORDER BY queued_at, identifier', [name])).rows.map(exportRecordFrom);
+  }
+
+  async allocateFile(req: AllocateRequest): Promise<AllocatedFile | null> {
+    return this.tx(async (c) => {
+      // One cutter at a time per schema: the pending set and the day's sequence are read and changed together.
+      await this.lock(c, 'cmx-cut');
+      const rows = (await c.query('SELECT identifier FROM cmx_export_records WHERE file_name IS NULL ORDER BY queued_at, identifier LIMIT $1', [req.limit])).rows as Row[];
+      if (rows.length === 0) return null;
+      const used = (await c.query('SELECT name FROM cmx_delivery_files WHERE day = $1 AND client = $2', [req.day, req.clientNumber])).rows.map((r: Row) => String(r.name));
+      const sequence = nextDeliverySequence(used, req.day, req.clientNumber);
+      const name = deliveryFileName({ date: req.day, clientNumber: req.clientNumber, sequence, format: req.format });
+      await c.query(
+        `INSERT INTO cmx_delivery_files (name, day, client, sequence, format, record_count, created_at, lease_owner, lease_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [name, req.day, req.clientNumber, sequence, req.format, rows.length, req.now, req.owner, req.now + req.leaseMs],
+      );
+      await c.query('UPDATE cmx_export_records SET file_name = $1 WHERE identifier = ANY($2::text[])', [name, rows.map((r) => String(r.identifier))]);
+      return { name, format: req.format, records: await this.recordsOf(c, name) };
+    });
+  }
+
+  async takeUnwritten(owner: string, now: number, leaseMs: number, takeAll: boolean): Promise<AllocatedFile[]> {
+    return this.tx(async (c) => {
+      const rows = (await c.query(
+        `SELECT name, format FROM cmx_delivery_files
+          WHERE written_at IS NULL AND ($1 OR lease_owner = $2 OR lease_until IS NULL OR lease_until <= $3)
+          ORDER BY created_at, name FOR UPDATE SKIP LOCKED`,
+        [takeAll, owner, now],
+      )).rows as Row[];
+      const out: AllocatedFile[] = [];
+      for (const r of rows) {
+        await c.query('UPDATE cmx_delivery_files SET lease_owner = $1, lease_until = $2 WHERE name = $3', [owner, now + leaseMs, r.name]);
+        out.push({ name: String(r.name), format: r.format as DeliveryFormat, records: await this.recordsOf(c, String(r.name)) });
+      }
+      return out;
+    });
+  }
+
+  async markWritten(name: string, owner: string, now: number): Promise<boolean> {
+    const rows = await this.q(
+      'UPDATE cmx_delivery_files SET written_at = $1, lease_owner = NULL, lease_until = NULL WHERE name = $2 AND written_at IS NULL AND lease_owner = $3 RETURNING 1',
+      [now, name, owner],
+    );
+    return rows.length === 1;
+  }
+
+  async listRejects(limit: number, cursor?: string): Promise<Page<RejectRow>> {
+    const c = decodeCursor(cursor);
+    const rows = c === null
+      ? await this.q('SELECT * FROM cmx_rejects ORDER BY seq DESC LIMIT $1', [limit + 1])
+      : await this.q('SELECT * FROM cmx_rejects WHERE seq < $1 ORDER BY seq DESC LIMIT $2', [c, limit + 1]);
+    const items = rows.slice(0, limit).map(rejectFrom);
+    return { items, next: rows.length > limit ? encodeCursor(items[items.length - 1]!.seq) : null };
+  }
+
+  async listDeliveryFiles(limit: number): Promise<DeliveryFileRow[]> {
+    return (await this.q('SELECT * FROM cmx_delivery_files ORDER BY created_at DESC, day DESC, sequence DESC LIMIT $1', [limit])).map(deliveryFileFrom);
+  }
+
+  async findImport(name: string, sha256: string): Promise<ImportedFileRow | null> {
+    const [r] = await this.q('SELECT * FROM cmx_result_files WHERE name = $1 AND sha256 = $2', [name, sha256]);
+    return r ? importFrom(r) : null;
+  }
+
+  async recordImport(r: ImportedFileRow): Promise<void> {
+    await this.q(
+      `INSERT INTO cmx_result_files (name, sha256, status, reason, events, imported_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (name, sha256) DO UPDATE SET status = excluded.status, reason = excluded.reason, events = excluded.events, imported_at = excluded.imported_at`,
+      [txt(r.name), r.sha256, r.status, txt(r.reason), r.events, r.importedAt],
+    );
+  }
+
+  async listImports(limit: number): Promise<ImportedFileRow[]> {
+    return (await this.q('SELECT * FROM cmx_result_files ORDER BY imported_at DESC, name DESC LIMIT $1', [limit])).map(importFrom);
+  }
+
+  async seenStates(stateKeys: readonly string[]): Promise<Set<string>> {
+    if (stateKeys.length === 0) return new Set();
+    const rows = await this.q('SELECT state_key FROM cmx_seen_states WHERE state_key = ANY($1::text[])', [[...stateKeys]]);
+    return new Set(rows.map((r) => String(r.state_key)));
+  }
+
+  async addSeenStates(rows: readonly SeenState[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.q(
+      `INSERT INTO cmx_seen_states (state_key, subject_key, identifier, first_seen_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) ON CONFLICT (state_key) DO NOTHING`,
+      [rows.map((r) => r.stateKey), rows.map((r) => r.subjectKey), rows.map((r) => txt(r.identifier)), rows.map((r) => r.firstSeenAt)],
+    );
+  }
+
+  async exportOrigins(identifiers: readonly string[]): Promise<Map<string, EventOrigin>> {
+    const out = new Map<string, EventOrigin>();
+    if (identifiers.length === 0) return out;
+    const rows = await this.q('SELECT identifier, merchant_id, trans_id, event_id, flow_id FROM cmx_export_records WHERE identifier = ANY($1::text[])', [[...new Set(identifiers)]]);
+    for (const r of rows) out.set(String(r.identifier), { merchantId: String(r.merchant_id), transId: String(r.trans_id), eventId: String(r.event_id), flowId: String(r.flow_id) });
+    return out;
+  }
+}
