@@ -24,6 +24,8 @@ export class Metrics {
   readonly collectmaxxFiles: Counter<never>;
   readonly collectmaxxResultFiles: Counter<'result'>;
   readonly collectmaxxResultEvents: Counter<'type'>;
+  readonly collectmaxxSftpCycles: Counter<'result'>;
+  readonly collectmaxxSftpFiles: Counter<'direction'>;
   readonly ready: Gauge;
   readonly tlsExpiry: Gauge;
 
@@ -57,6 +59,8 @@ export class Metrics {
     this.collectmaxxRejects = new Counter({ name: 'paygate_relay_collectmaxx_rejects_total', help: 'Events an export rule could not turn into a valid record, by reason code (a record counts once per distinct code).', labelNames: ['reason'], registers: [r] });
     this.collectmaxxFiles = new Counter({ name: 'paygate_relay_collectmaxx_files_written_total', help: 'Collectmaxx delivery files written to the outbox directory.', registers: [r] });
     this.collectmaxxResultFiles = new Counter({ name: 'paygate_relay_collectmaxx_result_files_total', help: 'Collectmaxx result files by result (imported, skipped = seen before, failed).', labelNames: ['result'], registers: [r] });
+    this.collectmaxxSftpCycles = new Counter({ name: 'paygate_relay_collectmaxx_sftp_cycles_total', help: 'SFTP sync cycles by result (ok, error: connect/host key/transfer failure; files stay and are retried).', labelNames: ['result'], registers: [r] });
+    this.collectmaxxSftpFiles = new Counter({ name: 'paygate_relay_collectmaxx_sftp_files_total', help: 'Files moved over SFTP: delivery files uploaded, result files downloaded.', labelNames: ['direction'], registers: [r] });
     this.collectmaxxResultEvents = new Counter({ name: 'paygate_relay_collectmaxx_result_events_total', help: 'Events made from Collectmaxx result files, by type.', labelNames: ['type'], registers: [r] });
 
     const stats = async () => opts.store.endpointStats(now());
@@ -118,5 +122,10 @@ export class Metrics {
     });
     hub.on('collectmaxx:import', (e) => this.collectmaxxResultFiles.inc({ result: e.result }));
     hub.on('collectmaxx:result-event', (e) => this.collectmaxxResultEvents.inc({ type: e.type }));
+    hub.on('collectmaxx:sftp', (e) => {
+      this.collectmaxxSftpCycles.inc({ result: e.error === null ? 'ok' : 'error' });
+      if (e.uploaded) this.collectmaxxSftpFiles.inc({ direction: 'upload' }, e.uploaded);
+      if (e.downloaded) this.collectmaxxSftpFiles.inc({ direction: 'download' }, e.downloaded);
+    });
   }
 }

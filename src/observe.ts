@@ -37,6 +37,7 @@ export interface RelayEventMap {
   'collectmaxx:file': { name: string; records: number };
   'collectmaxx:import': { name: string; result: 'imported' | 'skipped' | 'failed'; events: number };
   'collectmaxx:result-event': { type: string };
+  'collectmaxx:sftp': { uploaded: number; downloaded: number; error: string | null };
 }
 
 /** A typed wrapper over EventEmitter so observers cannot subscribe to a misspelt event. */

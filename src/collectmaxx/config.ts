@@ -123,7 +123,11 @@ export const sftpConfigSchema = z
 
 export const collectmaxxConfigSchema = z
   .object({ export: exportConfigSchema.optional(), import: importConfigSchema.optional(), sftp: sftpConfigSchema.optional() })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Downloaded result files land in the inbox, which keeps a failed file (with its reason) for the operator.
+    if (c.sftp && !c.import) ctx.addIssue({ code: 'custom', path: ['import'], message: 'collectmaxx.sftp needs collectmaxx.import.inboxDir: downloaded result files are imported from there' });
+  });
 
 export type CollectmaxxConfig = z.output<typeof collectmaxxConfigSchema>;
 export type ExportConfig = z.output<typeof exportConfigSchema>;

@@ -3,6 +3,9 @@
 // Relay builds one when `collectmaxx` is configured; routes and the CLI reach
 // the parts through it.
 
+import { randomBytes } from 'node:crypto';
+import { access, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_RETRY_SCHEDULE_MS, type Endpoint } from '../delivery/endpoints.js';
 import type { Hub } from '../observe.js';
@@ -13,6 +16,7 @@ import type { CollectmaxxConfig, ExportConfig } from './config.js';
 import { Exporter } from './exporter.js';
 import { COLLECTMAXX_ENDPOINT_ID, Importer } from './importer.js';
 import { Inbox } from './inbox.js';
+import { SftpSync, type SyncReport } from './sftp.js';
 import type { CollectmaxxStore } from './store.js';
 import { PostgresCollectmaxxStore } from './store-postgres.js';
 import { SqliteCollectmaxxStore } from './store-sqlite.js';
@@ -62,6 +66,8 @@ export class Collectmaxx {
   readonly exporter: Exporter | null;
   readonly importer: Importer;
   private inbox: Inbox | null = null;
+  private sftp: SftpSync | null = null;
+  private offFile: (() => void) | null = null;
 
   constructor(private readonly d: CollectmaxxDeps) {
     this.store = openCollectmaxxStore(d.store);
@@ -83,16 +89,60 @@ export class Collectmaxx {
   }
 
   /** The flush loop and the inbox: only in the serving process (not in one-shot CLI commands). */
-  async start(opts: { inboxPollMs?: number } = {}): Promise<void> {
+  async start(opts: { inboxPollMs?: number; sftpFirstRetryMs?: number } = {}): Promise<void> {
     await this.exporter?.start();
     if (this.d.config.import) {
       this.inbox = new Inbox({ dir: this.d.config.import.inboxDir, importer: this.importer, logger: this.d.logger.child({ component: 'collectmaxx-inbox' }), clock: this.d.clock, pollMs: opts.inboxPollMs });
       await this.inbox.start();
     }
+    const { sftp, import: imp, export: exp } = this.d.config;
+    if (sftp && imp) {
+      const inboxDir = imp.inboxDir;
+      this.sftp = new SftpSync({
+        config: sftp,
+        outboxDir: exp?.outboxDir ?? null,
+        // Fetched once: imported or failed before, or still waiting in the inbox.
+        isKnown: async (name) => (await this.store.hasImport(name)) || (await anyExists([join(inboxDir, name), join(inboxDir, 'processed', name), join(inboxDir, 'failed', name)])),
+        // Into the inbox atomically, so the inbox never sees a half-written file.
+        deliver: async (name, content) => {
+          const tmp = join(inboxDir, `.${name}.${randomBytes(4).toString('hex')}.part`);
+          await writeFile(tmp, content, { flush: true });
+          await rename(tmp, join(inboxDir, name));
+          this.inbox?.wake();
+        },
+        logger: this.d.logger.child({ component: 'collectmaxx-sftp' }),
+        onCycle: (r: SyncReport) => this.d.hub.emit('collectmaxx:sftp', { uploaded: r.uploaded.length, downloaded: r.downloaded.length, error: r.error }),
+        firstRetryMs: opts.sftpFirstRetryMs,
+      });
+      this.sftp.start();
+      // A file the exporter just cut goes up without waiting for the poll.
+      const sync = this.sftp;
+      let queued = false;
+      this.offFile = this.d.hub.on('collectmaxx:file', () => {
+        if (queued) return;
+        queued = true;
+        setImmediate(() => {
+          queued = false;
+          void sync.runOnce();
+        });
+      });
+    }
+  }
+
+  /** Run one SFTP cycle now (tests and the admin API). */
+  async syncNow(): Promise<SyncReport | null> {
+    return this.sftp ? this.sftp.runOnce() : null;
   }
 
   async stop(): Promise<void> {
+    this.offFile?.();
+    await this.sftp?.stop();
     await this.inbox?.stop();
     await this.exporter?.stop();
   }
+}
+
+async function anyExists(paths: string[]): Promise<boolean> {
+  for (const p of paths) if (await access(p).then(() => true, () => false)) return true;
+  return false;
 }

@@ -22,8 +22,8 @@ export interface SyncReport {
 
 export interface SftpSyncOptions {
   config: SftpConfig;
-  /** Finished delivery files (*.csv, *.xml); dotfiles, temp files and subdirectories are ignored. */
-  outboxDir: string;
+  /** Finished delivery files (*.csv, *.xml); dotfiles, temp files and subdirectories are ignored. Null: download only. */
+  outboxDir: string | null;
   /** True when this remote result file was already fetched/imported. */
   isKnown(name: string): Promise<boolean>;
   /** Hands a downloaded result file over; the remote copy is only deleted after this resolves. */
@@ -209,6 +209,7 @@ export class SftpSync {
 
   private async uploadAll(client: SftpClient, report: SyncReport, fail: (code: string) => void, isLost: () => boolean): Promise<void> {
     const { outboxDir } = this.opts;
+    if (outboxDir === null) return;
     let names: string[];
     try {
       const entries = await readdir(outboxDir, { withFileTypes: true });
@@ -221,7 +222,7 @@ export class SftpSync {
     for (const name of names) {
       if (isLost()) return fail('connection_lost');
       try {
-        await this.uploadOne(client, name);
+        await this.uploadOne(client, outboxDir, name);
         report.uploaded.push(name);
       } catch (err) {
         this.log.warn({ file: name, err: message(err) }, 'sftp upload failed; file stays in the outbox');
@@ -230,8 +231,8 @@ export class SftpSync {
     }
   }
 
-  private async uploadOne(client: SftpClient, name: string): Promise<void> {
-    const { outboxDir, config } = this.opts;
+  private async uploadOne(client: SftpClient, outboxDir: string, name: string): Promise<void> {
+    const { config } = this.opts;
     const local = join(outboxDir, name);
     const size = (await stat(local)).size;
     const final = posix.join(config.uploadDir, name);

@@ -218,6 +218,10 @@ export class PostgresCollectmaxxStore implements CollectmaxxStore {
     return r ? importFrom(r) : null;
   }
 
+  async hasImport(name: string): Promise<boolean> {
+    return (await this.q('SELECT 1 FROM cmx_result_files WHERE name = $1 LIMIT 1', [name])).length > 0;
+  }
+
   async recordImport(r: ImportedFileRow): Promise<void> {
     await this.q(
       `INSERT INTO cmx_result_files (name, sha256, status, reason, events, imported_at) VALUES ($1, $2, $3, $4, $5, $6)

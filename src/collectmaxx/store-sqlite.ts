@@ -178,6 +178,10 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
     return r ? importFrom(r) : null;
   }
 
+  async hasImport(name: string): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM cmx_result_files WHERE name = ? LIMIT 1').get(name) !== undefined;
+  }
+
   async recordImport(r: ImportedFileRow): Promise<void> {
     this.db.prepare(
       `INSERT INTO cmx_result_files (name, sha256, status, reason, events, imported_at) VALUES (?, ?, ?, ?, ?, ?)

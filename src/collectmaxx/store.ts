@@ -130,6 +130,8 @@ export interface CollectmaxxStore {
 
   // ---- import
   findImport(name: string, sha256: string): Promise<ImportedFileRow | null>;
+  /** Any import (imported or failed) under this name: the SFTP poll fetches a remote file once. */
+  hasImport(name: string): Promise<boolean>;
   /** Upsert on (name, sha256): a failed attempt may later succeed. */
   recordImport(r: ImportedFileRow): Promise<void>;
   listImports(limit: number): Promise<ImportedFileRow[]>;

@@ -6,6 +6,8 @@ const FP = 'SHA256:' + Buffer.alloc(32, 7).toString('base64').replace(/=+$/, '')
 const rule = { on: 'open_position.created', flowId: 'F100', services: ['voice'], fields: { CONTACT_PHONENUMBER_1: '{custom.phone}' } };
 const sftp = { host: 'sftp.alphacomm.example', username: 'relay', privateKey: KEY, hostKeySha256: FP, uploadDir: '/in', resultsDir: '/out' };
 
+const inbox = { inboxDir: './inbox' };
+
 function issues(input: unknown): string[] {
   const r = collectmaxxConfigSchema.safeParse(input);
   return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -22,22 +24,26 @@ t.test('defaults', async (t) => {
 });
 
 t.test('host key fingerprints are mandatory and normalised', async (t) => {
-  t.match(issues({ sftp: { ...sftp, hostKeySha256: undefined } }), [/^sftp.hostKeySha256: /]);
+  t.match(issues({ import: inbox, sftp: { ...sftp, hostKeySha256: undefined } }), [/^sftp.hostKeySha256: /]);
   const hex = Buffer.alloc(32, 7).toString('hex');
-  t.equal(collectmaxxConfigSchema.parse({ sftp: { ...sftp, hostKeySha256: hex } }).sftp?.hostKeySha256, FP);
-  t.equal(collectmaxxConfigSchema.parse({ sftp: { ...sftp, hostKeySha256: `${FP.slice(7)}=` } }).sftp?.hostKeySha256, FP);
-  for (const bad of ['SHA256:abc', 'MD5:aa:bb', 'ab'.repeat(31)]) t.match(issues({ sftp: { ...sftp, hostKeySha256: bad } }), [/SSH SHA-256 fingerprint/], bad);
+  t.equal(collectmaxxConfigSchema.parse({ import: inbox, sftp: { ...sftp, hostKeySha256: hex } }).sftp?.hostKeySha256, FP);
+  t.equal(collectmaxxConfigSchema.parse({ import: inbox, sftp: { ...sftp, hostKeySha256: `${FP.slice(7)}=` } }).sftp?.hostKeySha256, FP);
+  for (const bad of ['SHA256:abc', 'MD5:aa:bb', 'ab'.repeat(31)]) t.match(issues({ import: inbox, sftp: { ...sftp, hostKeySha256: bad } }), [/SSH SHA-256 fingerprint/], bad);
+});
+
+t.test('sftp needs the import inbox (downloaded files are imported from there)', async (t) => {
+  t.match(issues({ sftp }), [/^import: collectmaxx.sftp needs collectmaxx.import.inboxDir/]);
 });
 
 t.test('sftp credentials', async (t) => {
-  t.same(issues({ sftp: { ...sftp, privateKey: undefined, password: 'pw' } }), []);
-  t.same(issues({ sftp: { ...sftp, password: 'pw' } }), [], 'key and password together');
-  t.match(issues({ sftp: { ...sftp, privateKey: undefined } }), [/needs privateKey or password/]);
-  t.match(issues({ sftp: { ...sftp, privateKey: '/home/relay/.ssh/id_ed25519' } }), [/key text/]);
-  t.match(issues({ sftp: { ...sftp, privateKey: undefined, password: 'pw', passphrase: 'x' } }), [/passphrase needs privateKey/]);
-  t.match(issues({ sftp: { ...sftp, port: 0 } }), [/^sftp.port/]);
-  t.match(issues({ sftp: { ...sftp, deleteRemote: 'yes' } }), [/^sftp.deleteRemote/]);
-  t.match(issues({ sftp: { ...sftp, extra: 1 } }), [/Unrecognized key/]);
+  t.same(issues({ import: inbox, sftp: { ...sftp, privateKey: undefined, password: 'pw' } }), []);
+  t.same(issues({ import: inbox, sftp: { ...sftp, password: 'pw' } }), [], 'key and password together');
+  t.match(issues({ import: inbox, sftp: { ...sftp, privateKey: undefined } }), [/needs privateKey or password/]);
+  t.match(issues({ import: inbox, sftp: { ...sftp, privateKey: '/home/relay/.ssh/id_ed25519' } }), [/key text/]);
+  t.match(issues({ import: inbox, sftp: { ...sftp, privateKey: undefined, password: 'pw', passphrase: 'x' } }), [/passphrase needs privateKey/]);
+  t.match(issues({ import: inbox, sftp: { ...sftp, port: 0 } }), [/^sftp.port/]);
+  t.match(issues({ import: inbox, sftp: { ...sftp, deleteRemote: 'yes' } }), [/^sftp.deleteRemote/]);
+  t.match(issues({ import: inbox, sftp: { ...sftp, extra: 1 } }), [/Unrecognized key/]);
 });
 
 t.test('export settings', async (t) => {
