@@ -65,6 +65,8 @@ export const RELAY_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = 
   paygate_relay_tls_certificate_expiry_timestamp_seconds: 'gauge',
   paygate_relay_build_info: 'gauge',
   paygate_relay_ready: 'gauge',
+  paygate_relay_collectmaxx_sftp_cycles_total: 'counter',
+  paygate_relay_collectmaxx_rejects_total: 'counter',
 };
 
 /** Series names the relay exposes: its own metrics plus prom-client's default ones, histograms expanded. */
