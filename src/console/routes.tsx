@@ -16,6 +16,7 @@ import { ICON_SVG } from './assets/icon.js';
 import { STYLE_CSS } from './assets/style.js';
 import { qs, utcInput } from './format.js';
 import { documentHtml, h, type Html } from './jsx-runtime.js';
+import { collectmaxxPages } from './pages/collectmaxx.js';
 import { ConfirmRedeliverPage, DeadLettersPage, type DeadQuery } from './pages/dead-letters.js';
 import { EndpointsPage } from './pages/endpoints.js';
 import { EventPage } from './pages/event.js';
@@ -118,6 +119,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     html(reply, <ErrorPage assets={assets} status={status} title={title} detail={detail} back={back} />, status);
   const ctxOf = (req: FastifyRequest, timings: Record<string, number> = {}): PageCtx => ({
     session: req.consoleSession!, now: relay.now(), startedAt: req.consoleStart ?? performance.now(), version: VERSION, assets, timings,
+    collectmaxx: relay.collectmaxx !== null,
   });
   const audit = (req: FastifyRequest, action: string, detail: Record<string, unknown>) =>
     relay.logger.info({ console: true, action, role: req.consoleSession?.role, session: req.consoleSession?.id, ip: req.ip, ...detail }, 'console action');
@@ -385,4 +387,8 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     audit(req, 'test-event', { endpoint: id, eventId: r.eventId });
     return reply.redirect(`${CONSOLE_PREFIX}/events/${encodeURIComponent(r.eventId)}${qs({ msg: 'test-sent', ep: id })}`, 303);
   });
+
+  // ------------------------------------------------------------------ collectmaxx (only when configured)
+
+  if (relay.collectmaxx) collectmaxxPages(app, { relay, viewer, operator, ctxOf, html, audit }, relay.collectmaxx);
 }

@@ -15,6 +15,8 @@ export interface PageCtx {
   assets: { css: string; js: string; icon: string };
   /** Server-side timings worth showing (e.g. the events query). */
   timings: Record<string, number>;
+  /** Collectmaxx is configured: its page is in the navigation. */
+  collectmaxx?: boolean;
 }
 
 export const canOperate = (ctx: PageCtx) => ctx.session.role === 'operator';
@@ -25,6 +27,7 @@ const NAV = [
   ['quarantine', '/console/quarantine', 'Quarantine'],
   ['dead-letters', '/console/dead-letters', 'Dead letters'],
   ['endpoints', '/console/endpoints', 'Endpoints'],
+  ['collectmaxx', '/console/collectmaxx', 'Collectmaxx'],
 ] as const;
 
 export type Section = (typeof NAV)[number][0];
@@ -97,7 +100,7 @@ export function Layout(props: { ctx: PageCtx; title: string; section?: Section; 
         <header class="top">
           <span class="brand">paygate-relay</span>
           <nav>
-            {NAV.map(([id, href, label]) => (
+            {NAV.filter(([id]) => id !== 'collectmaxx' || ctx.collectmaxx).map(([id, href, label]) => (
               <a href={href} class={props.section === id ? 'current' : undefined} aria-current={props.section === id ? 'page' : undefined}>{label}</a>
             ))}
           </nav>
