@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BodyPool, relayMode } from './lib/harness.js';
+import { BodyPool, prepareRelay } from './lib/harness.js';
 import { e2eScenario } from './scenarios/e2e.js';
 
 const args = process.argv.slice(2);
@@ -16,16 +16,18 @@ if (rates.length === 0) rates.push(200, 500, 1000);
 
 const workDir = mkdtempSync(join(tmpdir(), 'pgr-bench-'));
 const profDir = process.env.BENCH_PROF;
+const relay = prepareRelay('auto');
 if (profDir) mkdirSync(profDir, { recursive: true });
 try {
   const result = await e2eScenario(
     {
-      workDir, relayMode: relayMode('auto').mode, ...(profDir ? { profDir } : {}), connections: 50, warmupSeconds: 1, intakeSeconds: seconds,
+      workDir, relay, ...(profDir ? { profDir } : {}), connections: 50, warmupSeconds: 1, intakeSeconds: seconds,
       e2eSeconds: seconds, rateLoad: 'paced', rates, pgUrl: '', log: (l) => console.log(l),
     },
     new BodyPool('B'),
   );
   console.table(result.rows.map(({ samples: _s, ...row }) => row));
 } finally {
+  relay.dispose();
   rmSync(workDir, { recursive: true, force: true });
 }

@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { BodyPool, relayMode, round, runLoad, sleep, startBare, startRelay } from './lib/harness.js';
+import { BodyPool, prepareRelay, round, sleep, startBare, startRelay } from './lib/harness.js';
+import { runLoad } from './lib/load.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -25,7 +26,7 @@ const SECONDS = Number(opt('seconds', '10'));
 const CONCURRENCY = Number(opt('concurrency', '64'));
 const INTAKE_ONLY = args.includes('--intake-only');
 const PG_URL = process.env.PAYGATE_RELAY_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MODE = relayMode('auto').mode;
+const RELAY = prepareRelay('auto');
 
 async function admin(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_URL });
@@ -43,7 +44,7 @@ async function run(n: number, storage: 'postgres' | 'sqlite') {
   const url = storage === 'postgres' ? `${PG_URL}?schema=${schema}` : `sqlite:${join(dir, 'relay.db')}`;
   const relays = [];
   for (let i = 0; i < n; i++) {
-    relays.push(await startRelay({ dir, name: `r${i}`, storage: url, endpointUrl: INTAKE_ONLY ? undefined : `${receiver.url}/hook`, mode: MODE, keepLog: Boolean(process.env.BENCH_LOG) }));
+    relays.push(await startRelay({ dir, name: `r${i}`, storage: url, endpointUrl: INTAKE_ONLY ? undefined : `${receiver.url}/hook`, relay: RELAY, keepLog: Boolean(process.env.BENCH_LOG) }));
   }
   pool.reset(false);
   const base = (await receiver.stats(true)).count;
@@ -69,5 +70,6 @@ await pool.ensure(8000 * SECONDS);
 const rows = [];
 if (args.includes('--sqlite')) rows.push(await run(1, 'sqlite'));
 for (const n of INSTANCES) rows.push(await run(n, 'postgres'));
-console.log(`cpus: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; relay from ${MODE}`);
+RELAY.dispose();
+console.log(`cpus: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; relay from ${RELAY.mode}`);
 console.table(rows);

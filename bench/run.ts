@@ -1,0 +1,203 @@
+// `npm run bench`: every scenario next to its anchor, one table, and
+// bench/results/latest.json. See bench/README.md for flags and meanings.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BodyPool, machineInfo, prepareRelay, ROOT, type BenchContext } from './lib/harness.js';
+import { cryptoScenario, type CryptoResult } from './scenarios/crypto.js';
+import { e2eScenario, type E2EResult } from './scenarios/e2e.js';
+import { intakeScenario, type IntakeResult } from './scenarios/intake.js';
+import { postgresScenario, type PgResult } from './scenarios/postgres.js';
+import { soakScenario, type SoakResult } from './scenarios/soak.js';
+import { storageScenario, type StorageResult } from './scenarios/storage.js';
+
+const ALL = ['intake', 'storage', 'e2e', 'crypto', 'pg', 'soak'] as const;
+type Scenario = (typeof ALL)[number];
+const USAGE = `usage: npm run bench -- [--only intake,storage,e2e,crypto,pg,soak] [--soak [SECONDS]] [--prof]
+  [--seconds N] [--intake-seconds N] [--warmup N] [--rates 200,500,1000,2000] [--connections N]
+  [--rate-load paced|autocannon] [--pg-rate N] [--pg-seconds N] [--pg-instances 1,2,3] [--pg-url URL]
+  [--relay auto|dist|build|src] [--no-intake-only] [--keep] [--out FILE]`;
+
+function parse(argv: string[]) {
+  const o = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${USAGE}`);
+    const [k, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
+    const flag = ['prof', 'keep', 'no-intake-only', 'help'].includes(k);
+    if (inline !== undefined) o.set(k, inline);
+    else if (flag) o.set(k, 'true');
+    else if (k === 'soak') o.set(k, /^\d+$/.test(argv[i + 1] ?? '') ? argv[++i]! : '60');
+    else if (argv[i + 1] === undefined) throw new Error(`--${k} needs a value\n${USAGE}`);
+    else o.set(k, argv[++i]!);
+  }
+  const known = new Set(['only', 'soak', 'prof', 'seconds', 'intake-seconds', 'warmup', 'rates', 'connections', 'rate-load', 'pg-seconds', 'pg-rate', 'pg-instances', 'pg-url', 'relay', 'no-intake-only', 'keep', 'out', 'help']);
+  for (const k of o.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
+  const num = (k: string, env: string | undefined, d: number) => {
+    const v = Number(o.get(k) ?? env ?? d);
+    if (!(v > 0)) throw new Error(`--${k} must be a positive number`);
+    return v;
+  };
+  const list = (k: string, d: string) => (o.get(k) ?? d).split(',').map((x) => x.trim()).filter(Boolean);
+  const soak = o.has('soak') ? num('soak', undefined, 60) : null;
+  const only = list('only', soak !== null && !o.has('only') ? 'soak' : 'intake,storage,e2e,crypto,pg') as Scenario[];
+  for (const s of only) if (!ALL.includes(s)) throw new Error(`--only: unknown scenario ${s} (${ALL.join(', ')})`);
+  const relay = (o.get('relay') ?? 'auto') as 'auto' | 'dist' | 'build' | 'src';
+  if (!['auto', 'dist', 'build', 'src'].includes(relay)) throw new Error('--relay must be auto, dist, build or src');
+  const rateLoad = (o.get('rate-load') ?? 'paced') as 'paced' | 'autocannon';
+  if (!['paced', 'autocannon'].includes(rateLoad)) throw new Error('--rate-load must be paced or autocannon');
+  return {
+    rateLoad, pgSeconds: num('pg-seconds', undefined, 10),
+    help: o.has('help'), only, soakSeconds: soak ?? 60, prof: o.has('prof'), keep: o.has('keep'), intakeOnly: !o.has('no-intake-only'), relay,
+    e2eSeconds: num('seconds', process.env.BENCH_SECONDS, 15), intakeSeconds: num('intake-seconds', process.env.BENCH_INTAKE_SECONDS, 10),
+    warmup: num('warmup', undefined, 2), connections: num('connections', undefined, 50),
+    rates: list('rates', '200,500,1000,2000').map(Number), pgRate: num('pg-rate', undefined, 500), pgInstances: list('pg-instances', '1,2,3').map(Number),
+    pgUrl: o.get('pg-url') ?? process.env.PAYGATE_RELAY_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    out: o.get('out') ?? join(ROOT, 'bench/results/latest.json'),
+  };
+}
+
+type Cell = string | number | boolean | null | undefined;
+function table(title: string, headers: string[], rows: Cell[][]): string {
+  const text = (c: Cell) => (c === null || c === undefined || (typeof c === 'number' && Number.isNaN(c)) ? '-' : String(c));
+  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => text(r[i]).length)));
+  const line = (cs: string[]) => cs.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [`\n${title}`, line(headers), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map((r) => line(r.map(text)))].join('\n');
+}
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+interface Results {
+  intake?: IntakeResult;
+  storage?: StorageResult & { relayDurablePerSec: number | null; ratio: number | null };
+  e2e?: E2EResult;
+  crypto?: CryptoResult;
+  pg?: PgResult;
+  soak?: SoakResult;
+  errors: Record<string, string>;
+}
+
+function report(r: Results): { text: string; targets: { target: string; value: string; verdict: string }[] } {
+  const out: string[] = [];
+  const targets: { target: string; value: string; verdict: string }[] = [];
+  if (r.intake) {
+    const i = r.intake;
+    const rows = [{ ...i.bare, durability: undefined }, i.relay, ...(i.intakeOnly ? [i.intakeOnly] : [])].map((x) => [
+      x.server, x.reqPerSec, x.p50Ms, x.p99Ms, x.maxMs, x.non2xx + x.errors ? `${x.non2xx}/${x.errors} FLAG` : '0',
+      x.durability ? (x.reqPerSec / i.bare.reqPerSec).toFixed(2) : 'anchor',
+      x.durability ? `${x.durability.answered200} 200s, ${x.durability.storedEvents} stored, ${x.durability.missing} missing` : '',
+    ]);
+    const late = i.relay.bodiesBuiltLate + (i.intakeOnly?.bodiesBuiltLate ?? 0);
+    out.push(table('1. Intake ceiling (autocannon, closed loop)', ['server', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non2xx/err', 'ratio', 'durability'], rows));
+    if (late > 0) out.push(`note: ${late} bodies were built during the relay runs (pool ran dry; the load generator lost some time)`);
+    targets.push({ target: 'intake >= 70 % of bare', value: `${(i.ratio * 100).toFixed(0)} %`, verdict: verdict(i.ratio >= 0.7) });
+    targets.push({ target: 'intake p99 <= 20 ms (50 conns)', value: `${i.relay.p99Ms} ms`, verdict: verdict(i.relay.p99Ms <= 20) });
+    const lost = i.relay.durability.missing + (i.intakeOnly?.durability.missing ?? 0);
+    const bad = i.relay.non2xx + i.relay.errors + (i.intakeOnly ? i.intakeOnly.non2xx + i.intakeOnly.errors : 0);
+    targets.push({ target: 'every 200 stored; no non-2xx', value: `${lost} missing, ${bad} non-2xx/errors`, verdict: lost === 0 && bad === 0 ? 'PASS' : 'FLAG' });
+  }
+  if (r.storage) {
+    const s = r.storage;
+    out.push(table('2. Storage ceiling (same directory, WAL, synchronous=FULL)', ['what', 'per second', 'ratio'], [
+      ['raw better-sqlite3 single-row commits', s.commitsPerSec, 'anchor'],
+      ['relay durable callbacks (scenario 1)', s.relayDurablePerSec, s.ratio === null ? null : `${s.ratio.toFixed(2)}x`],
+    ]));
+  }
+  if (r.e2e) {
+    out.push(table(`3. End to end (${r.e2e.rows[0]?.load ?? ''} load; latency: relay receivedAt -> receiver handler)`, ['rate/s', 'offered/s', 'delivered/s', 'p50 ms', 'p99 ms', 'max ms', 'intake p99', 'backlog slope/s', 'max queue', 'drain s', 'growing', 'non2xx'],
+      r.e2e.rows.map((x) => [x.rate, x.offeredPerSec, x.deliveredPerSec, x.p50Ms, x.p99Ms, x.maxMs, x.intakeP99Ms, x.backlogSlopePerSec, x.maxQueueDepth, x.drainSeconds, x.growing ? 'YES' : 'no', x.non2xx + x.errors])));
+    out.push(`highest rate without a growing backlog: ${r.e2e.highestSteadyRate ?? 'none'}/s`);
+    const at = r.e2e.rows.find((x) => x.rate === 1000);
+    if (at) {
+      targets.push({ target: 'e2e p99 <= 50 ms at 1000/s', value: `${at.p99Ms} ms`, verdict: verdict(at.p99Ms <= 50) });
+      targets.push({ target: 'no growing backlog at 1000/s', value: `slope ${at.backlogSlopePerSec}/s, drain ${at.drainSeconds} s`, verdict: verdict(!at.growing) });
+    }
+  }
+  if (r.crypto) {
+    const c = r.crypto;
+    out.push(table(`4. Crypto (${c.inputs} callbacks, ${c.ciphertextBytes}-byte ciphertexts)`, ['what', 'ops/s', 'ratio'], [
+      ['Blowfish decrypt: blowfish-node, cached key schedule', c.blowfishNodePerSec, c.ratio === null ? null : `${c.ratio.toFixed(2)}x OpenSSL`],
+      [`Blowfish decrypt: OpenSSL bf-ecb (child, legacy provider)${c.sameOutput === false ? ' OUTPUT DIFFERS' : ''}`, c.opensslPerSec ?? c.opensslNote, 'anchor'],
+      ['relay decodeCallback (form, hex, decrypt, parse, MAC)', c.decodeCallbackPerSec, ''],
+      ['HMAC-SHA256 MAC verify (mac.ts)', c.hmacVerifyPerSec, ''],
+    ]));
+  }
+  if (r.pg) {
+    if ('skipped' in r.pg) out.push(`\n5. PostgreSQL: skipped: ${r.pg.skipped}`);
+    else out.push(table(`5. PostgreSQL (one schema; intake: the connections split over the instances; e2e at ${r.pg.rows[0]?.e2e.rate ?? '-'}/s)`,
+      ['instances', 'intake req/s', 'vs bare', 'p99 ms', 'non2xx', 'missing', 'e2e p50', 'e2e p99', 'delivered/s', 'growing'],
+      r.pg.rows.map((x) => [x.instances, x.intake.reqPerSec, x.intake.ratioToBare, x.intake.p99Ms, x.intake.non2xx + x.intake.errors, x.durability.missing, x.e2e.p50Ms, x.e2e.p99Ms, x.e2e.deliveredPerSec, x.e2e.growing ? 'YES' : 'no'])));
+  }
+  if (r.soak) {
+    const s = r.soak;
+    const a = s.afterWarmup;
+    out.push(table(`6. Memory soak (${s.rate}/s for ${s.seconds} s, relay VmRSS every 10 s, warm-up ${s.warmupSeconds} s)`, ['first MiB', 'last MiB', 'min MiB', 'max MiB', 'max dev %', 'e2e p99 ms', 'growing'],
+      [[a.firstMiB, a.lastMiB, a.minMiB, a.maxMiB, a.maxDeviationPct, s.e2e.p99Ms, s.e2e.growing ? 'YES' : 'no']]));
+    targets.push({ target: 'RSS within ±10 % after warm-up', value: `${a.maxDeviationPct} %`, verdict: verdict(s.withinTenPct) });
+  }
+  for (const [k, v] of Object.entries(r.errors)) out.push(`\n${k}: FAILED: ${v}`);
+  if (targets.length) out.push(table('Targets', ['target', 'measured', 'verdict'], targets.map((t) => [t.target, t.value, t.verdict])));
+  return { text: out.join('\n'), targets };
+}
+
+async function main() {
+  const opts = parse(process.argv.slice(2));
+  if (opts.help) return console.log(USAGE);
+  const machine = machineInfo();
+  const relay = prepareRelay(opts.relay);
+  const workDir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'pgr-bench-'));
+  const profDir = opts.prof ? join(ROOT, 'bench/results', `prof-${machine.date.replace(/[:.]/g, '-')}`) : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const started = Date.now();
+  const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  const ctx: BenchContext = {
+    workDir, relay, ...(profDir ? { profDir } : {}), connections: opts.connections, warmupSeconds: opts.warmup,
+    intakeSeconds: opts.intakeSeconds, e2eSeconds: opts.e2eSeconds, rateLoad: opts.rateLoad, rates: opts.rates, pgUrl: opts.pgUrl, log,
+  };
+  console.log(`paygate-relay bench: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, commit ${machine.gitCommit.slice(0, 12)}${machine.gitDirty ? ' (dirty)' : ''}`);
+  console.log(`relay child: ${relay.mode} (${relay.why}); databases in ${workDir}${profDir ? `; CPU profiles in ${profDir}` : ''}`);
+  log(`scenarios: ${opts.only.join(', ')}`);
+
+  const intakePool = new BodyPool('I');
+  await intakePool.ensure(20_000);
+  const r: Results = { errors: {} };
+  const attempt = async (name: Scenario, fn: () => Promise<void> | void) => {
+    if (!opts.only.includes(name)) return;
+    try {
+      await fn();
+    } catch (e) {
+      r.errors[name] = (e as Error).stack ?? String(e);
+      log(`${name} failed: ${(e as Error).message}`);
+    }
+  };
+  await attempt('intake', async () => void (r.intake = await intakeScenario(ctx, intakePool, { intakeOnly: opts.intakeOnly })));
+  await attempt('storage', () => {
+    const s = storageScenario(ctx, intakePool.bodies[0]!);
+    const relayDurablePerSec = r.intake && r.intake.relay.durability.missing === 0 ? r.intake.relay.reqPerSec : null;
+    r.storage = { ...s, relayDurablePerSec, ratio: relayDurablePerSec === null ? null : Math.round((relayDurablePerSec / s.commitsPerSec) * 100) / 100 };
+  });
+  const e2ePool = new BodyPool('E');
+  await attempt('e2e', async () => void (r.e2e = await e2eScenario(ctx, e2ePool)));
+  await attempt('crypto', () => void (r.crypto = cryptoScenario(ctx, intakePool.bodies.slice(0, 2000), intakePool.contentType)));
+  await attempt('pg', async () => void (r.pg = await postgresScenario(ctx, intakePool, { instances: opts.pgInstances, rate: opts.pgRate, seconds: opts.pgSeconds, bareReqPerSec: r.intake?.bare.reqPerSec ?? null })));
+  await attempt('soak', async () => void (r.soak = await soakScenario(ctx, new BodyPool('S'), opts.soakSeconds)));
+
+  const { text, targets } = report(r);
+  console.log(text);
+  const totalSeconds = Math.round((Date.now() - started) / 1000);
+  mkdirSync(join(opts.out, '..'), { recursive: true });
+  const { errors, ...scenarios } = r;
+  writeFileSync(opts.out, JSON.stringify({
+    machine, relay: { mode: relay.mode, why: relay.why }, totalSeconds,
+    settings: { only: opts.only, connections: opts.connections, warmupSeconds: opts.warmup, intakeSeconds: opts.intakeSeconds, e2eSeconds: opts.e2eSeconds, rates: opts.rates, rateLoad: opts.rateLoad, pgRate: opts.pgRate, pgSeconds: opts.pgSeconds, pgInstances: opts.pgInstances, soakSeconds: opts.only.includes('soak') ? opts.soakSeconds : null, loadGenerator: `autocannon (closed loop: intake); fixed rate: ${opts.rateLoad === 'paced' ? 'paced undici sender (uniform arrivals)' : 'autocannon overallRate'}` },
+    scenarios, targets, errors,
+  }, null, 2) + '\n');
+  console.log(`\nwritten ${opts.out} (${totalSeconds} s)${profDir ? `; CPU profiles in ${profDir}` : ''}`);
+  relay.dispose();
+  if (opts.keep) console.log(`databases kept in ${workDir}`);
+  else rmSync(workDir, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error((e as Error).message);
+  process.exit(1);
+});

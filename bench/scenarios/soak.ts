@@ -1,0 +1,61 @@
+// Scenario 6, memory soak (only with --soak [SECONDS]): 1000 callbacks/s into
+// one relay delivering to a bare receiver; the relay child's VmRSS is read
+// from /proc every 10 s. After the warm-up (the first tenth, at least 30 s,
+// capped at half the run) every sample must stay within ±10 % of the first
+// post-warm-up sample.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BodyPool, round, rssKiB, sleep, startBare, startRelay, type BenchContext } from '../lib/harness.js';
+import { fixedRate, type RateRow } from './e2e.js';
+
+export interface SoakResult {
+  seconds: number;
+  rate: number;
+  warmupSeconds: number;
+  samples: { t: number; rssMiB: number }[];
+  afterWarmup: { firstMiB: number; lastMiB: number; minMiB: number; maxMiB: number; maxDeviationPct: number };
+  withinTenPct: boolean;
+  e2e: Omit<RateRow, 'samples'>;
+  bodiesBuiltLate: number;
+}
+
+export async function soakScenario(ctx: BenchContext, pool: BodyPool, seconds: number, rate = 1000): Promise<SoakResult> {
+  // Beyond this the load generator builds bodies on the fly (about 20 % of a core at 1000/s).
+  await pool.ensure(Math.min(rate * (seconds + 2), 150_000));
+  const dir = join(ctx.workDir, 'soak');
+  mkdirSync(dir, { recursive: true });
+  const receiver = await startBare('receiver');
+  const relay = await startRelay({ dir, name: 'soak', storage: `sqlite:${join(dir, 'relay.db')}`, endpointUrl: `${receiver.url}/hook`, relay: ctx.relay, profDir: ctx.profDir });
+  pool.reset(false);
+  const late = pool.builtLate;
+  ctx.log(`soak: ${rate}/s for ${seconds} s, relay RSS every 10 s`);
+  const samples: { t: number; rssMiB: number }[] = [];
+  let running = true;
+  const started = performance.now();
+  const sampler = (async () => {
+    while (running) {
+      samples.push({ t: round((performance.now() - started) / 1000, 0), rssMiB: round(rssKiB(relay.proc.pid!) / 1024, 1) });
+      for (let i = 0; i < 100 && running; i++) await sleep(100);
+    }
+  })();
+  let row: RateRow;
+  try {
+    row = await fixedRate(ctx, [relay], receiver, pool, rate, seconds);
+  } finally {
+    running = false;
+    await sampler;
+    await relay.stop();
+    await receiver.stop();
+  }
+  const warmupSeconds = Math.min(seconds / 2, Math.max(30, seconds / 10));
+  const after = samples.filter((s) => s.t >= warmupSeconds);
+  const xs = after.length ? after.map((s) => s.rssMiB) : samples.map((s) => s.rssMiB);
+  const first = xs[0]!;
+  const dev = Math.max(...xs.map((x) => Math.abs(x - first) / first)) * 100;
+  const { samples: _backlog, ...e2e } = row;
+  return {
+    seconds, rate, warmupSeconds, samples,
+    afterWarmup: { firstMiB: first, lastMiB: xs[xs.length - 1]!, minMiB: Math.min(...xs), maxMiB: Math.max(...xs), maxDeviationPct: round(dev, 1) },
+    withinTenPct: dev <= 10, e2e, bodiesBuiltLate: pool.builtLate - late,
+  };
+}
