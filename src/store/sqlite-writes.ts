@@ -74,7 +74,7 @@ export function offloadWrites(store: object, file: string): { close(): Promise<v
         pending.set(id, { resolve, reject });
         // Awaited writes keep the process alive; an idle writer does not.
         if (pending.size === 1) worker.ref();
-        if (outbox.push({ id, method, args }) === 1) setImmediate(send);
+        if (outbox.push({ id, method, args: method === 'ingest' ? flattenIngest(args) : args }) === 1) setImmediate(send);
       });
       inflight.add(p);
       const done = () => inflight.delete(p);
@@ -96,4 +96,16 @@ export function offloadWrites(store: object, file: string): { close(): Promise<v
       await worker.terminate();
     },
   };
+}
+
+/**
+ * Structured clone walks every nested object; the callback's headers and decoded fields are
+ * stored as JSON text anyway, so they cross as strings (the writer thread has the busier core).
+ */
+function flattenIngest(args: unknown[]): unknown[] {
+  const items = args[0] as { callback: { headers: unknown; decoded: unknown } }[];
+  return [items.map((it) => ({
+    ...it,
+    callback: { ...it.callback, headers: JSON.stringify(it.callback.headers), decoded: it.callback.decoded ? JSON.stringify(it.callback.decoded) : null },
+  }))];
 }
