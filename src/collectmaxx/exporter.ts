@@ -13,6 +13,7 @@
 // the same order, which gives the same bytes.
 
 import { constants } from 'node:fs';
+import { CoalescedPass } from './coalesced-pass.js';
 import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -68,9 +69,14 @@ export function deliveryBytes(file: AllocatedFile): Buffer {
 
 export class Exporter {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  private readonly loop = new CoalescedPass(
+    () => this.pass(),
+    (err) => {
+      // Disk full, storage down: nothing is lost (records stay pending), try again shortly.
+      this.d.logger.error({ err }, 'collectmaxx flush failed; retrying');
+      this.arm(this.d.clock() + 5_000);
+    },
+  );
   private firstPass = true;
 
   constructor(private readonly d: ExporterDeps, private readonly opts: { takeOverOnStart: boolean }) {}
@@ -110,34 +116,17 @@ export class Exporter {
 
   async start(): Promise<void> {
     await mkdir(this.d.config.outboxDir, { recursive: true });
-    this.stopped = false;
-    this.wake();
+    this.loop.start();
   }
 
   /** Look at the pending records now (coalesced with a pass already running). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.pass();
-        } catch (err) {
-          // Disk full, storage down: nothing is lost (records stay pending), try again shortly.
-          this.d.logger.error({ err }, 'collectmaxx flush failed; retrying');
-          this.arm(this.d.clock() + 5_000);
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.running = null));
+    this.loop.wake();
   }
 
   /** Resolves when no pass is running (after a wake(): when what was due is written). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
   /** Write what is due; returns when nothing more is due now. */
@@ -147,7 +136,7 @@ export class Exporter {
     this.firstPass = false;
     for (const file of await store.takeUnwritten(owner, this.d.clock(), EXPORT_LEASE_MS, takeAll)) await this.recover(file);
     for (;;) {
-      if (this.stopped) return;
+      if (!this.loop.active) return;
       const now = this.d.clock();
       const pending = await store.pendingSummary();
       const plan = planFlush({ count: pending.count, oldestQueuedAtMs: pending.oldestQueuedAt }, now, config.batch);
@@ -185,7 +174,7 @@ export class Exporter {
   private arm(at: number | null): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.stopped) return;
+    if (!this.loop.active) return;
     // Look again at least every minute even when idle: records or files left by another process (PostgreSQL) whose lease expired.
     const delay = at === null ? 60_000 : Math.min(Math.max(0, at - this.d.clock()), 60_000);
     this.timer = setTimeout(() => this.wake(), delay);
@@ -193,9 +182,9 @@ export class Exporter {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    const stopping = this.loop.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.running;
+    await stopping;
   }
 }

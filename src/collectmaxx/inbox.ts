@@ -10,6 +10,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { CoalescedPass } from './coalesced-pass.js';
 import type { Importer } from './importer.js';
 
 export interface InboxOptions {
@@ -34,9 +35,10 @@ async function freeName(dir: string, name: string): Promise<string> {
 export class Inbox {
   private timer: NodeJS.Timeout | null = null;
   private watcher: FSWatcher | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  private readonly loop = new CoalescedPass(
+    () => this.scan(),
+    (err) => this.o.logger.error({ err }, 'collectmaxx inbox scan failed'),
+  );
   /** name → size:mtime at the previous look. */
   private readonly lastLook = new Map<string, string>();
 
@@ -44,7 +46,6 @@ export class Inbox {
 
   async start(): Promise<void> {
     await Promise.all(['', 'processed', 'failed'].map((d) => mkdir(join(this.o.dir, d), { recursive: true })));
-    this.stopped = false;
     try {
       this.watcher = watch(this.o.dir, () => this.wake());
       this.watcher.on('error', () => {});
@@ -53,32 +54,18 @@ export class Inbox {
     }
     this.timer = setInterval(() => this.wake(), this.o.pollMs ?? 2000);
     this.timer.unref();
-    this.wake();
+    this.loop.start();
   }
 
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.scan();
-        } catch (err) {
-          this.o.logger.error({ err }, 'collectmaxx inbox scan failed');
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => (this.running = null));
+    this.loop.wake();
   }
 
   private async scan(): Promise<void> {
     const entries = await readdir(this.o.dir, { withFileTypes: true });
     const present = new Set<string>();
     for (const e of entries) {
-      if (this.stopped) return;
+      if (!this.loop.active) return;
       if (!e.isFile() || IGNORED.test(e.name)) continue;
       present.add(e.name);
       const path = join(this.o.dir, e.name);
@@ -111,11 +98,11 @@ export class Inbox {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    const stopping = this.loop.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.watcher?.close();
     this.watcher = null;
-    await this.running;
+    await stopping;
   }
 }
