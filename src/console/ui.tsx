@@ -5,6 +5,7 @@
 
 import { h, Fragment, type Child, type Html } from './jsx-runtime.js';
 import type { Session } from './session.js';
+import { toInputValue } from './format.js';
 
 export interface PageCtx {
   session: Session;
@@ -142,5 +143,34 @@ export function Bare(props: { title: string; assets: PageCtx['assets']; children
         <main>{props.children}</main>
       </body>
     </html>
+  );
+}
+
+/** A filter select whose empty choice means "any". */
+export function AnySelect(props: { name: string; label: string; value: unknown; options: readonly string[] }): Html {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name}>
+        <option value="">any</option>
+        {props.options.map((o) => <option value={o} selected={props.value === o}>{o}</option>)}
+      </select>
+    </label>
+  );
+}
+
+/** The since/until pair of the list filters (UTC, `datetime-local`). */
+export function TimeRange(props: { since: unknown; until: unknown; sinceLabel?: string; untilLabel?: string }): Html {
+  return (
+    <>
+      <label>
+        {props.sinceLabel ?? 'From (UTC)'}
+        <input type="datetime-local" name="since" value={toInputValue(props.since)} />
+      </label>
+      <label>
+        {props.untilLabel ?? 'Until (UTC)'}
+        <input type="datetime-local" name="until" value={toInputValue(props.until)} />
+      </label>
+    </>
   );
 }

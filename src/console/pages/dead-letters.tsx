@@ -4,7 +4,7 @@
 import type { listDeadLetters } from '../../admin/queries.js';
 import { fmtInt, qs, toInputValue } from '../format.js';
 import { h, type Html } from '../jsx-runtime.js';
-import { Badge, canOperate, Csrf, Empty, Flash, Layout, statusTone, Time, type PageCtx } from '../ui.js';
+import { AnySelect, Badge, canOperate, Csrf, Empty, Flash, Layout, statusTone, Time, TimeRange, type PageCtx } from '../ui.js';
 
 type Item = Awaited<ReturnType<typeof listDeadLetters>>['items'][number];
 export type DeadQuery = Partial<Record<'endpoint' | 'type' | 'since' | 'until' | 'cursor', string>>;
@@ -29,25 +29,12 @@ export function DeadLettersPage(props: {
       <h1>Dead letters <small>deliveries that ran out of retries</small></h1>
       <Flash flash={props.flash} />
       <form class="filters panel" method="get" action="/console/dead-letters">
-        <label>
-          Endpoint
-          <select name="endpoint">
-            <option value="">any</option>
-            {props.endpoints.map((e) => <option value={e} selected={q.endpoint === e}>{e}</option>)}
-          </select>
-        </label>
+        <AnySelect name="endpoint" label="Endpoint" value={q.endpoint} options={props.endpoints} />
         <label>
           Type (glob)
           <input type="text" name="type" value={q.type ?? ''} placeholder="mandate.*" />
         </label>
-        <label>
-          Dead since (UTC)
-          <input type="datetime-local" name="since" value={toInputValue(q.since)} />
-        </label>
-        <label>
-          Dead before (UTC)
-          <input type="datetime-local" name="until" value={toInputValue(q.until)} />
-        </label>
+        <TimeRange since={q.since} until={q.until} sinceLabel="Dead since (UTC)" untilLabel="Dead before (UTC)" />
         <div class="actions">
           <button type="submit" class="primary">Filter</button>
           <a class="button" href="/console/dead-letters">Clear</a>

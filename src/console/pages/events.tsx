@@ -1,9 +1,9 @@
 /** @jsxRuntime classic */
 /** @jsx h */
 /** @jsxFrag Fragment */
-import { fmtTime, qs, toInputValue } from '../format.js';
+import { fmtTime, qs } from '../format.js';
 import { h, type Html } from '../jsx-runtime.js';
-import { Badge, Empty, Flash, Layout, outcomeTone, type PageCtx } from '../ui.js';
+import { AnySelect, Badge, Empty, Flash, Layout, outcomeTone, TimeRange, type PageCtx } from '../ui.js';
 
 export const EVENT_FILTER_KEYS = ['transId', 'payId', 'mandateId', 'type', 'merchantId', 'outcome', 'since', 'until'] as const;
 export type EventQuery = Partial<Record<(typeof EVENT_FILTER_KEYS)[number] | 'cursor', string>>;
@@ -33,28 +33,9 @@ export function EventFilters(props: { q: EventQuery; merchants: string[] }): Htm
       <Text name="payId" label="PayID" value={q.payId} />
       <Text name="mandateId" label="MandateID" value={q.mandateId} />
       <Text name="type" label="Type (glob)" value={q.type} placeholder="mandate.*" />
-      <label>
-        Merchant
-        <select name="merchantId">
-          <option value="">any</option>
-          {props.merchants.map((m) => <option value={m} selected={q.merchantId === m}>{m}</option>)}
-        </select>
-      </label>
-      <label>
-        Outcome
-        <select name="outcome">
-          <option value="">any</option>
-          {['succeeded', 'pending', 'failed'].map((o) => <option value={o} selected={q.outcome === o}>{o}</option>)}
-        </select>
-      </label>
-      <label>
-        From (UTC)
-        <input type="datetime-local" name="since" value={toInputValue(q.since)} />
-      </label>
-      <label>
-        Until (UTC)
-        <input type="datetime-local" name="until" value={toInputValue(q.until)} />
-      </label>
+      <AnySelect name="merchantId" label="Merchant" value={q.merchantId} options={props.merchants} />
+      <AnySelect name="outcome" label="Outcome" value={q.outcome} options={['succeeded', 'pending', 'failed']} />
+      <TimeRange since={q.since} until={q.until} />
       <div class="actions">
         <button type="submit" class="primary" data-testid="search">Search</button>
         <a class="button" href="/console/events">Clear</a>

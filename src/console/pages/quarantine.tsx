@@ -3,9 +3,9 @@
 /** @jsxFrag Fragment */
 import type { listQuarantine } from '../../admin/queries.js';
 import { ERROR_CODES } from '../../errors.js';
-import { qs, toInputValue } from '../format.js';
+import { qs } from '../format.js';
 import { h, Fragment, type Html } from '../jsx-runtime.js';
-import { Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, Time, type PageCtx } from '../ui.js';
+import { AnySelect, Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, Time, TimeRange, type PageCtx } from '../ui.js';
 
 type Item = Awaited<ReturnType<typeof listQuarantine>>['items'][number];
 export type QuarantineQuery = Partial<Record<'merchantId' | 'reason' | 'since' | 'until' | 'cursor', string>>;
@@ -17,28 +17,9 @@ function FilterFields(props: { q: QuarantineQuery; merchants: string[] }): Html 
   const { q } = props;
   return (
     <>
-      <label>
-        Merchant
-        <select name="merchantId">
-          <option value="">any</option>
-          {props.merchants.map((m) => <option value={m} selected={q.merchantId === m}>{m}</option>)}
-        </select>
-      </label>
-      <label>
-        Reason
-        <select name="reason">
-          <option value="">any</option>
-          {QUARANTINE_REASONS.map((r) => <option value={r} selected={q.reason === r}>{r}</option>)}
-        </select>
-      </label>
-      <label>
-        From (UTC)
-        <input type="datetime-local" name="since" value={toInputValue(q.since)} />
-      </label>
-      <label>
-        Until (UTC)
-        <input type="datetime-local" name="until" value={toInputValue(q.until)} />
-      </label>
+      <AnySelect name="merchantId" label="Merchant" value={q.merchantId} options={props.merchants} />
+      <AnySelect name="reason" label="Reason" value={q.reason} options={QUARANTINE_REASONS} />
+      <TimeRange since={q.since} until={q.until} />
     </>
   );
 }
