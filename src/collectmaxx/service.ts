@@ -22,7 +22,7 @@ import { PostgresCollectmaxxStore } from './store-postgres.js';
 import { SqliteCollectmaxxStore } from './store-sqlite.js';
 
 export function openCollectmaxxStore(store: Store): CollectmaxxStore {
-  if (store instanceof SqliteStore) return new SqliteCollectmaxxStore(store.db);
+  if (store instanceof SqliteStore) return new SqliteCollectmaxxStore(store.db, store.writer);
   if (store instanceof PostgresStore) return new PostgresCollectmaxxStore(store.pool, store.schema);
   throw new Error(`collectmaxx: no storage adapter for a ${store.kind} store`);
 }

@@ -1,12 +1,11 @@
-// CollectmaxxStore on the relay's SQLite file, through SqliteStore's `db`
-// handle (the main thread's connection): same file, same WAL and
-// synchronous=FULL, same style of synchronous immediate transactions. The
-// relay's own writes may commit on its writer thread (another connection):
-// SQLite's write lock serialises the two, and busy_timeout covers the wait.
-// The cmx_ writes are few (one per exported event, one per file, a handful
-// per imported result file), so they stay on this connection.
+// CollectmaxxStore on the relay's SQLite file. Reads use SqliteStore's `db`
+// handle (the main thread's connection); when the relay commits on its writer
+// thread, the cmx_ writes go there too (same commits, no fsync on the event
+// loop, no second writer waiting on SQLite's lock). Without a writer thread
+// (tools, tests) everything runs on `db`.
 
 import type Database from 'better-sqlite3';
+import { CMX_WRITES, type WriterThread } from '../store/sqlite-writes.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
 import { nextDeliverySequence, deliveryFileName, type DeliveryFormat } from './filename.js';
 import type { EventOrigin } from './result-events.js';
@@ -84,7 +83,9 @@ CREATE INDEX cmx_seen_states_subject ON cmx_seen_states (subject_key);
 
 export class SqliteCollectmaxxStore implements CollectmaxxStore {
   readonly kind = 'sqlite' as const;
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database, writer?: WriterThread | null) {
+    writer?.route(this, 'cmx', CMX_WRITES);
+  }
 
   async migrate(): Promise<void> {
     this.db.exec('CREATE TABLE IF NOT EXISTS cmx_schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');

@@ -2,15 +2,25 @@
 // on the main thread every fsync (synchronous=FULL) stalled HTTP parsing,
 // decryption and deliveries. Here the fsync blocks only this thread: writes
 // that arrive while a commit runs queue on the port and all go into the next
-// transaction (batchWrites in SqliteStore), i.e. the commit queue flushes when
-// the previous fsync returns, and each caller still hears back only after
-// the commit that holds its write.
+// transaction (batchWrites), i.e. the commit queue flushes when the previous
+// fsync returns, and each caller still hears back only after the commit that
+// holds its write. The Collectmaxx tables live in the same file, so their
+// writes come here too and join the same commits.
 import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteCollectmaxxStore } from '../collectmaxx/store-sqlite.js';
 import { SqliteStore } from './sqlite.js';
-import { SQLITE_WRITES, type WriterRequest, type WriterResponse } from './sqlite-writes.js';
+import { CMX_WRITES, SQLITE_WRITES, type WriteTarget, type WriterRequest, type WriterResponse } from './sqlite-writes.js';
+import { batchWrites } from './write-batch.js';
 
 const port = parentPort!;
 const store = new SqliteStore((workerData as { file: string }).file, { writer: 'inline' });
+const cmx = new SqliteCollectmaxxStore(store.db);
+batchWrites(cmx, store.db, CMX_WRITES);
+
+const targets: Record<WriteTarget, { obj: object; writes: Set<string> }> = {
+  store: { obj: store, writes: new Set(SQLITE_WRITES) },
+  cmx: { obj: cmx, writes: new Set(CMX_WRITES) },
+};
 
 // Structured clone turns Buffers into plain Uint8Arrays; better-sqlite3 binds only Buffers.
 function revive(method: string, args: unknown[]): unknown[] {
@@ -22,8 +32,6 @@ function revive(method: string, args: unknown[]): unknown[] {
   }
   return args;
 }
-
-const writes = new Set<string>(SQLITE_WRITES);
 
 let replies: WriterResponse[] = [];
 const reply = (r: WriterResponse) => {
@@ -37,12 +45,13 @@ const reply = (r: WriterResponse) => {
 };
 
 function run(msg: WriterRequest): void {
-  if (!writes.has(msg.method)) {
-    reply({ id: msg.id, error: { name: 'Error', message: `not a write: ${msg.method}` } });
+  const t = targets[msg.target];
+  if (!t || !t.writes.has(msg.method)) {
+    reply({ id: msg.id, error: { name: 'Error', message: `not a write: ${msg.target}.${msg.method}` } });
     return;
   }
-  const fn = (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method]!;
-  fn.apply(store, revive(msg.method, msg.args)).then(
+  const fn = (t.obj as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method]!;
+  fn.apply(t.obj, revive(msg.method, msg.args)).then(
     (value) => reply({ id: msg.id, value }),
     (err: { name?: string; message?: string; code?: string }) => reply({ id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(err), code: err.code } }),
   );
@@ -53,6 +62,6 @@ port.on('message', (msg: WriterRequest[] | { close: true }) => {
     void store.close().then(() => port.postMessage({ closed: true }));
     return;
   }
-  // All of them join one transaction (SqliteStore's batchWrites flushes on setImmediate).
+  // All of them join one transaction (batchWrites flushes on setImmediate).
   for (const m of msg) run(m);
 });

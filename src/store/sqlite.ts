@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import { batchWrites } from './write-batch.js';
-import { offloadWrites, SQLITE_WRITES } from './sqlite-writes.js';
+import { SQLITE_WRITES, WriterThread } from './sqlite-writes.js';
 import { decodeCursor, encodeCursor, globToSql } from './query.js';
 import { mapAttempt, mapCallback, mapDelivery, mapEvent, type Row } from './rows.js';
 import type {
@@ -30,7 +30,8 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
 
-  private writer: { close(): Promise<void> } | null = null;
+  /** Set when writes commit on a writer thread; other stores on this file (Collectmaxx) route theirs through it. */
+  writer: WriterThread | null = null;
 
   /**
    * `writer: 'thread'` (what the relay uses) commits on a writer thread so fsyncs never stall
@@ -44,7 +45,10 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    if (opts.writer === 'thread' && file !== ':memory:') this.writer = offloadWrites(this, file);
+    if (opts.writer === 'thread' && file !== ':memory:') {
+      this.writer = new WriterThread(file);
+      this.writer.route(this, 'store', SQLITE_WRITES);
+    }
     else batchWrites(this, this.db, SQLITE_WRITES);
   }
 

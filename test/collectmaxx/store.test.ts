@@ -24,6 +24,15 @@ const ADAPTERS: Record<string, Factory> = {
     t.teardown(() => main.close());
     return { main, cmx };
   },
+  // What the relay runs: cmx writes committed on the relay's writer thread, reads on this thread's connection.
+  'sqlite-thread': async (t, sameAs) => {
+    const main = new SqliteStore(sameAs ? (sameAs as SqliteStore).db.name : join(tmpDir(t), 'cmx.db'), { writer: 'thread' });
+    await main.migrate();
+    const cmx = openCollectmaxxStore(main);
+    await cmx.migrate();
+    t.teardown(() => main.close());
+    return { main, cmx };
+  },
   postgres: async (t, sameAs) => {
     await requirePostgres();
     await sharePostgres(t);
