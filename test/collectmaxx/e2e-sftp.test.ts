@@ -48,7 +48,9 @@ t.test('OC callback → delivery file on SFTP → paylink.paid result on SFTP �
   const record = rows[1]!.cells.map((c) => c.value);
   const identifier = record[header.indexOf('IDENTIFICATION_IDENTIFIER')]!;
   t.equal(record[header.indexOf('INVOICE_REFERENCE')], p.transId, 'the record carries the TransID');
-  t.ok(existsSync(join(outbox, 'sent', name)), 'the local copy moved to sent/ after the upload');
+  // The rename on the server comes first, the local move right after it.
+  t.ok(await until('the local copy in sent/', () => existsSync(join(outbox, 'sent', name)), 5000), 'the local copy moved to sent/ after the upload');
+  t.notOk(existsSync(join(outbox, name)), 'and is no longer waiting in the outbox');
 
   // Alphacomm's daily result file, reporting the PayLink of that record as paid (v2 status name).
   const result = `${['IDENTIFICATION_IDENTIFIER', 'SMSRESULTS_PAYLINK_1_RESULT', 'SMSRESULTS_PAYLINK_1_TIME'].map(q).join(';')}\n${[identifier, 'paid', '2026-01-14T10:00:00+00:00'].map(q).join(';')}\n`;
