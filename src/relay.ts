@@ -14,6 +14,7 @@ import { Hub } from './observe.js';
 import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
 import type { MerchantKeys } from './paygate/types.js';
 import { openStore } from './store/open.js';
+import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -91,6 +92,11 @@ export class Relay {
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock,
     });
     this.metrics.observe(this.hub);
+    if (store instanceof SqliteStore && store.writer) {
+      store.writer.onCrash = (err, restarted) => logger.error({ err, restarted }, restarted
+        ? 'sqlite writer thread crashed and was restarted; writes in flight failed and will be retried by their callers'
+        : 'sqlite writer thread keeps crashing; writes fail and /readyz answers 503 until the process is restarted');
+    }
     logObservations(this.hub, logger);
   }
 

@@ -35,30 +35,46 @@ function flattenIngest(args: unknown[]): unknown[] {
   }))];
 }
 
-/** A writer thread with its own connection to `file`. */
+/** A writer thread with its own connection to `file`, restarted if it dies. */
 export class WriterThread {
-  private readonly worker: Worker;
+  private worker!: Worker;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private readonly inflight = new Set<Promise<unknown>>();
   private next = 1;
   private broken: Error | null = null;
+  private closing = false;
   private closed: (() => void) | null = null;
+  private readonly crashes: number[] = [];
   // A message crossing threads has a fixed cost: writes issued in one event-loop turn travel together.
   private outbox: WriterRequest[] = [];
+  /** Told about every crash; `restarted` is false once it crashed too often to keep trying. */
+  onCrash: ((err: Error, restarted: boolean) => void) | null = null;
 
-  constructor(file: string) {
+  static readonly MAX_CRASHES_PER_MINUTE = 5;
+
+  constructor(private readonly file: string) {
+    this.spawn();
+  }
+
+  /** False after repeated crashes: writes fail and the store's ping says so (readiness goes 503). */
+  get healthy(): boolean {
+    return this.broken === null;
+  }
+
+  private spawn(): void {
     const self = new URL(import.meta.url);
     const fromSource = self.pathname.endsWith('.ts');
     const entry = new URL(fromSource ? './sqlite-worker.ts' : './sqlite-worker.js', self);
     // Run from sources (tests under tsx), the thread needs tsx's loader registered first:
     // `--import tsx` in execArgv does not reach worker threads.
-    this.worker = fromSource
+    const w = fromSource
       ? new Worker(
         `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`,
-        { eval: true, workerData: { file } },
+        { eval: true, workerData: { file: this.file } },
       )
-      : new Worker(entry, { workerData: { file } });
-    this.worker.on('message', (msg: WriterResponse[] | { closed: true }) => {
+      : new Worker(entry, { workerData: { file: this.file } });
+    this.worker = w;
+    w.on('message', (msg: WriterResponse[] | { closed: true }) => {
       if (!Array.isArray(msg)) return this.closed?.();
       for (const r of msg) {
         const p = this.pending.get(r.id);
@@ -67,20 +83,35 @@ export class WriterThread {
         if ('error' in r) p.reject(Object.assign(new Error(r.error.message), { name: r.error.name, code: r.error.code }));
         else p.resolve(r.value);
       }
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0) w.unref();
     });
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => this.fail(new Error(`sqlite writer thread exited (${code})`)));
+    let error: Error | null = null;
+    w.on('error', (err) => (error = err));
+    w.on('exit', (code) => this.exited(w, error ?? new Error(`sqlite writer thread exited (${code})`)));
     // An idle writer must not keep the process alive on its own.
-    this.worker.unref();
+    w.unref();
   }
 
-  private fail(err: Error): void {
-    // Nothing is lost: callers see the rejection (intake answers 5xx, Paygate retries).
-    this.broken = err;
+  private exited(w: Worker, err: Error): void {
+    if (w !== this.worker) return;
+    // What was sent and not answered may or may not have committed; callers see a failure and
+    // retry (intake answers 5xx, Paygate sends again and dedupe catches a committed one;
+    // a lost completion leaves a lease that expires and the delivery goes out again).
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    this.closed?.();
+    this.outbox = [];
+    if (this.closing) {
+      this.broken = err;
+      this.closed?.();
+      return;
+    }
+    const now = Date.now();
+    while (this.crashes.length > 0 && now - this.crashes[0]! > 60_000) this.crashes.shift();
+    this.crashes.push(now);
+    const restart = this.crashes.length <= WriterThread.MAX_CRASHES_PER_MINUTE;
+    if (restart) this.spawn();
+    else this.broken = err;
+    this.onCrash?.(err, restart);
   }
 
   call(target: WriteTarget, method: string, args: unknown[]): Promise<unknown> {
@@ -114,6 +145,7 @@ export class WriterThread {
     if (this.broken) return;
     // Let writes already sent commit, then close the writer's connection.
     await Promise.allSettled([...this.inflight]);
+    this.closing = true;
     this.worker.ref();
     await new Promise<void>((r) => {
       this.closed = r;

@@ -74,6 +74,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    if (this.writer && !this.writer.healthy) throw new Error('sqlite writer thread is down');
     this.st('SELECT 1').get();
   }
 
