@@ -73,16 +73,19 @@ export interface ReadCsvOptions {
 /**
  * Read the whole file into rows of cells. Every row must have as many cells
  * as the first (the header); a short row is reported at its end, a long one
- * at its first extra cell.
+ * at its first extra cell. Scans the decoded string in place (values are
+ * slices), so a file costs about its own size twice, not an array entry per
+ * character: monthly result files can be large.
  */
 export function readCsv(input: string | Uint8Array, opts: ReadCsvOptions = {}): CsvRow[] {
   const delimiter = opts.delimiter ?? ';';
-  if ([...delimiter].length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new RangeError('delimiter must be one character other than a quote or line break');
   }
-  const text = typeof input === 'string' ? input : decodeUtf8(input);
-  const ch = [...text.replace(/^\uFEFF/, '')];
-  const n = ch.length;
+  const decoded = typeof input === 'string' ? input : decodeUtf8(input);
+  const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
+  const n = text.length;
+  const D = delimiter.charCodeAt(0);
   const rows: CsvRow[] = [];
   let i = 0;
   let line = 1;
@@ -90,10 +93,17 @@ export function readCsv(input: string | Uint8Array, opts: ReadCsvOptions = {}): 
   const fail = (reason: string, l = line, c = col): never => {
     throw new FileFormatError(reason, l, c);
   };
+  // Columns count code points: a surrogate pair is one character.
+  const step = () => {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+    col++;
+  };
   const onlyLineBreaksLeft = () => {
     for (let j = i; j < n; j++) {
-      if (ch[j] === '\n') continue;
-      if (ch[j] === '\r' && ch[j + 1] === '\n') { j++; continue; }
+      const c = text.charCodeAt(j);
+      if (c === LF) continue;
+      if (c === CR && text.charCodeAt(j + 1) === LF) { j++; continue; }
       return false;
     }
     return true;
@@ -106,38 +116,48 @@ export function readCsv(input: string | Uint8Array, opts: ReadCsvOptions = {}): 
       const cellLine = line;
       const cellCol = col;
       let value = '';
-      if (ch[i] === '"') {
+      if (text.charCodeAt(i) === QUOTE) {
         i++; col++;
+        let from = i;
         for (;;) {
           if (i >= n) fail('quoted field is not closed', cellLine, cellCol);
-          const c = ch[i] as string;
-          if (c === '"') {
-            if (ch[i + 1] === '"') { value += '"'; i += 2; col += 2; continue; }
+          const c = text.charCodeAt(i);
+          if (c === QUOTE) {
+            if (text.charCodeAt(i + 1) === QUOTE) {
+              value += text.slice(from, i + 1); // up to and including one of the two quotes
+              i += 2; col += 2;
+              from = i;
+              continue;
+            }
+            value += text.slice(from, i);
             i++; col++;
             break;
           }
-          value += c;
-          i++;
-          if (c === '\n') { line++; col = 1; } else col++;
+          if (c === LF) { i++; line++; col = 1; } else step();
         }
-        const next = ch[i];
-        if (next !== undefined && next !== delimiter && next !== '\n' && next !== '\r') {
-          fail(`unexpected ${JSON.stringify(next)} after a closing quote (a quote inside a field must be doubled)`);
+        if (i < n) {
+          const next = text.charCodeAt(i);
+          if (next !== D && next !== LF && next !== CR) {
+            fail(`unexpected ${JSON.stringify(String.fromCodePoint(text.codePointAt(i)!))} after a closing quote (a quote inside a field must be doubled)`);
+          }
         }
       } else {
-        while (i < n && ch[i] !== delimiter && ch[i] !== '\n' && ch[i] !== '\r') {
-          if (ch[i] === '"') fail('quote inside an unquoted field');
-          value += ch[i];
-          i++; col++;
+        const from = i;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === D || c === LF || c === CR) break;
+          if (c === QUOTE) fail('quote inside an unquoted field');
+          step();
         }
+        value = text.slice(from, i);
       }
       cells.push({ value, line: cellLine, column: cellCol });
-      const t = ch[i];
-      if (t === delimiter) { i++; col++; continue; }
-      if (t === '\r') {
-        if (ch[i + 1] !== '\n') fail('carriage return without line feed');
+      const t = i < n ? text.charCodeAt(i) : -1;
+      if (t === D) { i++; col++; continue; }
+      if (t === CR) {
+        if (text.charCodeAt(i + 1) !== LF) fail('carriage return without line feed');
         i += 2;
-      } else if (t === '\n') i++;
+      } else if (t === LF) i++;
       const width = rows[0]?.cells.length;
       if (width !== undefined && cells.length !== width) {
         if (cells.length > width) {
@@ -147,9 +167,13 @@ export function readCsv(input: string | Uint8Array, opts: ReadCsvOptions = {}): 
         fail(`${cells.length} fields where the header has ${width}`);
       }
       rows.push({ line: rowLine, cells });
-      if (t !== undefined) { line++; col = 1; }
+      if (t !== -1) { line++; col = 1; }
       break;
     }
   }
   return rows;
 }
+
+const QUOTE = 34;
+const LF = 10;
+const CR = 13;
