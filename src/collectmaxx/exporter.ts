@@ -7,8 +7,8 @@
 // `.<name>.tmp`, fsync, rename to `<name>`, fsync the directory → mark written.
 // A crash after the allocation leaves a file row without `written_at`; the
 // next pass (at start, or when the lease expires for another process) takes it
-// over: if `<name>` is already in the outbox the rename happened and the file
-// is complete, so it is only MARKED — never rewritten, because an uploader may
+// over: if `<name>` is already in the outbox (or its sent/ after an upload) the
+// rename happened and the file is complete, so it is only MARKED — never rewritten, because an uploader may
 // already be reading it; otherwise it is WRITTEN again from the same records in
 // the same order, which gives the same bytes.
 
@@ -158,7 +158,10 @@ export class Exporter {
   }
 
   private async recover(file: AllocatedFile): Promise<void> {
-    const exists = await stat(join(this.d.config.outboxDir, file.name)).then((s) => s.isFile(), () => false);
+    // Also in sent/: the SFTP uploader may have taken it between the rename and the crash.
+    const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+    const dir = this.d.config.outboxDir;
+    const exists = (await isFile(join(dir, file.name))) || (await isFile(join(dir, 'sent', file.name)));
     this.d.logger.warn({ file: file.name, records: file.records.length, onDisk: exists }, 'collectmaxx file allocated before a stop: completing it');
     if (exists) await this.finish(file);
     else await this.write(file);

@@ -11,7 +11,7 @@ import { baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 import { GOOD, RULE } from './_relay.js';
 
 const today = () => new Date().toISOString().slice(0, 10);
-const files = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.')).sort((a, b) => Number(a.split('-')[2]!.split('.')[0]) - Number(b.split('-')[2]!.split('.')[0]));
+const files = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.') && /\.(csv|xml)$/.test(f)).sort((a, b) => Number(a.split('-')[2]!.split('.')[0]) - Number(b.split('-')[2]!.split('.')[0]));
 const identifiersIn = (dir: string, name: string) => readCsv(readFileSync(join(dir, name))).slice(1).map((r) => r.cells[0]!.value);
 
 t.test('OC callbacks become delivery files; full files split; invalid events are rejected with every reason', async (t) => {
@@ -86,23 +86,31 @@ t.test('a file allocated before a crash is completed on start: rewritten when mi
   // First life: records allocated into two files, then the process "dies" before writing either.
   const h1 = await startRelay(t, raw, { delivery: false });
   const cmx = h1.relay.collectmaxx!.store;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     await cmx.addExport({ identifier: `id-${i}`, eventId: `e${i}`, merchantId: 'ShopTest', transId: `T${i}`, flowId: 'F100', ruleIndex: 0, format: 'xml', record: { IDENTIFICATION_IDENTIFIER: `id-${i}`, CONTROL_FLOWID: 'F100' }, queuedAt: i });
   }
   const a = await cmx.allocateFile({ day: '2026-01-15', clientNumber: '4711', format: 'xml', limit: 2, owner: 'dead', now: Date.now(), leaseMs: 60_000 });
   const b = await cmx.allocateFile({ day: '2026-01-15', clientNumber: '4711', format: 'xml', limit: 2, owner: 'dead', now: Date.now(), leaseMs: 60_000 });
-  // File b got as far as the rename (with a marker the rewrite would not produce).
+  const c = await cmx.allocateFile({ day: '2026-01-15', clientNumber: '4711', format: 'xml', limit: 2, owner: 'dead', now: Date.now(), leaseMs: 60_000 });
+  // File b got as far as the rename (with a marker the rewrite would not produce); file c was
+  // even uploaded by SFTP (moved to sent/) before the crash.
   const { mkdirSync, writeFileSync } = await import('node:fs');
-  mkdirSync(outbox, { recursive: true });
+  mkdirSync(join(outbox, 'sent'), { recursive: true });
   writeFileSync(join(outbox, b!.name), 'renamed before the crash');
+  writeFileSync(join(outbox, 'sent', c!.name), 'uploaded before the crash');
   await h1.close();
 
   const h2 = await startRelay(t, raw);
-  await until('both files marked written', async () => (await h2.relay.collectmaxx!.store.listDeliveryFiles(10)).every((f) => f.writtenAt !== null));
+  await until('all three files marked written', async () => {
+    const rows = await h2.relay.collectmaxx!.store.listDeliveryFiles(10);
+    return rows.length === 3 && rows.every((f) => f.writtenAt !== null);
+  });
   const { writeDeliveryXml } = await import('../../src/collectmaxx/index.js');
   t.ok(readFileSync(join(outbox, a!.name)).equals(writeDeliveryXml(a!.records.map((r) => r.record))), 'the missing file is written from the same records');
   t.equal(readFileSync(join(outbox, b!.name), 'utf8'), 'renamed before the crash', 'a renamed file is left as it is (it may be uploading)');
-  t.same(files(outbox), [a!.name, b!.name], 'no temp files left');
+  t.same(files(outbox), [a!.name, b!.name], 'the uploaded one is not written again (it would go up twice)');
+  t.same(readdirSync(outbox).filter((f) => f.startsWith('.')), [], 'no temp files left');
+  t.equal(readFileSync(join(outbox, 'sent', c!.name), 'utf8'), 'uploaded before the crash');
 });
 
 t.test('config: the endpoint id collectmaxx is reserved; rule merchants must exist', async (t) => {
