@@ -1,4 +1,5 @@
 // Small helpers shared by the storage adapters.
+import type { DeadLetterFilter, EventFilter, Page, QuarantineFilter } from './types.js';
 
 /** Event-type glob (`*` within one dot segment) → SQL GLOB pattern plus the dot count it must have. */
 export function globToSql(glob: string): { glob: string; dots: number } {
@@ -16,4 +17,56 @@ export function decodeCursor(cursor: string | undefined): number | null {
   const n = Number(Buffer.from(cursor, 'base64url').toString());
   if (!Number.isSafeInteger(n) || n < 0) throw new Error('invalid cursor');
   return n;
+}
+
+/**
+ * Binds a filter value and returns its placeholder: SQLite names them (`@since`), PostgreSQL
+ * numbers them in the order they are bound (`$3`), so the where-clause builders below serve both.
+ */
+export type Bind = (name: string, value: unknown) => string;
+
+/** The adapter's event-type match (`type GLOB …` or `type LIKE …`, plus the dot count). */
+export type TypeMatch = (type: string, bind: Bind) => string;
+
+export const namedBind = (p: Record<string, unknown>): Bind => (name, value) => ((p[name] = value), `@${name}`);
+
+export const positionalBind = (p: unknown[]): Bind => (_name, value) => (p.push(value), `$${p.length}`);
+
+/** The conditions of an event filter, in binding order: type, ids, merchant, outcome, time range. */
+export function eventWhere(f: EventFilter, bind: Bind, typeMatch: TypeMatch): string[] {
+  const where: string[] = [];
+  if (f.type) where.push(typeMatch(f.type, bind));
+  for (const [key, col] of [['transId', 'trans_id'], ['payId', 'pay_id'], ['mandateId', 'mandate_id'], ['merchantId', 'merchant_id'], ['outcome', 'outcome']] as const) {
+    if (f[key] !== undefined) where.push(`${col} = ${bind(key, f[key])}`);
+  }
+  if (f.since !== undefined) where.push(`received_at >= ${bind('since', f.since)}`);
+  if (f.until !== undefined) where.push(`received_at < ${bind('until', f.until)}`);
+  return where;
+}
+
+/** The conditions of a quarantine filter; the caller adds its own cursor column. */
+export function quarantineWhere(f: QuarantineFilter, bind: Bind): string[] {
+  const where = [`state = 'quarantined'`];
+  if (f.merchantId !== undefined) where.push(`merchant_id = ${bind('merchantId', f.merchantId)}`);
+  if (f.reason !== undefined) where.push(`reason = ${bind('reason', f.reason)}`);
+  if (f.since !== undefined) where.push(`received_at >= ${bind('since', f.since)}`);
+  if (f.until !== undefined) where.push(`received_at < ${bind('until', f.until)}`);
+  return where;
+}
+
+/** The dead letters a filter selects, as a condition on `deliveries d`. */
+export function deadLetterWhere(f: DeadLetterFilter, bind: Bind, typeMatch: TypeMatch): string {
+  const where = [`d.state = 'dead'`];
+  if (f.endpointId !== undefined) where.push(`d.endpoint_id = ${bind('endpointId', f.endpointId)}`);
+  if (f.since !== undefined) where.push(`d.updated_at >= ${bind('since', f.since)}`);
+  if (f.until !== undefined) where.push(`d.updated_at < ${bind('until', f.until)}`);
+  if (f.type !== undefined) where.push(`d.event_id IN (SELECT id FROM events WHERE ${typeMatch(f.type, bind)})`);
+  return where.join(' AND ');
+}
+
+/** One page from `limit + 1` rows: the extra row only says there is a next page, which starts after the last item's key. */
+export function pageOf<R, T>(rows: R[], limit: number, map: (r: R) => T, keyOf: (r: R) => number): Page<T> {
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  return { items: page.map(map), next: more ? encodeCursor(keyOf(page[page.length - 1]!)) : null };
 }

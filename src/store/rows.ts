@@ -1,4 +1,4 @@
-import type { AttemptRecord, CallbackRecord, DeliveryRecord, ErrorClass, StoredEvent } from './types.js';
+import type { AttemptRecord, CallbackRecord, ClaimedDelivery, DeliveryRecord, EndpointState, ErrorClass, StoredEvent } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -71,5 +71,32 @@ export function mapAttempt(r: Row): AttemptRecord {
     statusCode: num(r.status_code),
     errorClass: str(r.error_class) as ErrorClass | null,
     responseBody: str(r.response_body),
+  };
+}
+
+/** Claimed rows in event order; `payloadOf` reads the event payload where the claim did not return it. */
+export function mapClaimed(rows: Row[], payloadOf: (r: Row) => unknown = (r) => r.payload): ClaimedDelivery[] {
+  rows.sort((a, b) => Number(a.event_seq) - Number(b.event_seq));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    eventId: String(r.event_id),
+    endpointId: String(r.endpoint_id),
+    attempts: Number(r.attempts),
+    createdAt: Number(r.created_at),
+    payload: String(payloadOf(r)),
+  }));
+}
+
+export function mapEndpointState(r: Row): EndpointState {
+  return {
+    endpointId: String(r.endpoint_id),
+    // PostgreSQL returns a boolean, SQLite 0/1.
+    disabled: r.disabled === true || Number(r.disabled) === 1,
+    disabledReason: (r.disabled_reason as string | null) ?? null,
+    disabledAt: num(r.disabled_at),
+    failingSince: num(r.failing_since),
+    lastSuccessAt: num(r.last_success_at),
+    lastFailureAt: num(r.last_failure_at),
+    lastError: (r.last_error as string | null) ?? null,
   };
 }

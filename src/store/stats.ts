@@ -1,0 +1,49 @@
+// Folding the adapters' aggregate rows (endpoint counts, activity buckets) into the shared shapes.
+import type { Row } from './rows.js';
+import type { ActivityBucket, EndpointStats } from './types.js';
+
+/** Per endpoint: open deliveries (count, oldest), dead letters, attempts and successes of the last 24 hours. */
+export function endpointStatsOf(open: Row[], dead: Row[], attempts: Row[]): EndpointStats[] {
+  const stats = new Map<string, EndpointStats>();
+  const get = (id: string) => {
+    let s = stats.get(id);
+    if (!s) stats.set(id, (s = { endpointId: id, queueDepth: 0, oldestPendingAt: null, deadLetters: 0, attempts24h: 0, successes24h: 0 }));
+    return s;
+  };
+  for (const r of open) {
+    const s = get(String(r.endpoint_id));
+    s.queueDepth = Number(r.n);
+    s.oldestPendingAt = Number(r.oldest);
+  }
+  for (const r of dead) get(String(r.endpoint_id)).deadLetters = Number(r.n);
+  for (const r of attempts) {
+    const s = get(String(r.endpoint_id));
+    s.attempts24h = Number(r.n);
+    s.successes24h = Number(r.ok);
+  }
+  return [...stats.values()];
+}
+
+/** Empty buckets covering [since, until); null for a range or bucket size that makes none (the caller answers []). */
+export function activityBuckets(since: number, until: number, bucketMs: number): ActivityBucket[] | null {
+  if (!(bucketMs > 0) || !(until > since)) return null;
+  const n = Math.ceil((until - since) / bucketMs);
+  return Array.from({ length: n }, (_, i) => ({
+    start: since + i * bucketMs, callbacks: 0, quarantined: 0, events: 0, attempts: 0, attemptsOk: 0,
+  }));
+}
+
+/** Rows carry their bucket index `b` and counts `n` (and `ok` for attempts). */
+export function fillActivity(buckets: ActivityBucket[], rows: { callbacks: Row[]; quarantined: Row[]; events: Row[]; attempts: Row[] }): ActivityBucket[] {
+  const fill = (list: Row[], set: (x: ActivityBucket, r: Row) => void) => {
+    for (const r of list) {
+      const x = buckets[Number(r.b)];
+      if (x) set(x, r);
+    }
+  };
+  fill(rows.callbacks, (x, r) => (x.callbacks = Number(r.n)));
+  fill(rows.quarantined, (x, r) => (x.quarantined = Number(r.n)));
+  fill(rows.events, (x, r) => (x.events = Number(r.n)));
+  fill(rows.attempts, (x, r) => ((x.attempts = Number(r.n)), (x.attemptsOk = Number(r.ok))));
+  return buckets;
+}
