@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor } from '../store/query.js';
 import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './filename.js';
 import type { EventOrigin } from './result-events.js';
 import {
-  deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom,
+  deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom, REJECTS_SELECT,
   type AllocateRequest, type AllocatedFile, type CollectmaxxStore, type DeliveryFileRow, type ExportRecord, type ImportedFileRow, type Page,
   type PendingSummary, type RejectDraft, type RejectRow, type SeenState,
 } from './store.js';
@@ -203,8 +203,8 @@ export class PostgresCollectmaxxStore implements CollectmaxxStore {
   async listRejects(limit: number, cursor?: string): Promise<Page<RejectRow>> {
     const c = decodeCursor(cursor);
     const rows = c === null
-      ? await this.q('SELECT * FROM cmx_rejects ORDER BY seq DESC LIMIT $1', [limit + 1])
-      : await this.q('SELECT * FROM cmx_rejects WHERE seq < $1 ORDER BY seq DESC LIMIT $2', [c, limit + 1]);
+      ? await this.q(`${REJECTS_SELECT} ORDER BY r.seq DESC LIMIT $1`, [limit + 1])
+      : await this.q(`${REJECTS_SELECT} WHERE r.seq < $1 ORDER BY r.seq DESC LIMIT $2`, [c, limit + 1]);
     const items = rows.slice(0, limit).map(rejectFrom);
     return { items, next: rows.length > limit ? encodeCursor(items[items.length - 1]!.seq) : null };
   }

@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor } from '../store/query.js';
 import { nextDeliverySequence, deliveryFileName, type DeliveryFormat } from './filename.js';
 import type { EventOrigin } from './result-events.js';
 import {
-  deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom,
+  deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom, REJECTS_SELECT,
   type AllocateRequest, type AllocatedFile, type CollectmaxxStore, type DeliveryFileRow, type ExportRecord, type ImportedFileRow, type Page,
   type PendingSummary, type RejectDraft, type RejectRow, type SeenState,
 } from './store.js';
@@ -164,8 +164,8 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
   async listRejects(limit: number, cursor?: string): Promise<Page<RejectRow>> {
     const c = decodeCursor(cursor);
     const rows = (c === null
-      ? this.db.prepare('SELECT * FROM cmx_rejects ORDER BY seq DESC LIMIT ?').all(limit + 1)
-      : this.db.prepare('SELECT * FROM cmx_rejects WHERE seq < ? ORDER BY seq DESC LIMIT ?').all(c, limit + 1)) as Row[];
+      ? this.db.prepare(`${REJECTS_SELECT} ORDER BY r.seq DESC LIMIT ?`).all(limit + 1)
+      : this.db.prepare(`${REJECTS_SELECT} WHERE r.seq < ? ORDER BY r.seq DESC LIMIT ?`).all(c, limit + 1)) as Row[];
     const items = rows.slice(0, limit).map(rejectFrom);
     return { items, next: rows.length > limit ? encodeCursor(items[items.length - 1]!.seq) : null };
   }

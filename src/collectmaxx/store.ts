@@ -39,6 +39,8 @@ export interface RejectDraft {
 
 export interface RejectRow extends RejectDraft {
   readonly seq: number;
+  /** A record with this identifier was exported later (the rule or data was fixed and the event redelivered). */
+  readonly resolved: boolean;
 }
 
 export interface PendingSummary {
@@ -160,8 +162,12 @@ export function rejectFrom(r: Row): RejectRow {
     seq: Number(r.seq), identifier: String(r.identifier), eventId: String(r.event_id), merchantId: String(r.merchant_id), transId: String(r.trans_id),
     flowId: String(r.flow_id), ruleIndex: Number(r.rule_index), reasons: JSON.parse(String(r.reasons)) as RejectRow['reasons'],
     record: JSON.parse(String(r.record)) as Record<string, string>, createdAt: Number(r.created_at),
+    resolved: r.resolved === true || Number(r.resolved) === 1,
   };
 }
+
+/** Rejects newest first, each with whether its identifier was exported since (dialect-neutral SQL). */
+export const REJECTS_SELECT = `SELECT r.*, EXISTS (SELECT 1 FROM cmx_export_records e WHERE e.identifier = r.identifier) AS resolved FROM cmx_rejects r`;
 
 export function deliveryFileFrom(r: Row): DeliveryFileRow {
   return {

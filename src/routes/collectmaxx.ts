@@ -74,7 +74,7 @@ export async function collectmaxxRoutes(app: FastifyInstance, opts: { relay: Rel
     return {
       items: page.items.map((r) => ({
         identifier: r.identifier, eventId: r.eventId, merchantId: r.merchantId, transId: r.transId, flowId: r.flowId, rule: r.ruleIndex,
-        reasons: r.reasons, record: r.record, createdAt: iso(r.createdAt),
+        reasons: r.reasons, record: r.record, createdAt: iso(r.createdAt), resolved: r.resolved,
       })),
       next: page.next,
     };

@@ -119,6 +119,10 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.same(p2.items.map((r) => r.identifier), ['rej1', 'rej0']);
     t.equal(p2.next, null);
     await t.rejects(cmx.listRejects(3, Buffer.from('not-a-number').toString('base64url')), /invalid cursor/);
+    t.same(p1.items.map((r) => r.resolved), [false, false, false], 'nothing exported for them yet');
+    // The rule was fixed and rej3's event redelivered: it is exported under the same identifier.
+    await cmx.addExport({ ...rec(100), identifier: 'rej3' });
+    t.same((await cmx.listRejects(3)).items.map((r) => [r.identifier, r.resolved]), [['rej4', false], ['rej3', true], ['rej2', false]], 'a reject whose record was exported since is marked resolved');
   });
 
   t.test(`${name}: imported files by name and hash; seen states`, async (t) => {

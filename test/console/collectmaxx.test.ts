@@ -86,6 +86,14 @@ t.test('collectmaxx page: rejects with every reason, delivery files, imports fro
   t.match(rejects, /PERSON_GENDER<\/span> <span class="badge bad">gender<\/span> must be M, F or U \(given <code>X<\/code>\)/);
   t.match(rejects, '(given <code>&lt;img src=x onerror=alert(1)&gt;</code>)', 'the bad value is shown as text');
   t.notMatch(page, '<img', 'no markup from the callback reaches the page');
+  t.equal(rows(rejects, 'reject-resolved'), 0, 'not exported yet');
+  // The data was fixed at the source and the record exported under the same identifier: the row says so.
+  const rejected = (await cmx.store.listRejects(1)).items[0]!;
+  await cmx.store.addExport({
+    identifier: rejected.identifier, eventId: rejected.eventId, merchantId: rejected.merchantId, transId: rejected.transId, flowId: rejected.flowId,
+    ruleIndex: 0, format: 'csv', record: { IDENTIFICATION_IDENTIFIER: rejected.identifier, CONTROL_FLOWID: 'F100' }, queuedAt: Date.now(),
+  });
+  t.equal(rows(table((await op.get('/console/collectmaxx')).body, 'rejects'), 'reject-resolved'), 1, 'a reject exported since is marked');
   const delivery = table(page, 'delivery-files');
   t.equal(rows(delivery, 'delivery-row'), 1);
   t.match(delivery, new RegExp(`${file}</td><td>csv</td><td class="num">1</td><td class="mono"><time`), 'name, format, one record, written at');

@@ -102,7 +102,10 @@ export function CollectmaxxPage(props: {
                 <td>{r.merchantId} <span class="mono">{r.transId}</span></td>
                 <td class="mono">{r.flowId}</td>
                 <td class="mono">{r.identifier}</td>
-                <td><Reasons r={r} /></td>
+                <td>
+                  {r.resolved ? <p data-testid="reject-resolved"><Badge tone="ok">exported since</Badge> the event was redelivered after a fix</p> : null}
+                  <Reasons r={r} />
+                </td>
               </tr>
             ))}
           </tbody>
