@@ -23,7 +23,7 @@ import { SqliteCollectmaxxStore } from './store-sqlite.js';
 
 export function openCollectmaxxStore(store: Store): CollectmaxxStore {
   if (store instanceof SqliteStore) return new SqliteCollectmaxxStore(store.db, store.writer);
-  if (store instanceof PostgresStore) return new PostgresCollectmaxxStore(store.pool, store.schema);
+  if (store instanceof PostgresStore) return new PostgresCollectmaxxStore(store.session);
   throw new Error(`collectmaxx: no storage adapter for a ${store.kind} store`);
 }
 

@@ -1,11 +1,13 @@
 // CollectmaxxStore on the relay's PostgreSQL schema, through PostgresStore's
-// pool (its connections already run in the schema). Several relay processes
+// session (its pool, whose connections already run in the schema, and its
+// transaction retries). Several relay processes
 // share it: export identifiers are the primary key (a second insert is a
 // no-op), file cutting is serialised by a transaction-scoped advisory lock so
 // two exporters can never pick the same record or the same sequence, and an
 // allocated file is leased so only a dead owner's file is taken over.
 
 import type pg from 'pg';
+import { txt, type PgSession } from '../store/postgres-session.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
 import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './filename.js';
 import type { EventOrigin } from './result-events.js';
@@ -81,39 +83,22 @@ CREATE INDEX cmx_seen_states_subject ON cmx_seen_states (subject_key);
   },
 ];
 
-/** PostgreSQL text cannot hold NUL; validation rejects control characters before anything reaches here. */
-const txt = (s: string | null): string | null => (s === null ? null : s.replaceAll('\u0000', '\uFFFD'));
-
 export class PostgresCollectmaxxStore implements CollectmaxxStore {
   readonly kind = 'postgres' as const;
-  constructor(private readonly pool: pg.Pool, private readonly schema: string) {}
+  /** The relay store's session: its pool, schema, transaction retries and NUL-safe text. */
+  constructor(private readonly session: PgSession) {}
 
-  private async q(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query(sql, params)).rows as Row[];
+  private q(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.session.q(sql, params);
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    const onError = () => {};
-    c.on('error', onError);
-    let broken: Error | undefined;
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch((e: Error) => (broken = e));
-      throw err;
-    } finally {
-      c.off('error', onError);
-      c.release(broken);
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.session.tx(fn);
   }
 
   /** Serialises one kind of work across every process on this schema until the transaction ends. */
   private lock(c: pg.PoolClient, what: string): Promise<unknown> {
-    return c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`paygate-relay:${what}:${this.schema}`]);
+    return c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`paygate-relay:${what}:${this.session.schema}`]);
   }
 
   async migrate(): Promise<void> {

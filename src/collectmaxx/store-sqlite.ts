@@ -5,6 +5,7 @@
 // (tools, tests) everything runs on `db`.
 
 import type Database from 'better-sqlite3';
+import { SqliteStatements } from '../store/sqlite-statements.js';
 import { CMX_WRITES, type WriterThread } from '../store/sqlite-writes.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
 import { nextDeliverySequence, deliveryFileName, type DeliveryFormat } from './filename.js';
@@ -83,24 +84,27 @@ CREATE INDEX cmx_seen_states_subject ON cmx_seen_states (subject_key);
 
 export class SqliteCollectmaxxStore implements CollectmaxxStore {
   readonly kind = 'sqlite' as const;
+  private readonly sql: SqliteStatements;
+
   constructor(private readonly db: Database.Database, writer?: WriterThread | null) {
+    this.sql = new SqliteStatements(db);
     writer?.route(this, 'cmx', CMX_WRITES);
   }
 
   async migrate(): Promise<void> {
     this.db.exec('CREATE TABLE IF NOT EXISTS cmx_schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
     this.db.transaction(() => {
-      const done = new Set((this.db.prepare('SELECT version FROM cmx_schema_migrations').all() as Row[]).map((r) => Number(r.version)));
+      const done = new Set((this.sql.st('SELECT version FROM cmx_schema_migrations').all() as Row[]).map((r) => Number(r.version)));
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
         this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO cmx_schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+        this.sql.st('INSERT INTO cmx_schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
       }
     }).immediate();
   }
 
   async addExport(r: ExportRecord): Promise<boolean> {
-    const info = this.db.prepare(
+    const info = this.sql.st(
       `INSERT INTO cmx_export_records (identifier, event_id, merchant_id, trans_id, flow_id, rule_index, format, record, queued_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identifier) DO NOTHING`,
     ).run(r.identifier, r.eventId, r.merchantId, r.transId, r.flowId, r.ruleIndex, r.format, JSON.stringify(r.record), r.queuedAt);
@@ -108,7 +112,7 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
   }
 
   async addReject(r: RejectDraft): Promise<boolean> {
-    const info = this.db.prepare(
+    const info = this.sql.st(
       `INSERT INTO cmx_rejects (identifier, event_id, merchant_id, trans_id, flow_id, rule_index, reasons, record, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (identifier) DO NOTHING`,
     ).run(r.identifier, r.eventId, r.merchantId, r.transId, r.flowId, r.ruleIndex, JSON.stringify(r.reasons), JSON.stringify(r.record), r.createdAt);
@@ -116,26 +120,26 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
   }
 
   async pendingSummary(): Promise<PendingSummary> {
-    const r = this.db.prepare('SELECT COUNT(*) AS n, MIN(queued_at) AS oldest FROM cmx_export_records WHERE file_name IS NULL').get() as Row;
+    const r = this.sql.st('SELECT COUNT(*) AS n, MIN(queued_at) AS oldest FROM cmx_export_records WHERE file_name IS NULL').get() as Row;
     return { count: Number(r.n), oldestQueuedAt: r.oldest === null ? null : Number(r.oldest) };
   }
 
   private recordsOf(name: string): ExportRecord[] {
-    return (this.db.prepare('SELECT * FROM cmx_export_records WHERE file_name = ? ORDER BY queued_at, identifier').all(name) as Row[]).map(exportRecordFrom);
+    return (this.sql.st('SELECT * FROM cmx_export_records WHERE file_name = ? ORDER BY queued_at, identifier').all(name) as Row[]).map(exportRecordFrom);
   }
 
   async allocateFile(req: AllocateRequest): Promise<AllocatedFile | null> {
     return this.db.transaction((): AllocatedFile | null => {
-      const rows = this.db.prepare('SELECT identifier FROM cmx_export_records WHERE file_name IS NULL ORDER BY queued_at, identifier LIMIT ?').all(req.limit) as Row[];
+      const rows = this.sql.st('SELECT identifier FROM cmx_export_records WHERE file_name IS NULL ORDER BY queued_at, identifier LIMIT ?').all(req.limit) as Row[];
       if (rows.length === 0) return null;
-      const used = (this.db.prepare('SELECT name FROM cmx_delivery_files WHERE day = ? AND client = ?').all(req.day, req.clientNumber) as Row[]).map((r) => String(r.name));
+      const used = (this.sql.st('SELECT name FROM cmx_delivery_files WHERE day = ? AND client = ?').all(req.day, req.clientNumber) as Row[]).map((r) => String(r.name));
       const sequence = nextDeliverySequence(used, req.day, req.clientNumber);
       const name = deliveryFileName({ date: req.day, clientNumber: req.clientNumber, sequence, format: req.format });
-      this.db.prepare(
+      this.sql.st(
         `INSERT INTO cmx_delivery_files (name, day, client, sequence, format, record_count, created_at, lease_owner, lease_until)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(name, req.day, req.clientNumber, sequence, req.format, rows.length, req.now, req.owner, req.now + req.leaseMs);
-      const mark = this.db.prepare('UPDATE cmx_export_records SET file_name = ? WHERE identifier = ?');
+      const mark = this.sql.st('UPDATE cmx_export_records SET file_name = ? WHERE identifier = ?');
       for (const r of rows) mark.run(name, r.identifier);
       return { name, format: req.format, records: this.recordsOf(name) };
     }).immediate();
@@ -143,10 +147,10 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
 
   async takeUnwritten(owner: string, now: number, leaseMs: number, takeAll: boolean): Promise<AllocatedFile[]> {
     return this.db.transaction(() => {
-      const rows = this.db.prepare(
+      const rows = this.sql.st(
         `SELECT name, format FROM cmx_delivery_files WHERE written_at IS NULL AND (? OR lease_owner = ? OR lease_until IS NULL OR lease_until <= ?) ORDER BY created_at, name`,
       ).all(takeAll ? 1 : 0, owner, now) as Row[];
-      const lease = this.db.prepare('UPDATE cmx_delivery_files SET lease_owner = ?, lease_until = ? WHERE name = ?');
+      const lease = this.sql.st('UPDATE cmx_delivery_files SET lease_owner = ?, lease_until = ? WHERE name = ?');
       return rows.map((r) => {
         lease.run(owner, now + leaseMs, r.name);
         return { name: String(r.name), format: r.format as DeliveryFormat, records: this.recordsOf(String(r.name)) };
@@ -155,7 +159,7 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
   }
 
   async markWritten(name: string, owner: string, now: number): Promise<boolean> {
-    const info = this.db.prepare(
+    const info = this.sql.st(
       'UPDATE cmx_delivery_files SET written_at = ?, lease_owner = NULL, lease_until = NULL WHERE name = ? AND written_at IS NULL AND lease_owner = ?',
     ).run(now, name, owner);
     return info.changes === 1;
@@ -164,45 +168,45 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
   async listRejects(limit: number, cursor?: string): Promise<Page<RejectRow>> {
     const c = decodeCursor(cursor);
     const rows = (c === null
-      ? this.db.prepare(`${REJECTS_SELECT} ORDER BY r.seq DESC LIMIT ?`).all(limit + 1)
-      : this.db.prepare(`${REJECTS_SELECT} WHERE r.seq < ? ORDER BY r.seq DESC LIMIT ?`).all(c, limit + 1)) as Row[];
+      ? this.sql.st(`${REJECTS_SELECT} ORDER BY r.seq DESC LIMIT ?`).all(limit + 1)
+      : this.sql.st(`${REJECTS_SELECT} WHERE r.seq < ? ORDER BY r.seq DESC LIMIT ?`).all(c, limit + 1)) as Row[];
     const items = rows.slice(0, limit).map(rejectFrom);
     return { items, next: rows.length > limit ? encodeCursor(items[items.length - 1]!.seq) : null };
   }
 
   async listDeliveryFiles(limit: number): Promise<DeliveryFileRow[]> {
-    return (this.db.prepare('SELECT * FROM cmx_delivery_files ORDER BY created_at DESC, day DESC, sequence DESC LIMIT ?').all(limit) as Row[]).map(deliveryFileFrom);
+    return (this.sql.st('SELECT * FROM cmx_delivery_files ORDER BY created_at DESC, day DESC, sequence DESC LIMIT ?').all(limit) as Row[]).map(deliveryFileFrom);
   }
 
   async findImport(name: string, sha256: string): Promise<ImportedFileRow | null> {
-    const r = this.db.prepare('SELECT * FROM cmx_result_files WHERE name = ? AND sha256 = ?').get(name, sha256) as Row | undefined;
+    const r = this.sql.st('SELECT * FROM cmx_result_files WHERE name = ? AND sha256 = ?').get(name, sha256) as Row | undefined;
     return r ? importFrom(r) : null;
   }
 
   async hasImport(name: string): Promise<boolean> {
-    return this.db.prepare('SELECT 1 FROM cmx_result_files WHERE name = ? LIMIT 1').get(name) !== undefined;
+    return this.sql.st('SELECT 1 FROM cmx_result_files WHERE name = ? LIMIT 1').get(name) !== undefined;
   }
 
   async recordImport(r: ImportedFileRow): Promise<void> {
-    this.db.prepare(
+    this.sql.st(
       `INSERT INTO cmx_result_files (name, sha256, status, reason, events, imported_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (name, sha256) DO UPDATE SET status = excluded.status, reason = excluded.reason, events = excluded.events, imported_at = excluded.imported_at`,
     ).run(r.name, r.sha256, r.status, r.reason, r.events, r.importedAt);
   }
 
   async listImports(limit: number): Promise<ImportedFileRow[]> {
-    return (this.db.prepare('SELECT * FROM cmx_result_files ORDER BY imported_at DESC, name DESC LIMIT ?').all(limit) as Row[]).map(importFrom);
+    return (this.sql.st('SELECT * FROM cmx_result_files ORDER BY imported_at DESC, name DESC LIMIT ?').all(limit) as Row[]).map(importFrom);
   }
 
   async seenStates(stateKeys: readonly string[]): Promise<Set<string>> {
     const seen = new Set<string>();
-    const q = this.db.prepare('SELECT 1 FROM cmx_seen_states WHERE state_key = ?').pluck();
+    const q = this.sql.st('SELECT 1 FROM cmx_seen_states WHERE state_key = ?').pluck();
     for (const k of stateKeys) if (q.get(k) !== undefined) seen.add(k);
     return seen;
   }
 
   async addSeenStates(rows: readonly SeenState[]): Promise<void> {
-    const ins = this.db.prepare('INSERT INTO cmx_seen_states (state_key, subject_key, identifier, first_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (state_key) DO NOTHING');
+    const ins = this.sql.st('INSERT INTO cmx_seen_states (state_key, subject_key, identifier, first_seen_at) VALUES (?, ?, ?, ?) ON CONFLICT (state_key) DO NOTHING');
     this.db.transaction(() => {
       for (const r of rows) ins.run(r.stateKey, r.subjectKey, r.identifier, r.firstSeenAt);
     }).immediate();
@@ -210,7 +214,7 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
 
   async exportOrigins(identifiers: readonly string[]): Promise<Map<string, EventOrigin>> {
     const out = new Map<string, EventOrigin>();
-    const q = this.db.prepare('SELECT merchant_id, trans_id, event_id, flow_id FROM cmx_export_records WHERE identifier = ?');
+    const q = this.sql.st('SELECT merchant_id, trans_id, event_id, flow_id FROM cmx_export_records WHERE identifier = ?');
     for (const id of new Set(identifiers)) {
       const r = q.get(id) as Row | undefined;
       if (r) out.set(id, { merchantId: String(r.merchant_id), transId: String(r.trans_id), eventId: String(r.event_id), flowId: String(r.flow_id) });

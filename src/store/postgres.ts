@@ -35,7 +35,8 @@ export class PostgresStore implements Store {
   private readonly opts: PostgresOptions;
   private readonly listeners = new Set<() => Promise<void>>();
   private closed = false;
-  private readonly session: PgSession;
+  /** Also used by the Collectmaxx store on the same schema. */
+  readonly session: PgSession;
 
   constructor(url: string | PostgresOptions) {
     this.opts = typeof url === 'string' ? parsePostgresUrl(url) : url;
