@@ -8,8 +8,8 @@ import type { DeliveryFormat } from './filename.js';
 import type { EventOrigin } from './result-events.js';
 import type { DeliveryRecord, RejectReason } from './validate.js';
 
-/** A validated record waiting for (or written into) a delivery file. */
-export interface ExportRecord {
+/** Which event and rule a record (exported or rejected) came from. */
+export interface RecordSource {
   /** IDENTIFICATION_IDENTIFIER: primary key over the whole history. */
   readonly identifier: string;
   readonly eventId: string;
@@ -18,19 +18,17 @@ export interface ExportRecord {
   readonly flowId: string;
   /** Index of the export rule in the config that made it. */
   readonly ruleIndex: number;
+}
+
+/** A validated record waiting for (or written into) a delivery file. */
+export interface ExportRecord extends RecordSource {
   /** The configured format when it was queued (the file uses the format configured when it is cut). */
   readonly format: DeliveryFormat;
   readonly record: DeliveryRecord;
   readonly queuedAt: number;
 }
 
-export interface RejectDraft {
-  readonly identifier: string;
-  readonly eventId: string;
-  readonly merchantId: string;
-  readonly transId: string;
-  readonly flowId: string;
-  readonly ruleIndex: number;
+export interface RejectDraft extends RecordSource {
   readonly reasons: readonly RejectReason[];
   /** What the rule produced (normalised), so an operator sees the bad values. */
   readonly record: DeliveryRecord;
