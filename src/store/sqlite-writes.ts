@@ -39,7 +39,8 @@ function flattenIngest(args: unknown[]): unknown[] {
 export class WriterThread {
   private worker!: Worker;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  private readonly inflight = new Set<Promise<unknown>>();
+  /** close() waits here until every write sent has been answered. */
+  private drained: (() => void) | null = null;
   private next = 1;
   private broken: Error | null = null;
   private closing = false;
@@ -83,7 +84,10 @@ export class WriterThread {
         if ('error' in r) p.reject(Object.assign(new Error(r.error.message), { name: r.error.name, code: r.error.code }));
         else p.resolve(r.value);
       }
-      if (this.pending.size === 0) w.unref();
+      if (this.pending.size === 0) {
+        w.unref();
+        this.drained?.();
+      }
     });
     let error: Error | null = null;
     w.on('error', (err) => (error = err));
@@ -99,6 +103,7 @@ export class WriterThread {
     // a lost completion leaves a lease that expires and the delivery goes out again).
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    this.drained?.();
     this.outbox = [];
     if (this.closing) {
       this.broken = err;
@@ -115,7 +120,7 @@ export class WriterThread {
   }
 
   call(target: WriteTarget, method: string, args: unknown[]): Promise<unknown> {
-    const p = new Promise((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       if (this.broken) return reject(this.broken);
       const id = this.next++;
       this.pending.set(id, { resolve, reject });
@@ -130,10 +135,6 @@ export class WriterThread {
         });
       }
     });
-    this.inflight.add(p);
-    const done = () => this.inflight.delete(p);
-    p.then(done, done);
-    return p;
   }
 
   /** Replace `methods` of `obj` with calls into this thread. */
@@ -144,7 +145,7 @@ export class WriterThread {
   async close(): Promise<void> {
     if (this.broken) return;
     // Let writes already sent commit, then close the writer's connection.
-    await Promise.allSettled([...this.inflight]);
+    if (this.pending.size > 0) await new Promise<void>((r) => (this.drained = r));
     this.closing = true;
     this.worker.ref();
     await new Promise<void>((r) => {
