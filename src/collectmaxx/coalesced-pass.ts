@@ -41,11 +41,6 @@ export class CoalescedPass {
     })().finally(() => (this.running = null));
   }
 
-  /** Resolves when no pass is running. */
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
   /** No new passes; waits for the one in flight. */
   async stop(): Promise<void> {
     this.stopped = true;

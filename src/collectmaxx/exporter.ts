@@ -124,11 +124,6 @@ export class Exporter {
     this.loop.wake();
   }
 
-  /** Resolves when no pass is running (after a wake(): when what was due is written). */
-  idle(): Promise<void> {
-    return this.loop.idle();
-  }
-
   /** Write what is due; returns when nothing more is due now. */
   private async pass(): Promise<void> {
     const { store, config, owner } = this.d;

@@ -105,7 +105,8 @@ export class Importer {
     await this.d.cmx.addSeenStates(fresh.map((dr) => ({ stateKey: dr.stateKey, subjectKey: dr.subjectKey, identifier: dr.identifier, firstSeenAt: now })));
     await this.d.cmx.recordImport({ name, sha256, status: 'imported', reason: null, events, importedAt: now });
     this.d.hub.emit('collectmaxx:import', { name, result: 'imported', events });
-    this.d.logger.info({ file: name, rows: file.rows.length, events, unchanged: unique.size - fresh.length }, 'collectmaxx result file imported');
-    return { status: 'imported', name, sha256, kind: file.kind, rows: file.rows.length, events, unchanged: drafts.length - fresh.length };
+    const unchanged = drafts.length - fresh.length;
+    this.d.logger.info({ file: name, rows: file.rows.length, events, unchanged }, 'collectmaxx result file imported');
+    return { status: 'imported', name, sha256, kind: file.kind, rows: file.rows.length, events, unchanged };
   }
 }

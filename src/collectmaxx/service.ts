@@ -129,11 +129,6 @@ export class Collectmaxx {
     }
   }
 
-  /** Run one SFTP cycle now (tests and the admin API). */
-  async syncNow(): Promise<SyncReport | null> {
-    return this.sftp ? this.sftp.runOnce() : null;
-  }
-
   async stop(): Promise<void> {
     this.offFile?.();
     await this.sftp?.stop();
