@@ -11,6 +11,9 @@ import { isCountryCallingCode } from './phone.js';
 import { deliveryField, matrixColumns, requiredRows, SERVICES } from './spec.js';
 import { parseTemplate, TemplateError } from './template.js';
 
+/** The id of the in-process outbox endpoint that feeds the exporter; config endpoints may not use it. */
+export const COLLECTMAXX_ENDPOINT_ID = 'collectmaxx';
+
 /** Columns the relay fills itself: the identifier (traceability) and the rule's flowId. */
 export const RELAY_FILLED_COLUMNS = ['IDENTIFICATION_IDENTIFIER', 'CONTROL_FLOWID'] as const;
 

@@ -11,13 +11,13 @@ import { routeEvent, type Endpoint } from '../delivery/endpoints.js';
 import type { Hub } from '../observe.js';
 import { newId } from '../ids.js';
 import type { EventDraft, Store } from '../store/types.js';
+import { COLLECTMAXX_ENDPOINT_ID } from './config.js';
 import { FileFormatError } from './csv-read.js';
 import { resultEvents, type EventOrigin, type ResultEventDraft } from './result-events.js';
 import { parseResultFile } from './results.js';
 import type { CollectmaxxStore } from './store.js';
 
 /** The local exporter endpoint's id; result events never go there (rules only take Paygate types). */
-export const COLLECTMAXX_ENDPOINT_ID = 'collectmaxx';
 
 export type ImportOutcome =
   | { readonly status: 'imported'; readonly name: string; readonly sha256: string; readonly kind: string; readonly rows: number; readonly events: number; readonly unchanged: number }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { collectmaxxConfigSchema } from '../collectmaxx/config.js';
+import { COLLECTMAXX_ENDPOINT_ID, collectmaxxConfigSchema } from '../collectmaxx/config.js';
 import { parseCidr } from '../net/cidr.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -158,20 +158,19 @@ export const configSchema = z
       if (seen.has(m.id)) ctx.addIssue({ code: 'custom', path: ['merchants', i, 'id'], message: `duplicate merchant id ${m.id}` });
       seen.add(m.id);
     });
+    const knownMerchants = (list: string[] | undefined, path: (string | number)[]) => list?.forEach((m, j) => {
+      if (!seen.has(m)) ctx.addIssue({ code: 'custom', path: [...path, 'merchants', j], message: `unknown merchant ${m}` });
+    });
     const eps = new Set<string>();
     c.endpoints.forEach((e, i) => {
       if (eps.has(e.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id ${e.id}` });
-      if (e.id === 'collectmaxx') ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: 'endpoint id collectmaxx is reserved for the Collectmaxx exporter' });
+      if (e.id === COLLECTMAXX_ENDPOINT_ID) {
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `endpoint id ${COLLECTMAXX_ENDPOINT_ID} is reserved for the Collectmaxx exporter` });
+      }
       eps.add(e.id);
-      e.merchants?.forEach((m, j) => {
-        if (!seen.has(m)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'merchants', j], message: `unknown merchant ${m}` });
-      });
+      knownMerchants(e.merchants, ['endpoints', i]);
     });
-    c.collectmaxx?.export?.rules.forEach((r, i) => {
-      r.merchants?.forEach((m, j) => {
-        if (!seen.has(m)) ctx.addIssue({ code: 'custom', path: ['collectmaxx', 'export', 'rules', i, 'merchants', j], message: `unknown merchant ${m}` });
-      });
-    });
+    c.collectmaxx?.export?.rules.forEach((r, i) => knownMerchants(r.merchants, ['collectmaxx', 'export', 'rules', i]));
   });
 
 export type Config = z.output<typeof configSchema>;
