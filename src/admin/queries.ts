@@ -51,7 +51,8 @@ export function quarantineFilterFrom(q: Record<string, unknown>): QuarantineFilt
   return { merchantId: str(q.merchantId), reason: str(q.reason), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until') };
 }
 
-function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
+/** A cursor the store cannot read is the caller's mistake: 400, not 500. */
+export function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
   return fn().catch((err: Error) => {
     if (err.message === 'invalid cursor') throw new RelayError('bad_request', 'invalid cursor');
     throw err;

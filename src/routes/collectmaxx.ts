@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { pageSize } from '../admin/queries.js';
+import { pageSize, wrapCursor } from '../admin/queries.js';
 import type { Collectmaxx } from '../collectmaxx/service.js';
 import { RelayError, errorBody } from '../errors.js';
 import type { Relay } from '../relay.js';
@@ -67,10 +67,8 @@ export async function collectmaxxRoutes(app: FastifyInstance, opts: { relay: Rel
   app.get('/admin/collectmaxx/rejects', viewer, async (req) => {
     const q = (req.query ?? {}) as Q;
     const cursor = typeof q.cursor === 'string' && q.cursor !== '' ? q.cursor : undefined;
-    const page = await parts(relay).store.listRejects(pageSize(q.limit), cursor).catch((err: Error) => {
-      if (err.message === 'invalid cursor') throw new RelayError('bad_request', 'invalid cursor');
-      throw err;
-    });
+    const cmx = parts(relay);
+    const page = await wrapCursor(() => cmx.store.listRejects(pageSize(q.limit), cursor));
     return {
       items: page.items.map((r) => ({
         identifier: r.identifier, eventId: r.eventId, merchantId: r.merchantId, transId: r.transId, flowId: r.flowId, rule: r.ruleIndex,
