@@ -16,7 +16,6 @@ import { COLLECTMAXX_EVENT_TYPES } from './events/schema.js';
 import { EVENT_TYPES } from './paygate/operation.js';
 import { VERSION } from './relay.js';
 import type { TokenTable } from './routes/auth.js';
-import './admin/schemas.js';
 
 type Json = Record<string, unknown>;
 

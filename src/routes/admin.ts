@@ -98,7 +98,10 @@ async function adminRoutes(app: FastifyInstance, opts: { admin: q.AdminServices 
   for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
     r.post(`/admin/endpoints/:id/${action}`, {
       ...operator,
-      schema: { ...op(`${action}Endpoint`, `${enabled ? 'Enable' : 'Disable'} an endpoint`), params: idParams, response: ok(s.endpointHealth) },
+      schema: {
+        ...op(`${action}Endpoint`, `${enabled ? 'Enable' : 'Disable'} an endpoint`), params: idParams,
+        response: { ...ok(s.endpointHealth), ...(enabled ? { 409: errorResponse('Disabled in the configuration: only a config change enables it.') } : {}) },
+      },
     }, (req) => q.setEndpointEnabled(svc, req.params.id, enabled));
   }
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { ERROR_CODES, RelayError, errorBody } from '../errors.js';
 import { KEPT_HEADERS, type IncomingCallback, type Intake, type IntakeOutcome } from '../intake.js';
@@ -8,7 +7,8 @@ import type { Metrics } from '../metrics.js';
 import type { Channel, Outcome } from '../paygate/types.js';
 import { allowList } from '../net/cidr.js';
 import { tokenBucket } from '../net/rate-limit.js';
-import { component, errorResponse, optionalBody, textResponse } from './schemas.js';
+import { callbackForm, kindParams, opId, rejected, returned } from './paygate-schemas.js';
+import { optionalBody, textResponse } from './schemas.js';
 import { documentOnly, typed, validatorCompiler } from './type-provider.js';
 
 /** What the callback routes need from the relay. */
@@ -20,38 +20,6 @@ export interface CallbackServices {
   now(): number;
 }
 
-// Schemas of the callback routes. They document; the bytes themselves are never parsed here
-// (see documentOnly below): the Paygate core decodes them, charset and all.
-const kindParams = z.object({
-  kind: z.string().meta({
-    description: 'Operation the shop started: mandate, MD/debtor, OC/open-position, OS/open-position-reversal, CR/credit, AN/prepayment, ST/prepayment-reversal, ZE/prepayment-paid, UP/prepayment-update (case-insensitive).',
-  }),
-});
-const callbackForm = component('PaygateCallbackForm', z.object({
-  MerchantID: z.string().optional(),
-  Len: z.string().regex(/^[0-9]+$/),
-  Data: z.string().meta({ description: 'Hex (Blowfish) or hexIV-hexCipher (AES)' }),
-}).catchall(z.string()).meta({
-  description: 'Paygate result: Len and Data (encrypted), usually MerchantID in plain, plus plaintext Custom pairs. UTF-8 or charset=iso-8859-1.',
-}));
-const rejected = {
-  400: errorResponse('Can never be valid (no Data/Len, not hex, cannot decrypt, bad Len, bad Code, unknown merchant); kept in quarantine.'),
-  401: errorResponse('MAC missing or wrong; kept in quarantine.'),
-  404: errorResponse('Unknown :kind; kept in quarantine.'),
-  413: errorResponse('Body over limits.bodyBytes.'),
-  415: errorResponse('Not a form body or unsupported charset; kept in quarantine.'),
-  503: errorResponse('Not stored (storage unavailable or draining); Paygate retries.'),
-};
-const returned = {
-  303: z.undefined().meta({
-    description: "Redirect to the merchant's returnUrls entry for the decrypted, verified outcome (failure when it does not verify).",
-    headers: { location: { type: 'string', format: 'uri' } },
-  }),
-  200: textResponse('No return URL configured: a neutral page.'),
-  '4XX': errorResponse('Rejected and no return URL configured.'),
-  503: errorResponse('Not stored; try again.'),
-};
-const opId = (name: string, withKind: boolean, suffix = '') => `${name}${withKind ? 'Kind' : ''}${suffix}`;
 
 type Req = FastifyRequest<{ Params: { kind?: string } }>;
 
