@@ -9,23 +9,21 @@ import { newId } from '../ids.js';
 import type { Intake } from '../intake.js';
 import type { Hub } from '../observe.js';
 import { DEFAULT_PAGE, MAX_PAGE, limit } from '../routes/schemas.js';
-import type { AnyEvent } from './schemas.js';
 import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter, Store } from '../store/types.js';
-
-export { MAX_PAGE };
+import type { AnyEvent } from './schemas.js';
 
 /** What the admin operations need from the relay, and nothing else. */
 export interface AdminServices {
   store: Store;
   intake: Pick<Intake, 'reprocess'>;
   dispatcher: Pick<Dispatcher, 'wake' | 'wakeAll' | 'isDisabled' | 'enable' | 'disable'>;
-  /** The live endpoint list (the relay's own array: the Collectmaxx export endpoint joins it at start). */
+  /** The live endpoint list (the relay's own array, the Collectmaxx export endpoint included). */
   endpoints: readonly Endpoint[];
   hub: Pick<Hub, 'emit'>;
   now(): number;
 }
 
-/** Page size from an untyped value, for routes that do not declare a schema yet. */
+/** Page size from an untyped value, for the routes that do not declare a schema themselves yet (Collectmaxx). */
 export function pageSize(value: unknown, fallback = DEFAULT_PAGE): number {
   if (value === undefined || value === '') return fallback;
   const r = limit().safeParse(value);

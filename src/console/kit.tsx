@@ -58,9 +58,6 @@ declare module 'fastify' {
   }
 }
 
-/** A text form/query field: '' is absent. */
-export const field = () => z.string().optional().transform((v) => (v === '' ? undefined : v));
-
 export function pageKit(services: ConsoleServices) {
   const { admin, logger } = services;
   const endpointIds = () => admin.endpoints.map((e) => e.id);
