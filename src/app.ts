@@ -1,13 +1,18 @@
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { CONSOLE_PREFIX, consoleRoutes } from './console/routes.js';
+import fp from 'fastify-plugin';
+import type { AdminServices } from './admin/queries.js';
+import consoleApp, { CONSOLE_PREFIX } from './console/index.js';
+import type { ConsoleServices } from './console/kit.js';
 import { RelayError, errorBody, type ErrorCode } from './errors.js';
+import type { Metrics } from './metrics.js';
 import type { Relay } from './relay.js';
-import { adminRoutes } from './routes/admin.js';
-import { collectmaxxRoutes } from './routes/collectmaxx.js';
-import { tokenTable } from './routes/auth.js';
-import { healthRoutes } from './routes/health.js';
-import { paygateRoutes } from './routes/paygate.js';
+import adminRoutes from './routes/admin.js';
+import { adminAuth, tokenTable, type TokenTable } from './routes/auth.js';
+import { collectmaxxApi } from './routes/collectmaxx-schemas.js';
+import healthRoutes, { type HealthServices } from './routes/health.js';
+import paygateRoutes, { type CallbackServices } from './routes/paygate.js';
+import { schemaErrorFormatter, serializerCompiler, validatorCompiler } from './routes/type-provider.js';
 
 /** Fastify's own 4xx errors mapped onto our stable codes. */
 function codeForFastifyError(err: FastifyError): ErrorCode {
@@ -25,31 +30,64 @@ declare module 'fastify' {
   }
 }
 
-export interface AppOptions {
-  /**
-   * Which routes this listener serves: `public` = Paygate callbacks + health,
-   * `admin` = admin API, console, /metrics + health, `all` = both (one port).
-   */
-  surface?: 'all' | 'public' | 'admin';
-  https?: { cert: Buffer; key: Buffer };
+/**
+ * Which routes a listener serves: `public` = Paygate callbacks + health,
+ * `admin` = admin API, console, /metrics + health, `all` = both (one port).
+ */
+export type Surface = 'all' | 'public' | 'admin';
+
+/** Everything the routes may use, each plugin getting only its own slice. */
+export interface AppServices {
+  health: HealthServices;
+  callbacks: CallbackServices;
+  admin: AdminServices;
+  tokens: TokenTable;
+  /** null: no console (the OpenAPI document is built without it; its pages are not part of it). */
+  console: ConsoleServices | null;
+  /** Until Collectmaxx plugs in as a feature module, its admin routes take the relay itself. */
+  collectmaxxRelay: Relay;
+  httpDuration: Pick<Metrics['httpDuration'], 'observe'>;
 }
 
-/** The HTTP face of a relay: routes only; process concerns live in server.ts. */
-export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<FastifyInstance> {
+/** The slices of a relay. */
+export function appServices(relay: Relay): AppServices {
+  return {
+    health: {
+      isReady: () => relay.isReady(),
+      get draining() {
+        return relay.draining;
+      },
+      pingStorage: () => relay.store.ping(),
+      metrics: { get contentType() { return relay.metrics.registry.contentType; }, text: () => relay.metrics.registry.metrics() },
+    },
+    // The relay itself has exactly the callback slice's shape (config, intake, metrics, draining, now).
+    callbacks: relay,
+    admin: relay,
+    tokens: tokenTable(relay.config),
+    console: {
+      admin: relay, merchantIds: relay.config.merchants.map((m) => m.id), logger: relay.logger,
+      collectmaxx: relay.collectmaxx ? { relay, service: relay.collectmaxx } : null,
+    },
+    collectmaxxRelay: relay,
+    httpDuration: relay.metrics.httpDuration,
+  };
+}
+
+export interface AppOptions {
+  services: AppServices;
+  surface?: Surface;
+}
+
+/**
+ * The HTTP face of a relay as a plugin: error mapping, schema compilers and the route
+ * plugins for one surface. Listening, TLS and signals are server.ts's.
+ */
+async function relayApp(app: FastifyInstance, opts: AppOptions): Promise<void> {
+  const { services } = opts;
   const surface = opts.surface ?? 'all';
-  const t = relay.config.listen.timeouts;
-  const app = Fastify({
-    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
-    trustProxy: relay.config.trustProxy ?? false,
-    connectionTimeout: t.requestMs,
-    requestTimeout: t.requestMs,
-    keepAliveTimeout: t.keepAliveMs,
-    loggerInstance: relay.logger as unknown as FastifyBaseLogger,
-    // Our own per-callback line replaces fastify's per-request pair (which would log URLs with query strings = Data).
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: relay.config.limits.bodyBytes,
-    return503OnClosing: true,
-  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setSchemaErrorFormatter(schemaErrorFormatter);
 
   app.setErrorHandler((err: FastifyError | RelayError, req, reply) => {
     if (err instanceof RelayError) return reply.code(err.status).send(errorBody(err.code, err.detail));
@@ -70,23 +108,42 @@ export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<Fas
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(errorBody('not_found')));
 
   app.addHook('onResponse', async (req, reply) => {
-    relay.metrics.httpDuration.observe(
+    services.httpDuration.observe(
       { route: req.routeOptions.url ?? 'unmatched', method: req.method, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
   });
 
-  app.server.headersTimeout = t.headersMs;
-
   await app.register(formbody);
-  await app.register(healthRoutes, { relay, metrics: surface !== 'public' });
-  if (surface !== 'admin') await app.register(paygateRoutes, { relay });
-  const tokens = tokenTable(relay.config);
-  if (surface !== 'public' && tokens.enabled) {
-    await app.register(adminRoutes, { relay, tokens });
-    await app.register(collectmaxxRoutes, { relay, tokens });
+  await app.register(healthRoutes, { health: services.health, metrics: surface !== 'public' });
+  if (surface !== 'admin') await app.register(paygateRoutes, { relay: services.callbacks });
+  if (surface !== 'public' && services.tokens.enabled) {
+    await app.register(adminAuth, { tokens: services.tokens });
+    await app.register(adminRoutes, { admin: services.admin });
+    await app.register(collectmaxxApi, { relay: services.collectmaxxRelay, tokens: services.tokens });
     // The operator console: same listener and same switch (admin tokens) as the admin API.
-    await app.register(consoleRoutes, { relay, tokens, prefix: CONSOLE_PREFIX });
+    if (services.console) await app.register(consoleApp, { services: services.console, tokens: services.tokens, prefix: CONSOLE_PREFIX });
   }
-  return app;
+}
+
+export const app = fp(relayApp, { name: 'paygate-relay', fastify: '5.x' });
+
+/** A Fastify instance for one listener of a relay. */
+export async function buildApp(relay: Relay, opts: { surface?: Surface; https?: { cert: Buffer; key: Buffer } } = {}): Promise<FastifyInstance> {
+  const t = relay.config.listen.timeouts;
+  const fastify = Fastify({
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    trustProxy: relay.config.trustProxy ?? false,
+    connectionTimeout: t.requestMs,
+    requestTimeout: t.requestMs,
+    keepAliveTimeout: t.keepAliveMs,
+    loggerInstance: relay.logger as unknown as FastifyBaseLogger,
+    // Our own per-callback line replaces fastify's per-request pair (which would log URLs with query strings = Data).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: relay.config.limits.bodyBytes,
+    return503OnClosing: true,
+  });
+  fastify.server.headersTimeout = t.headersMs;
+  await fastify.register(app, { services: appServices(relay), surface: opts.surface });
+  return fastify;
 }

@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       return collectmaxx(rest);
     case 'openapi': {
       const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);
-      process.stdout.write(stringify(buildOpenApi(), { lineWidth: 0, aliasDuplicateObjects: false }));
+      process.stdout.write(stringify(await buildOpenApi(), { lineWidth: 0, aliasDuplicateObjects: false }));
       return;
     }
     default:

@@ -1,188 +1,137 @@
-// openapi.yaml is generated from this module: routes declared once here and
-// event schemas converted from the zod schemas the relay validates with.
-// test/openapi.test.ts fails when openapi.yaml, this module and the
-// registered Fastify routes disagree. Regenerate with `paygate-relay openapi > openapi.yaml`.
+// openapi.yaml is generated from the route schemas: @fastify/swagger walks the routes the
+// app registers (every route plugin, for the `all` surface with admin tokens) and
+// fastify-type-provider-zod turns their zod schemas into JSON Schema 2020-12; schemas
+// registered with an id (src/routes/schemas.ts) become components. This module adds only
+// what no route carries: document info, the webhooks (the events we send) and the
+// security scheme. test/openapi.test.ts fails when openapi.yaml and the code disagree.
+// Regenerate with `paygate-relay openapi > openapi.yaml`.
 
+import swagger from '@fastify/swagger';
+import Fastify from 'fastify';
 import { z } from 'zod';
-import { ERROR_CODES } from './errors.js';
-import { COLLECTMAXX_EVENT_TYPES, collectmaxxEventSchema, paygateEventSchema } from './events/schema.js';
+import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { app, type AppServices } from './app.js';
+import type { Config } from './config/schema.js';
+import { COLLECTMAXX_EVENT_TYPES } from './events/schema.js';
 import { EVENT_TYPES } from './paygate/operation.js';
 import { VERSION } from './relay.js';
+import type { TokenTable } from './routes/auth.js';
 
 type Json = Record<string, unknown>;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Json, description: string) => ({ description, content: { 'application/json': { schema } } });
-const errorResponse = (description: string) => json(ref('Error'), description);
-const text = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } });
 
-const kindParam = {
-  name: 'kind', in: 'path', required: true,
-  description: 'Operation the shop started: mandate, MD/debtor, OC/open-position, OS/open-position-reversal, CR/credit, AN/prepayment, ST/prepayment-reversal, ZE/prepayment-paid, UP/prepayment-update (case-insensitive).',
-  schema: { type: 'string' },
-};
-const form = {
-  required: false,
-  description: 'Paygate result: Len and Data (encrypted), usually MerchantID in plain, plus plaintext Custom pairs. UTF-8 or charset=iso-8859-1.',
-  content: { 'application/x-www-form-urlencoded': { schema: ref('PaygateCallbackForm') } },
-};
-const rejected = {
-  '400': errorResponse('Can never be valid (no Data/Len, not hex, cannot decrypt, bad Len, bad Code, unknown merchant); kept in quarantine.'),
-  '401': errorResponse('MAC missing or wrong; kept in quarantine.'),
-  '404': errorResponse('Unknown :kind; kept in quarantine.'),
-  '413': errorResponse('Body over limits.bodyBytes.'),
-  '415': errorResponse('Not a form body or unsupported charset; kept in quarantine.'),
-  '503': errorResponse('Not stored (storage unavailable or draining); Paygate retries.'),
-};
-
-function notifyOp(withKind: boolean) {
-  return {
-    post: {
-      operationId: withKind ? 'notifyKind' : 'notify', tags: ['paygate'], summary: 'URLNotify: store and classify a Paygate result',
-      ...(withKind ? { parameters: [kindParam] } : {}),
-      requestBody: form,
-      responses: { '200': text('Stored durably (or a repeat of a stored callback): body OK.'), ...rejected },
-    },
-  };
-}
-
-function returnOps(channel: 'success' | 'failure', withKind: boolean) {
-  const base = {
-    tags: ['paygate'], summary: `URL${channel === 'success' ? 'Success' : 'Failure'}: browser return, stored like notify, then redirected by the verified outcome`,
-    ...(withKind ? { parameters: [kindParam] } : {}),
-    responses: {
-      '303': { description: "Redirect to the merchant's returnUrls entry for the decrypted, verified outcome (failure when it does not verify).", headers: { location: { schema: { type: 'string', format: 'uri' } } } },
-      '200': text('No return URL configured: a neutral page.'),
-      '4XX': errorResponse('Rejected and no return URL configured.'),
-      '503': errorResponse('Not stored; try again.'),
-    },
-  };
-  const id = `${channel}${withKind ? 'Kind' : ''}`;
-  return {
-    get: { ...base, operationId: `${id}Get`, description: 'The result arrives as the query string (Len, Data, MerchantID, Custom pairs).' },
-    post: { ...base, operationId: `${id}Post`, requestBody: form },
-  };
-}
-
-const bearer = [{ adminToken: [] }];
-const filterParams = (names: string[]) => names.map((n) => ({ name: n, in: 'query', required: false, schema: { type: 'string' } }));
-const pageParams = filterParams(['limit', 'cursor']);
-const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
-const adminErrors = { '401': errorResponse('Missing or unknown bearer token.'), '403': errorResponse('A viewer token may not change state.') };
-
-function admin(summary: string, opts: { params?: Json[]; body?: boolean; response: Json; operationId: string; operator?: boolean }) {
-  return {
-    operationId: opts.operationId, tags: ['admin'], summary, security: bearer,
-    ...(opts.params?.length ? { parameters: opts.params } : {}),
-    ...(opts.body ? { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } } } : {}),
-    responses: { '200': json(opts.response, 'OK'), '400': errorResponse('Invalid filter or cursor.'), '404': errorResponse('Not found.'), ...adminErrors },
-  };
-}
-
-const page = (item: Json) => ({ type: 'object', required: ['items', 'next'], properties: { items: { type: 'array', items: item }, next: { type: ['string', 'null'] } } });
-const obj = { type: 'object', additionalProperties: true };
-
-export function buildOpenApi(): Json {
-  const eventSchema = z.toJSONSchema(paygateEventSchema, { target: 'draft-2020-12' }) as Json;
-  delete eventSchema.$schema;
-  const cmxEventSchema = z.toJSONSchema(collectmaxxEventSchema, { target: 'draft-2020-12' }) as Json;
-  delete cmxEventSchema.$schema;
-  const eventFilters = filterParams(['type', 'transId', 'payId', 'mandateId', 'merchantId', 'outcome', 'since', 'until']);
-  const deadFilters = filterParams(['endpoint', 'type', 'since', 'until']);
-  const webhookHeaders = [
+function webhooks(): Json {
+  const headers = [
     { name: 'webhook-id', in: 'header', required: true, description: 'The event id; stable across retries and redeliveries: dedupe on it.', schema: { type: 'string' } },
     { name: 'webhook-timestamp', in: 'header', required: true, description: 'Unix seconds of this attempt.', schema: { type: 'string' } },
     { name: 'webhook-signature', in: 'header', required: true, description: 'Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body> per endpoint secret (key = base64-decoded secret after whsec_).', schema: { type: 'string' } },
   ];
+  const types = [...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), ...COLLECTMAXX_EVENT_TYPES.map((type) => [type, 'CollectmaxxEvent'] as const)];
+  return Object.fromEntries(types.map(([type, schema]) => [type, {
+    post: {
+      operationId: `webhook_${type.replace('.', '_')}`, summary: `${type} event`, parameters: headers,
+      requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref(schema), { properties: { type: { const: type } } }] } } } },
+      responses: { '2XX': { description: 'Accepted; anything else is retried.' }, '410': { description: 'Gone: the endpoint is disabled.' } },
+    },
+  }]));
+}
+
+/** Services for a document build: routes are registered, never called. */
+function documentServices(): AppServices {
+  const absent = (name: string) => new Proxy({}, {
+    get: (_t, p) => {
+      throw new Error(`${name}.${String(p)} is not available while the OpenAPI document is built`);
+    },
+  });
+  const config = { paygate: {}, limits: { bodyBytes: 64 * 1024 }, merchants: [] } as unknown as Config;
+  const tokens: TokenTable = { enabled: true, roleOf: () => null };
   return {
-    openapi: '3.1.0',
-    info: {
-      title: 'paygate-relay', version: VERSION,
-      description: 'Receives Computop Paygate callbacks, stores them durably and forwards typed, signed events (Standard Webhooks).',
-    },
-    tags: [{ name: 'paygate' }, { name: 'admin' }, { name: 'ops' }],
-    paths: {
-      '/paygate/notify': notifyOp(false),
-      '/paygate/notify/{kind}': notifyOp(true),
-      '/paygate/success': returnOps('success', false),
-      '/paygate/success/{kind}': returnOps('success', true),
-      '/paygate/failure': returnOps('failure', false),
-      '/paygate/failure/{kind}': returnOps('failure', true),
-      '/healthz': { get: { operationId: 'healthz', tags: ['ops'], summary: 'Alive', responses: { '200': json(obj, 'Alive') } } },
-      '/readyz': { get: { operationId: 'readyz', tags: ['ops'], summary: 'Ready: storage reachable, not draining', responses: { '200': json(obj, 'Ready'), '503': json(obj, 'Not ready') } } },
-      '/metrics': { get: { operationId: 'metrics', tags: ['ops'], summary: 'Prometheus metrics', responses: { '200': text('Prometheus text format') } } },
-      '/admin/events': { get: admin('Events, newest first', { operationId: 'listEvents', params: [...eventFilters, ...pageParams], response: page(ref('PaygateEvent')) }) },
-      '/admin/events/{id}': { get: admin('An event, its callback and its deliveries with every attempt', { operationId: 'getEvent', params: [idParam('id')], response: ref('EventDetail') }) },
-      '/admin/events/{id}/redeliver': { post: admin('Deliver again (same webhook-id)', { operationId: 'redeliverEvent', params: [idParam('id'), ...filterParams(['endpoint'])], response: obj }) },
-      '/admin/quarantine': { get: admin('Rejected callbacks with their reason', { operationId: 'listQuarantine', params: [...filterParams(['reason', 'merchantId', 'since', 'until']), ...pageParams], response: page(ref('Callback')) }) },
-      '/admin/quarantine/{id}/reprocess': { post: admin('Decode a quarantined callback again', { operationId: 'reprocessOne', params: [idParam('id')], response: obj }) },
-      '/admin/quarantine/reprocess': { post: admin('Reprocess every quarantined callback matching the filter', { operationId: 'reprocessMatching', params: filterParams(['reason', 'merchantId', 'since', 'until']), body: true, response: obj }) },
-      '/admin/dead-letters': { get: admin('Dead-lettered deliveries', { operationId: 'listDeadLetters', params: [...deadFilters, ...pageParams], response: page(obj) }) },
-      '/admin/dead-letters/redeliver': { post: admin('Bulk redelivery of dead letters (dryRun=true only counts)', { operationId: 'redeliverDeadLetters', params: [...deadFilters, ...filterParams(['dryRun'])], body: true, response: obj }) },
-      '/admin/endpoints': { get: admin('Endpoints with health', { operationId: 'listEndpoints', response: { type: 'object', properties: { items: { type: 'array', items: obj } } } }) },
-      '/admin/endpoints/{id}/enable': { post: admin('Enable an endpoint', { operationId: 'enableEndpoint', params: [idParam('id')], response: obj }) },
-      '/admin/endpoints/{id}/disable': { post: admin('Disable an endpoint', { operationId: 'disableEndpoint', params: [idParam('id')], response: obj }) },
-      '/admin/collectmaxx/results': {
-        post: {
-          ...admin('Import a Collectmaxx result file (raw body; name in ?name= or Content-Disposition filename)', {
-            operationId: 'importCollectmaxxResults', params: [...filterParams(['name']), { name: 'content-disposition', in: 'header', required: false, schema: { type: 'string' } }], response: ref('CollectmaxxImport'),
-          }),
-          requestBody: {
-            required: true,
-            content: { 'text/csv': { schema: { type: 'string' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
-          },
-          responses: {
-            '200': json(ref('CollectmaxxImport'), 'Imported, or skipped because the same name and content were imported before.'),
-            '400': errorResponse('No file name, or a name with directories.'),
-            '404': errorResponse('Collectmaxx is not configured.'),
-            '413': errorResponse('Body over 16 MiB.'),
-            '415': errorResponse('Not text/csv or application/octet-stream.'),
-            '422': json({ allOf: [ref('Error'), { type: 'object', required: ['line', 'column'], properties: { line: { type: 'integer' }, column: { type: 'integer' }, file: { type: 'string' } } }] }, 'Malformed: message starts with "line L, column C:" (line 0 = the file name); nothing was imported.'),
-            ...adminErrors,
-          },
-        },
-      },
-      '/admin/collectmaxx/rejects': { get: admin('Events an export rule could not turn into a valid Collectmaxx record, with every reason', { operationId: 'listCollectmaxxRejects', params: pageParams, response: page(obj) }) },
-      '/admin/collectmaxx/files': { get: admin('Collectmaxx delivery files written and result files imported, newest first', { operationId: 'listCollectmaxxFiles', params: filterParams(['limit']), response: { type: 'object', required: ['delivery', 'imported'], properties: { delivery: { type: 'array', items: obj }, imported: { type: 'array', items: obj } } } }) },
-    },
-    webhooks: Object.fromEntries(
-      [...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), ...COLLECTMAXX_EVENT_TYPES.map((type) => [type, 'CollectmaxxEvent'] as const)].map(([type, schema]) => [
-        type,
-        {
-          post: {
-            operationId: `webhook_${type.replace('.', '_')}`, summary: `${type} event`, parameters: webhookHeaders,
-            requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref(schema), { properties: { type: { const: type } } }] } } } },
-            responses: { '2XX': { description: 'Accepted; anything else is retried.' }, '410': { description: 'Gone: the endpoint is disabled.' } },
-          },
-        },
-      ]),
-    ),
-    components: {
-      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'admin.tokens from the configuration' } },
-      schemas: {
-        Error: {
-          type: 'object', required: ['error', 'message'],
-          properties: { error: { type: 'string', enum: Object.keys(ERROR_CODES) }, message: { type: 'string' }, detail: { type: 'string' }, callbackId: { type: 'string' } },
-        },
-        PaygateCallbackForm: {
-          type: 'object', required: ['Data', 'Len'], additionalProperties: { type: 'string' },
-          properties: { MerchantID: { type: 'string' }, Len: { type: 'string', pattern: '^[0-9]+$' }, Data: { type: 'string', description: 'Hex (Blowfish) or hexIV-hexCipher (AES)' } },
-        },
-        PaygateEvent: eventSchema,
-        CollectmaxxEvent: cmxEventSchema,
-        CollectmaxxImport: {
-          type: 'object', required: ['status', 'file', 'sha256', 'events'],
-          properties: {
-            status: { type: 'string', enum: ['imported', 'skipped'] }, file: { type: 'string' }, sha256: { type: 'string' }, kind: { type: 'string', enum: ['daily', 'monthly', 'paylink'] },
-            rows: { type: 'integer' }, events: { type: 'integer', description: 'New events (changed states only).' }, unchanged: { type: 'integer' }, importedAt: { type: 'string', format: 'date-time' },
-          },
-        },
-        Callback: { type: 'object', additionalProperties: true, description: 'A callback as received (never its raw body, MAC or Data).' },
-        EventDetail: {
-          type: 'object', required: ['event', 'callback', 'deliveries'],
-          properties: { event: ref('PaygateEvent'), callback: { oneOf: [ref('Callback'), { type: 'null' }] }, deliveries: { type: 'array', items: obj } },
-        },
-      },
-    },
+    health: absent('health') as AppServices['health'],
+    callbacks: { config, intake: absent('intake'), metrics: absent('metrics'), draining: false, now: Date.now } as unknown as AppServices['callbacks'],
+    admin: absent('admin') as AppServices['admin'],
+    tokens,
+    console: null,
+    collectmaxxRelay: absent('relay') as AppServices['collectmaxxRelay'],
+    httpDuration: { observe: () => {} },
   };
+}
+
+/** Request bodies a route marks optional (zod `.optional()`) are optional in the document too. */
+function optionalBodies(doc: Json, optional: Set<string>): Json {
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const body = op.requestBody as Json | undefined;
+      if (body && optional.has(`${method.toUpperCase()} ${path}`)) body.required = false;
+    }
+  }
+  return doc;
+}
+
+const REF = '#/components/schemas/';
+const refsIn = (v: unknown): string[] => [...JSON.stringify(v).matchAll(/"#\/components\/schemas\/([^"]+)"/g)].map((m) => m[1]!);
+
+/**
+ * The type provider emits every named schema twice, `X` for answers and `XInput` for
+ * requests, because a transform can make them differ. Where they do not, one component is
+ * enough; a schema only ever read from requests keeps its plain name; unused ones go.
+ */
+function mergeInputComponents(doc: Json): Json {
+  const components = doc.components as { schemas: Record<string, unknown> };
+  const schemas = components.schemas;
+  const plain = (v: unknown) => JSON.stringify(v).replace(/("#\/components\/schemas\/[^"]+?)Input"/g, '$1"');
+  const rename = new Map<string, string>();
+  const usedOutside = new Set(refsIn({ ...doc, components: undefined }));
+  for (const name of Object.keys(schemas).filter((n) => n.endsWith('Input'))) {
+    const base = name.slice(0, -'Input'.length);
+    if (base in schemas && (plain(schemas[name]) === plain(schemas[base]) || !usedOutside.has(base))) rename.set(name, base);
+  }
+  let text = JSON.stringify(doc);
+  for (const [from, to] of rename) text = text.replaceAll(`"${REF}${from}"`, `"${REF}${to}"`);
+  const out = JSON.parse(text) as Json;
+  const outSchemas = (out.components as { schemas: Record<string, unknown> }).schemas;
+  for (const [from, to] of rename) {
+    if (!usedOutside.has(to) || plain(outSchemas[from]) === plain(outSchemas[to])) outSchemas[to] = outSchemas[from];
+    delete outSchemas[from];
+  }
+  // Keep what the paths and webhooks reach, in name order.
+  const reached = new Set<string>();
+  const visit = (names: string[]) => {
+    for (const n of names) if (!reached.has(n) && n in outSchemas) (reached.add(n), visit(refsIn(outSchemas[n])));
+  };
+  visit(refsIn({ ...out, components: undefined }));
+  (out.components as Json).schemas = Object.fromEntries([...reached].sort().map((n) => [n, outSchemas[n]]));
+  return out;
+}
+
+export async function buildOpenApi(): Promise<Json> {
+  const fastify = Fastify();
+  const optional = new Set<string>();
+  const transform = createJsonSchemaTransform({});
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'paygate-relay', version: VERSION,
+        description: 'Receives Computop Paygate callbacks, stores them durably and forwards typed, signed events (Standard Webhooks).',
+      },
+      tags: [{ name: 'paygate' }, { name: 'admin' }, { name: 'ops' }],
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'admin.tokens from the configuration' } } },
+      webhooks: webhooks() as never,
+    },
+    transform: (input) => {
+      // An optional body (optionalBody(schema)) is documented as its schema with required: false.
+      let body = (input.schema as { body?: unknown } | undefined)?.body;
+      if (!(body instanceof z.ZodOptional)) return transform(input);
+      while (body instanceof z.ZodOptional || body instanceof z.ZodNullable) body = body.unwrap();
+      for (const m of [input.route.method].flat()) optional.add(`${m} ${input.url.replace(/:(\w+)/g, '{$1}')}`);
+      return transform({ ...input, schema: { ...input.schema, body } });
+    },
+    transformObject: createJsonSchemaTransformObject({}),
+  });
+  await fastify.register(app, { services: documentServices(), surface: 'all' });
+  await fastify.ready();
+  const doc = optionalBodies(fastify.swagger() as unknown as Json, optional);
+  await fastify.close();
+  return mergeInputComponents(JSON.parse(JSON.stringify(doc)) as Json);
 }

@@ -1,54 +1,39 @@
 // The admin read/write operations, shared by the JSON API and the console:
-// one code path, no second copy of the logic.
+// one code path, no second copy of the logic. They take typed filters (the route
+// schemas in src/routes/schemas.ts parse them) and only the services they use.
 
-import { orderKeyFor } from '../delivery/endpoints.js';
+import { orderKeyFor, type Endpoint } from '../delivery/endpoints.js';
+import type { Dispatcher } from '../delivery/dispatcher.js';
 import { RelayError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Relay } from '../relay.js';
-import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter } from '../store/types.js';
+import type { Intake } from '../intake.js';
+import type { Hub } from '../observe.js';
+import { DEFAULT_PAGE, MAX_PAGE, limit } from '../routes/schemas.js';
+import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter, Store } from '../store/types.js';
+import type { AnyEvent } from './schemas.js';
 
-export const MAX_PAGE = 200;
-
-export function pageSize(limit: unknown, fallback = 50): number {
-  if (limit === undefined || limit === '') return fallback;
-  const n = Number(limit);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new RelayError('bad_request', `limit must be 1..${MAX_PAGE}`);
-  return n;
+/** What the admin operations need from the relay, and nothing else. */
+export interface AdminServices {
+  store: Store;
+  intake: Pick<Intake, 'reprocess'>;
+  dispatcher: Pick<Dispatcher, 'wake' | 'wakeAll' | 'isDisabled' | 'enable' | 'disable'>;
+  /** The live endpoint list (the relay's own array, the Collectmaxx export endpoint included). */
+  endpoints: readonly Endpoint[];
+  hub: Pick<Hub, 'emit'>;
+  now(): number;
 }
 
-/** ISO 8601 or epoch milliseconds. */
-export function parseTime(v: unknown, name: string): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const s = String(v);
-  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  if (Number.isNaN(t)) throw new RelayError('bad_request', `${name} must be an ISO 8601 time or epoch milliseconds`);
-  return t;
+/** Page size from an untyped value, for the routes that do not declare a schema themselves yet (Collectmaxx). */
+export function pageSize(value: unknown, fallback = DEFAULT_PAGE): number {
+  if (value === undefined || value === '') return fallback;
+  const r = limit().safeParse(value);
+  if (!r.success) throw new RelayError('bad_request', `limit must be 1..${MAX_PAGE}`);
+  return r.data;
 }
 
-const TYPE_GLOB = /^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/;
-
-function typeFilter(v: unknown): string | undefined {
-  if (v === undefined || v === '') return undefined;
-  const s = String(v);
-  if (!TYPE_GLOB.test(s)) throw new RelayError('bad_request', 'type must be an event type or glob such as mandate.*');
-  return s;
-}
-
-const str = (v: unknown) => (v === undefined || v === '' ? undefined : String(v));
-
-export function eventFilterFrom(q: Record<string, unknown>): EventFilter {
-  return {
-    type: typeFilter(q.type), transId: str(q.transId), payId: str(q.payId), mandateId: str(q.mandateId),
-    merchantId: str(q.merchantId), outcome: str(q.outcome), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until'),
-  };
-}
-
-export function deadLetterFilterFrom(q: Record<string, unknown>): DeadLetterFilter {
-  return { endpointId: str(q.endpoint), type: typeFilter(q.type), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until') };
-}
-
-export function quarantineFilterFrom(q: Record<string, unknown>): QuarantineFilter {
-  return { merchantId: str(q.merchantId), reason: str(q.reason), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until') };
+/** The dead-letter filter as the API spells it (`endpoint`) → the store's. */
+export function deadLetterFilter(f: { endpoint?: string; type?: string; since?: number; until?: number }): DeadLetterFilter {
+  return { endpointId: f.endpoint, type: f.type, since: f.since, until: f.until };
 }
 
 /** A cursor the store cannot read is the caller's mistake: 400, not 500. */
@@ -59,9 +44,9 @@ export function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
-export async function listEvents(relay: Relay, q: Record<string, unknown>) {
-  const page = await wrapCursor(() => relay.store.listEvents(eventFilterFrom(q), pageSize(q.limit), str(q.cursor)));
-  return { items: page.items.map((e) => JSON.parse(e.payload) as Record<string, unknown>), next: page.next };
+export async function listEvents(svc: AdminServices, filter: EventFilter, limit: number, cursor?: string) {
+  const page = await wrapCursor(() => svc.store.listEvents(filter, limit, cursor));
+  return { items: page.items.map((e) => JSON.parse(e.payload) as AnyEvent), next: page.next };
 }
 
 /** How a callback was received, without its raw body (which holds Data). */
@@ -73,16 +58,16 @@ export function callbackView(c: CallbackRecord) {
   };
 }
 
-export async function eventDetail(relay: Relay, id: string) {
-  const ev = await relay.store.getEvent(id);
+export async function eventDetail(svc: AdminServices, id: string) {
+  const ev = await svc.store.getEvent(id);
   if (!ev) throw new RelayError('not_found', `event ${id}`);
   const [callback, deliveries, attempts] = await Promise.all([
-    ev.callbackId ? relay.store.getCallback(ev.callbackId) : null,
-    relay.store.deliveriesOf(id),
-    relay.store.attemptsOf(id),
+    ev.callbackId ? svc.store.getCallback(ev.callbackId) : null,
+    svc.store.deliveriesOf(id),
+    svc.store.attemptsOf(id),
   ]);
   return {
-    event: JSON.parse(ev.payload) as Record<string, unknown>,
+    event: JSON.parse(ev.payload) as AnyEvent,
     callback: callback ? callbackView(callback) : null,
     deliveries: deliveries.map((d) => ({
       endpointId: d.endpointId, state: d.state, attempts: d.attempts,
@@ -96,46 +81,45 @@ export async function eventDetail(relay: Relay, id: string) {
   };
 }
 
-export async function redeliverEvent(relay: Relay, id: string, endpoint?: string) {
-  const ev = await relay.store.getEvent(id);
+export async function redeliverEvent(svc: AdminServices, id: string, endpoint?: string) {
+  const ev = await svc.store.getEvent(id);
   if (!ev) throw new RelayError('not_found', `event ${id}`);
   let targets: string[];
   if (endpoint) {
-    if (!relay.endpoints.some((e) => e.id === endpoint)) throw new RelayError('not_found', `endpoint ${endpoint}`);
+    if (!svc.endpoints.some((e) => e.id === endpoint)) throw new RelayError('not_found', `endpoint ${endpoint}`);
     targets = [endpoint];
   } else {
-    targets = (await relay.store.deliveriesOf(id)).map((d) => d.endpointId).filter((e) => relay.endpoints.some((x) => x.id === e));
+    targets = (await svc.store.deliveriesOf(id)).map((d) => d.endpointId).filter((e) => svc.endpoints.some((x) => x.id === e));
   }
-  const orderKeys = Object.fromEntries(relay.endpoints.map((e) => [e.id, orderKeyFor(e, ev.merchantId, ev.transId)]));
-  const scheduled = await relay.store.redeliver(id, targets, orderKeys, relay.now());
-  scheduled.forEach((e) => relay.dispatcher.wake(e));
+  const orderKeys = Object.fromEntries(svc.endpoints.map((e) => [e.id, orderKeyFor(e, ev.merchantId, ev.transId)]));
+  const scheduled = await svc.store.redeliver(id, targets, orderKeys, svc.now());
+  scheduled.forEach((e) => svc.dispatcher.wake(e));
   const skipped = targets.filter((t) => !scheduled.includes(t));
   return { scheduled, inFlight: skipped };
 }
 
-export async function listQuarantine(relay: Relay, q: Record<string, unknown>) {
-  const page = await wrapCursor(() => relay.store.listQuarantine(quarantineFilterFrom(q), pageSize(q.limit), str(q.cursor)));
+export async function listQuarantine(svc: AdminServices, filter: QuarantineFilter, limit: number, cursor?: string) {
+  const page = await wrapCursor(() => svc.store.listQuarantine(filter, limit, cursor));
   return { items: page.items.map(callbackView), next: page.next };
 }
 
-export async function reprocessOne(relay: Relay, id: string) {
-  const r = await relay.intake.reprocess(id);
+export async function reprocessOne(svc: AdminServices, id: string) {
+  const r = await svc.intake.reprocess(id);
   if (!r) throw new RelayError('not_found', `quarantined callback ${id}`);
   return r;
 }
 
 /** Reprocess every quarantined callback matching the filter, page by page. */
-export async function reprocessMatching(relay: Relay, q: Record<string, unknown>) {
-  const filter = quarantineFilterFrom(q);
+export async function reprocessMatching(svc: AdminServices, filter: QuarantineFilter) {
   const counts = { processed: 0, accepted: 0, duplicate: 0, stillQuarantined: 0 };
   const seen = new Set<string>();
   let cursor: string | undefined;
   do {
-    const page = await relay.store.listQuarantine(filter, MAX_PAGE, cursor);
+    const page = await svc.store.listQuarantine(filter, MAX_PAGE, cursor);
     for (const c of page.items) {
       if (seen.has(c.id)) continue;
       seen.add(c.id);
-      const r = await relay.intake.reprocess(c.id);
+      const r = await svc.intake.reprocess(c.id);
       if (!r) continue;
       counts.processed++;
       if (r.result === 'accepted') counts.accepted++;
@@ -147,8 +131,8 @@ export async function reprocessMatching(relay: Relay, q: Record<string, unknown>
   return counts;
 }
 
-export async function listDeadLetters(relay: Relay, q: Record<string, unknown>) {
-  const page = await wrapCursor(() => relay.store.listDeadLetters(deadLetterFilterFrom(q), pageSize(q.limit), str(q.cursor)));
+export async function listDeadLetters(svc: AdminServices, filter: DeadLetterFilter, limit: number, cursor?: string) {
+  const page = await wrapCursor(() => svc.store.listDeadLetters(filter, limit, cursor));
   return {
     items: page.items.map((d) => ({
       eventId: d.eventId, type: d.type, endpointId: d.endpointId, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError,
@@ -158,23 +142,22 @@ export async function listDeadLetters(relay: Relay, q: Record<string, unknown>) 
   };
 }
 
-export async function redeliverDeadLetters(relay: Relay, q: Record<string, unknown>, dryRun: boolean) {
-  const filter = deadLetterFilterFrom(q);
-  if (dryRun) return { count: await relay.store.countDeadLetters(filter), dryRun: true };
-  const count = await relay.store.redeliverDeadLetters(filter, relay.now());
-  relay.dispatcher.wakeAll();
+export async function redeliverDeadLetters(svc: AdminServices, filter: DeadLetterFilter, dryRun: boolean) {
+  if (dryRun) return { count: await svc.store.countDeadLetters(filter), dryRun: true };
+  const count = await svc.store.redeliverDeadLetters(filter, svc.now());
+  svc.dispatcher.wakeAll();
   return { count, dryRun: false };
 }
 
-export async function endpointHealth(relay: Relay) {
-  const now = relay.now();
-  const [stats, states] = await Promise.all([relay.store.endpointStats(now), relay.store.endpointStates()]);
-  return relay.endpoints.map((ep) => {
+export async function endpointHealth(svc: AdminServices) {
+  const now = svc.now();
+  const [stats, states] = await Promise.all([svc.store.endpointStats(now), svc.store.endpointStates()]);
+  return svc.endpoints.map((ep) => {
     const s = stats.find((x) => x.endpointId === ep.id);
     const st = states.find((x) => x.endpointId === ep.id);
     const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : null);
     return {
-      id: ep.id, url: ep.url, enabled: !relay.dispatcher.isDisabled(ep.id), enabledInConfig: ep.enabledInConfig,
+      id: ep.id, url: ep.url, enabled: !svc.dispatcher.isDisabled(ep.id), enabledInConfig: ep.enabledInConfig,
       disabledReason: st?.disabled ? st.disabledReason : ep.enabledInConfig ? null : 'config',
       disabledAt: st?.disabled ? iso(st.disabledAt) : null, ordering: ep.ordering, concurrency: ep.concurrency,
       health: {
@@ -190,13 +173,13 @@ export async function endpointHealth(relay: Relay) {
   });
 }
 
-export async function setEndpointEnabled(relay: Relay, id: string, enabled: boolean) {
-  const ep = relay.endpoints.find((e) => e.id === id);
+export async function setEndpointEnabled(svc: AdminServices, id: string, enabled: boolean) {
+  const ep = svc.endpoints.find((e) => e.id === id);
   if (!ep) throw new RelayError('not_found', `endpoint ${id}`);
   if (enabled && !ep.enabledInConfig) throw new RelayError('conflict', `endpoint ${id} is disabled in the configuration`);
-  if (enabled) await relay.dispatcher.enable(id);
-  else await relay.dispatcher.disable(id, 'operator');
-  return (await endpointHealth(relay)).find((e) => e.id === id)!;
+  if (enabled) await svc.dispatcher.enable(id);
+  else await svc.dispatcher.disable(id, 'operator');
+  return (await endpointHealth(svc)).find((e) => e.id === id)!;
 }
 
 /** The overview windows: the last hour by minute and the last day by half hour, aligned to the bucket size. */
@@ -206,13 +189,13 @@ export const OVERVIEW_WINDOWS = {
 } as const;
 
 /** Totals, charts and health in one read: what an operator looks at first. */
-export async function overview(relay: Relay) {
-  const now = relay.now();
+export async function overview(svc: AdminServices) {
+  const now = svc.now();
   const window = async (spanMs: number, bucketMs: number) => {
     // Aligned so the bars do not shift between refreshes; the last bucket is the current, partial one.
     const until = (Math.floor(now / bucketMs) + 1) * bucketMs;
     const since = until - spanMs;
-    const [buckets, latency] = await Promise.all([relay.store.activity(since, until, bucketMs), relay.store.attemptSummary(since, until)]);
+    const [buckets, latency] = await Promise.all([svc.store.activity(since, until, bucketMs), svc.store.attemptSummary(since, until)]);
     const sum = (k: keyof Omit<ActivityBucket, 'start'>) => buckets.reduce((n, b) => n + b[k], 0);
     return {
       since: new Date(since).toISOString(), until: new Date(until).toISOString(), bucketMs,
@@ -228,9 +211,9 @@ export async function overview(relay: Relay) {
   const [hour, day, quarantineSize, deadLetters, endpoints] = await Promise.all([
     window(OVERVIEW_WINDOWS.hour.spanMs, OVERVIEW_WINDOWS.hour.bucketMs),
     window(OVERVIEW_WINDOWS.day.spanMs, OVERVIEW_WINDOWS.day.bucketMs),
-    relay.store.quarantineSize(),
-    relay.store.countDeadLetters({}),
-    endpointHealth(relay),
+    svc.store.quarantineSize(),
+    svc.store.countDeadLetters({}),
+    endpointHealth(svc),
   ]);
   return {
     generatedAt: new Date(now).toISOString(),
@@ -244,11 +227,11 @@ export async function overview(relay: Relay) {
  * A `relay.test` event for one endpoint: stored and delivered through the outbox like any
  * other event (same signing, retries and attempt log), but not from a callback.
  */
-export async function sendTestEvent(relay: Relay, endpointId: string, message?: string) {
-  const ep = relay.endpoints.find((e) => e.id === endpointId);
+export async function sendTestEvent(svc: AdminServices, endpointId: string, message?: string) {
+  const ep = svc.endpoints.find((e) => e.id === endpointId);
   if (!ep) throw new RelayError('not_found', `endpoint ${endpointId}`);
   const text = (message ?? '').trim().slice(0, 200) || `Test event from paygate-relay for endpoint ${ep.id}`;
-  const now = relay.now();
+  const now = svc.now();
   const id = newId('evt', now);
   const payload = JSON.stringify({ id, type: 'relay.test', source: 'relay', receivedAt: new Date(now).toISOString(), data: { message: text } });
   const draft: EventDraft = {
@@ -256,7 +239,7 @@ export async function sendTestEvent(relay: Relay, endpointId: string, message?: 
     transId: null, payId: null, mandateId: null, receivedAt: now, dedupeKey: `relay.test:${id}`, payload,
     deliveries: [{ endpointId: ep.id, orderKey: null }],
   };
-  await relay.store.addEvent(draft, now);
-  relay.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id] });
-  return { eventId: id, endpointId: ep.id, endpointEnabled: !relay.dispatcher.isDisabled(ep.id) };
+  await svc.store.addEvent(draft, now);
+  svc.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id] });
+  return { eventId: id, endpointId: ep.id, endpointEnabled: !svc.dispatcher.isDisabled(ep.id) };
 }

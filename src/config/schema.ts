@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { COLLECTMAXX_ENDPOINT_ID, collectmaxxConfigSchema } from '../collectmaxx/config.js';
 import { parseCidr } from '../net/cidr.js';
+import { EVENT_GLOB } from '../events/glob.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -51,7 +52,7 @@ const whsec = z
     return n >= 24 && n <= 64;
   }, 'the base64 part must decode to 24..64 bytes');
 
-const eventGlob = z.string().regex(/^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/, 'event filter must be dot-separated segments of [a-z0-9_*]');
+const eventGlob = z.string().regex(EVENT_GLOB, 'event filter must be dot-separated segments of [a-z0-9_*]');
 
 const endpoint = z
   .object({

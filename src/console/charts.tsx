@@ -1,12 +1,9 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 // Server-rendered SVG bar charts: no chart library, no client script, nothing for the
 // CSP to allow. Colours come from classes in the stylesheet; each bar has a <title>
 // so hovering shows the bucket's numbers.
 
 import { fmtInt } from './format.js';
-import { h, Fragment, type Html } from './jsx-runtime.js';
+import type { Html } from './jsx-runtime.js';
 
 export interface Series {
   label: string;

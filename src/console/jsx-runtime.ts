@@ -1,8 +1,7 @@
 // A tiny JSX-to-string runtime for the console: every string child and every
 // attribute value is escaped unless it is already Html produced by this runtime.
-// Files opt in with the classic-runtime pragmas (tsconfig's react-jsx stays the default):
-//   /** @jsxRuntime classic */ /** @jsx h */ /** @jsxFrag Fragment */
-//   import { h, Fragment } from './jsx-runtime.js';
+// tsconfig makes it the JSX runtime of every .tsx file (jsxImportSource "#console",
+// which package.json "imports" maps to this module): TSX files need no import or pragma.
 // Nothing here reads input: a value that came from a callback or a receiver can only
 // ever reach the page as text.
 
@@ -79,6 +78,17 @@ export function Fragment(props: { children?: Child }): Html {
   return new Html(out.join(''));
 }
 
+type AutoProps = Record<string, unknown> & { children?: Child };
+
+/** The automatic runtime's factory (`jsx`/`jsxs`): children come inside props. */
+export function jsx(tag: string | Component<any>, props: AutoProps, key?: unknown): Html {
+  if (typeof tag === 'function') return tag(props);
+  const { children, ...attrs } = props;
+  void key;
+  return children === undefined ? h(tag, attrs) : h(tag, attrs, children);
+}
+export { jsx as jsxs, jsx as jsxDEV };
+
 /** Trusted markup from a constant in this code base (never from a variable that holds input). */
 export function raw(s: string): Html {
   return new Html(s);
@@ -91,6 +101,18 @@ export function documentHtml(root: Html): string {
 
 type Attrs = { children?: Child; class?: AttrValue } & { [k: `on${string}`]: never } & { [k: string]: AttrValue | Child };
 
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace JSX {
+  type Element = Html;
+  interface IntrinsicElements {
+    [tag: string]: Attrs;
+  }
+  interface ElementChildrenAttribute {
+    children: unknown;
+  }
+}
+
+// The classic factory's namespace, for files that still set `@jsx h` themselves.
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace h {
   namespace JSX {

@@ -1,15 +1,16 @@
-// Console sessions: after a login with an admin token the browser holds a signed,
-// expiring cookie carrying the role and a CSRF secret. The signing key is random per
-// process, so every session ends when the relay restarts. Logout revokes the session id
-// for the rest of its lifetime, so a copied cookie dies with it.
+// Console sessions: after a login with an admin token the browser holds a cookie that
+// names a session with a role, an expiry and a CSRF secret. Logout revokes the session for
+// the rest of its lifetime, so a copied cookie dies with it; repeated failed logins from one
+// address are refused for a while.
+//
+// The auth plugin (auth.tsx) sees only the two interfaces below. The implementations here
+// keep everything in this process: a signed, expiring cookie whose key is random per process
+// (every session ends when the relay restarts) and in-memory revocations and login failures.
+// Sessions that any instance accepts are a store-backed implementation of the same interfaces.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../routes/auth.js';
 
-export const SESSION_COOKIE = 'pgr_console';
-export const LOGIN_COOKIE = 'pgr_login';
-export const COOKIE_PATH = '/console';
 export const DEFAULT_SESSION_TTL_MS = 8 * 3600_000;
 
 export interface Session {
@@ -17,33 +18,29 @@ export interface Session {
   role: Role;
   /** Expiry, epoch ms. */
   exp: number;
-  /** Carried by every state-changing form as `_csrf`. */
+  /** The session's CSRF secret: forms carry tokens made from it (never the secret itself). */
   csrf: string;
 }
 
+type Awaitable<T> = T | Promise<T>;
+
+/** Where console sessions live. `value` is what the cookie carries. */
+export interface ConsoleSessions {
+  readonly ttlMs: number;
+  issue(role: Role): Awaitable<{ session: Session; value: string }>;
+  /** The live session a cookie value names: null when unknown, tampered, expired or revoked. */
+  read(value: string | undefined): Awaitable<Session | null>;
+  revoke(session: Session): Awaitable<void>;
+}
+
+/** Failed logins per client address. */
+export interface LoginThrottling {
+  blocked(ip: string): Awaitable<boolean>;
+  failed(ip: string): Awaitable<void>;
+  succeeded(ip: string): Awaitable<void>;
+}
+
 const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i < 0) continue;
-    const k = part.slice(0, i).trim();
-    if (k && !(k in out)) out[k] = part.slice(i + 1).trim();
-  }
-  return out;
-}
-
-/** True when the client reached us over TLS (directly or through a proxy that says so). */
-export function overTls(req: FastifyRequest): boolean {
-  const xf = req.headers['x-forwarded-proto'];
-  return req.protocol === 'https' || (typeof xf === 'string' && xf.split(',')[0]!.trim().toLowerCase() === 'https');
-}
-
-export function cookie(req: FastifyRequest, name: string, value: string, maxAgeSec: number): string {
-  return [`${name}=${value}`, `Path=${COOKIE_PATH}`, `Max-Age=${maxAgeSec}`, 'HttpOnly', 'SameSite=Strict', ...(overTls(req) ? ['Secure'] : [])].join('; ');
-}
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -51,7 +48,8 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export class SessionKeeper {
+/** Sessions of this process: a signed cookie carries the session; logouts are remembered until expiry. */
+export class SessionKeeper implements ConsoleSessions {
   private readonly key = randomBytes(32);
   /** Logged-out session ids until they would have expired anyway. */
   private readonly revoked = new Map<string, number>();
@@ -94,22 +92,10 @@ export class SessionKeeper {
     for (const [id, exp] of this.revoked) if (exp <= now) this.revoked.delete(id);
     this.revoked.set(s.id, s.exp);
   }
-
-  fromRequest(req: FastifyRequest): Session | null {
-    return this.read(parseCookies(req.headers.cookie)[SESSION_COOKIE]);
-  }
-
-  setCookie(req: FastifyRequest, reply: FastifyReply, value: string): void {
-    reply.header('set-cookie', cookie(req, SESSION_COOKIE, value, Math.floor(this.ttlMs / 1000)));
-  }
-
-  clearCookie(req: FastifyRequest, reply: FastifyReply): void {
-    reply.header('set-cookie', cookie(req, SESSION_COOKIE, '', 0));
-  }
 }
 
 /** Per-address failed logins: after `max` failures within `windowMs`, logins are refused until the window passes. */
-export class LoginThrottle {
+export class LoginThrottle implements LoginThrottling {
   private readonly fails = new Map<string, { n: number; since: number }>();
   constructor(
     private readonly max = 10,

@@ -1,14 +1,12 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 // Layout and small building blocks shared by the console pages.
 
-import { h, Fragment, type Child, type Html } from './jsx-runtime.js';
-import type { Session } from './session.js';
+import type { Child, Html } from './jsx-runtime.js';
+import type { Role } from '../routes/auth.js';
 import { toInputValue } from './format.js';
 
 export interface PageCtx {
-  session: Session;
+  /** Who is looking, and the CSRF token this page's forms carry. */
+  session: { id: string; role: Role; csrf: string };
   now: number;
   /** performance.now() when the request arrived: the footer shows the server time. */
   startedAt: number;

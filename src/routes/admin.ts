@@ -1,35 +1,109 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { z } from 'zod';
 import * as q from '../admin/queries.js';
-import type { Relay } from '../relay.js';
-import { requireRole, type TokenTable } from './auth.js';
+import * as s from '../admin/schemas.js';
+import { BEARER } from './auth.js';
+import {
+  deadLetterFilterSchema, errorResponse, eventFilterSchema, flag, idParams, jsonResponse, merged, optionalBody, pageQuery, quarantineFilterSchema, text,
+} from './schemas.js';
+import { typed } from './type-provider.js';
 
-type Q = Record<string, unknown>;
-const query = (req: FastifyRequest) => (req.query ?? {}) as Q;
-const param = (req: FastifyRequest, name: string) => (req.params as Record<string, string>)[name]!;
+const adminErrors = {
+  400: errorResponse('Invalid filter or cursor.'),
+  401: errorResponse('Missing or unknown bearer token.'),
+  403: errorResponse('A viewer token may not change state.'),
+  404: errorResponse('Not found.'),
+};
+const ok = <T extends z.ZodType>(schema: T) => ({ 200: jsonResponse('OK', schema), ...adminErrors });
+const op = (operationId: string, summary: string) => ({ operationId, summary, tags: ['admin'], security: BEARER });
+
+const deadLetterBulk = deadLetterFilterSchema.extend({ dryRun: flag().meta({ description: 'true: only count what would be sent.' }) });
 
 /** The admin JSON API: viewers read, operators change state. Registered only when tokens exist. */
-export async function adminRoutes(app: FastifyInstance, opts: { relay: Relay; tokens: TokenTable }): Promise<void> {
-  const { relay } = opts;
-  const viewer = { preHandler: requireRole(opts.tokens, 'viewer') };
-  const operator = { preHandler: requireRole(opts.tokens, 'operator') };
-  // Filters for bulk actions may come as a JSON body or as query parameters.
-  const filters = (req: FastifyRequest): Q => ({ ...query(req), ...((req.body && typeof req.body === 'object' ? req.body : {}) as Q) });
+async function adminRoutes(app: FastifyInstance, opts: { admin: q.AdminServices }): Promise<void> {
+  const svc = opts.admin;
+  const r = typed(app);
+  const viewer = { onRequest: app.adminAuth.viewer };
+  const operator = { onRequest: app.adminAuth.operator };
 
-  app.get('/admin/events', viewer, (req) => q.listEvents(relay, query(req)));
-  app.get('/admin/events/:id', viewer, (req) => q.eventDetail(relay, param(req, 'id')));
-  app.post('/admin/events/:id/redeliver', operator, (req) => q.redeliverEvent(relay, param(req, 'id'), query(req).endpoint as string | undefined));
-
-  app.get('/admin/quarantine', viewer, (req) => q.listQuarantine(relay, query(req)));
-  app.post('/admin/quarantine/:id/reprocess', operator, (req) => q.reprocessOne(relay, param(req, 'id')));
-  app.post('/admin/quarantine/reprocess', operator, (req) => q.reprocessMatching(relay, filters(req)));
-
-  app.get('/admin/dead-letters', viewer, (req) => q.listDeadLetters(relay, query(req)));
-  app.post('/admin/dead-letters/redeliver', operator, (req) => {
-    const f = filters(req);
-    return q.redeliverDeadLetters(relay, f, f.dryRun === true || f.dryRun === 'true');
+  r.get('/admin/events', {
+    ...viewer,
+    schema: { ...op('listEvents', 'Events, newest first'), querystring: eventFilterSchema.extend(pageQuery.shape), response: ok(s.eventPage) },
+  }, (req) => {
+    const { limit, cursor, ...filter } = req.query;
+    return q.listEvents(svc, filter, limit, cursor);
   });
 
-  app.get('/admin/endpoints', viewer, async () => ({ items: await q.endpointHealth(relay) }));
-  app.post('/admin/endpoints/:id/enable', operator, (req) => q.setEndpointEnabled(relay, param(req, 'id'), true));
-  app.post('/admin/endpoints/:id/disable', operator, (req) => q.setEndpointEnabled(relay, param(req, 'id'), false));
+  r.get('/admin/events/:id', {
+    ...viewer,
+    schema: { ...op('getEvent', 'An event, its callback and its deliveries with every attempt'), params: idParams, response: ok(s.eventDetail) },
+  }, (req) => q.eventDetail(svc, req.params.id));
+
+  r.post('/admin/events/:id/redeliver', {
+    ...operator,
+    schema: {
+      ...op('redeliverEvent', 'Deliver again (same webhook-id)'), params: idParams,
+      querystring: z.object({ endpoint: text().meta({ description: 'Only this endpoint (default: every endpoint it went to).' }) }),
+      response: ok(s.redeliverResult),
+    },
+  }, (req) => q.redeliverEvent(svc, req.params.id, req.query.endpoint));
+
+  r.get('/admin/quarantine', {
+    ...viewer,
+    schema: { ...op('listQuarantine', 'Rejected callbacks with their reason'), querystring: quarantineFilterSchema.extend(pageQuery.shape), response: ok(s.quarantinePage) },
+  }, (req) => {
+    const { limit, cursor, ...filter } = req.query;
+    return q.listQuarantine(svc, filter, limit, cursor);
+  });
+
+  r.post('/admin/quarantine/:id/reprocess', {
+    ...operator,
+    schema: { ...op('reprocessOne', 'Decode a quarantined callback again'), params: idParams, response: ok(s.reprocessResult) },
+  }, (req) => q.reprocessOne(svc, req.params.id));
+
+  // Filters for bulk actions may come as a JSON body or as query parameters.
+  r.post('/admin/quarantine/reprocess', {
+    ...operator,
+    schema: {
+      ...op('reprocessMatching', 'Reprocess every quarantined callback matching the filter'),
+      querystring: quarantineFilterSchema, body: optionalBody(quarantineFilterSchema), response: ok(s.reprocessCounts),
+    },
+  }, (req) => q.reprocessMatching(svc, merged(req.query, req.body)));
+
+  r.get('/admin/dead-letters', {
+    ...viewer,
+    schema: { ...op('listDeadLetters', 'Dead-lettered deliveries'), querystring: deadLetterFilterSchema.extend(pageQuery.shape), response: ok(s.deadLetterPage) },
+  }, (req) => {
+    const { limit, cursor, ...filter } = req.query;
+    return q.listDeadLetters(svc, q.deadLetterFilter(filter), limit, cursor);
+  });
+
+  r.post('/admin/dead-letters/redeliver', {
+    ...operator,
+    schema: {
+      ...op('redeliverDeadLetters', 'Bulk redelivery of dead letters (dryRun=true only counts)'),
+      querystring: deadLetterBulk, body: optionalBody(deadLetterBulk), response: ok(s.deadLetterCount),
+    },
+  }, (req) => {
+    const { dryRun, ...filter } = merged(req.query, req.body);
+    return q.redeliverDeadLetters(svc, q.deadLetterFilter(filter), dryRun === true);
+  });
+
+  r.get('/admin/endpoints', {
+    ...viewer,
+    schema: { ...op('listEndpoints', 'Endpoints with health'), response: ok(z.object({ items: z.array(s.endpointHealth) })) },
+  }, async () => ({ items: await q.endpointHealth(svc) }));
+
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    r.post(`/admin/endpoints/:id/${action}`, {
+      ...operator,
+      schema: {
+        ...op(`${action}Endpoint`, `${enabled ? 'Enable' : 'Disable'} an endpoint`), params: idParams,
+        response: { ...ok(s.endpointHealth), ...(enabled ? { 409: errorResponse('Disabled in the configuration: only a config change enables it.') } : {}) },
+      },
+    }, (req) => q.setEndpointEnabled(svc, req.params.id, enabled));
+  }
 }
+
+export default fp(adminRoutes, { name: 'admin-api', dependencies: ['admin-auth'], encapsulate: true, fastify: '5.x' });

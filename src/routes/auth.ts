@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Config } from '../config/schema.js';
 import { RelayError } from '../errors.js';
 
@@ -13,7 +14,7 @@ export interface TokenTable {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function tokenTable(config: Config): TokenTable {
+export function tokenTable(config: Pick<Config, 'admin'>): TokenTable {
   const entries = (config.admin?.tokens ?? []).map((t) =>
     typeof t === 'string' ? { hash: digest(t), role: 'operator' as Role } : { hash: digest(t.token), role: t.role },
   );
@@ -33,9 +34,13 @@ declare module 'fastify' {
   interface FastifyRequest {
     role?: Role;
   }
+  interface FastifyInstance {
+    /** Bearer-token hooks for the admin API (plugin `admin-auth`). */
+    adminAuth: { viewer: onRequestHookHandler; operator: onRequestHookHandler };
+  }
 }
 
-/** preHandler for the admin API: bearer token required; `need` = operator for state changes. */
+/** Hook for the admin API: bearer token required; `need` = operator for state changes. */
 export function requireRole(tokens: TokenTable, need: Role) {
   return async (req: FastifyRequest, _reply: FastifyReply) => {
     const h = req.headers.authorization;
@@ -46,3 +51,15 @@ export function requireRole(tokens: TokenTable, need: Role) {
     req.role = role;
   };
 }
+
+/**
+ * The admin API's authentication as a plugin: routes that need a token declare the
+ * dependency and run `app.adminAuth.viewer|operator` on request, before the body is read
+ * or the query validated, so a caller without a token learns nothing but 401.
+ */
+export const adminAuth = fp(async (app, opts: { tokens: TokenTable }) => {
+  app.decorate('adminAuth', { viewer: requireRole(opts.tokens, 'viewer'), operator: requireRole(opts.tokens, 'operator') });
+}, { name: 'admin-auth', fastify: '5.x' });
+
+/** The openapi security requirement of token-protected routes. */
+export const BEARER = [{ adminToken: [] }];

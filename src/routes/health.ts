@@ -1,21 +1,45 @@
 import type { FastifyInstance } from 'fastify';
-import type { Relay } from '../relay.js';
+import fp from 'fastify-plugin';
+import { z } from 'zod';
+import { jsonResponse, textResponse } from './schemas.js';
+import { typed } from './type-provider.js';
 
-export async function healthRoutes(app: FastifyInstance, opts: { relay: Relay; metrics: boolean }): Promise<void> {
-  const { relay } = opts;
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    if (!relay.isReady()) return reply.code(503).send({ status: relay.draining ? 'draining' : 'starting' });
+/** What liveness, readiness and /metrics need. */
+export interface HealthServices {
+  /** Started and not draining. */
+  isReady(): boolean;
+  readonly draining: boolean;
+  /** Throws when storage cannot be reached. */
+  pingStorage(): Promise<void>;
+  metrics: { contentType: string; text(): Promise<string> };
+}
+
+const status = (values: [string, ...string[]]) => z.object({ status: z.enum(values) });
+const ops = (operationId: string, summary: string) => ({ operationId, summary, tags: ['ops'] });
+
+async function healthRoutes(app: FastifyInstance, opts: { health: HealthServices; metrics: boolean }): Promise<void> {
+  const { health } = opts;
+  const r = typed(app);
+  r.get('/healthz', { schema: { ...ops('healthz', 'Alive'), response: { 200: jsonResponse('Alive', status(['ok'])) } } }, async () => ({ status: 'ok' as const }));
+  r.get('/readyz', {
+    schema: {
+      ...ops('readyz', 'Ready: storage reachable, not draining'),
+      response: { 200: jsonResponse('Ready', status(['ready'])), 503: jsonResponse('Not ready', status(['starting', 'draining', 'storage_unavailable'])) },
+    },
+  }, async (_req, reply) => {
+    if (!health.isReady()) return reply.code(503).send({ status: health.draining ? 'draining' : 'starting' });
     try {
-      await relay.store.ping();
+      await health.pingStorage();
     } catch {
       return reply.code(503).send({ status: 'storage_unavailable' });
     }
-    return { status: 'ready' };
+    return { status: 'ready' as const };
   });
   if (!opts.metrics) return;
-  app.get('/metrics', async (_req, reply) => {
-    reply.type(relay.metrics.registry.contentType);
-    return relay.metrics.registry.metrics();
+  r.get('/metrics', { schema: { ...ops('metrics', 'Prometheus metrics'), response: { 200: textResponse('Prometheus text format') } } }, async (_req, reply) => {
+    reply.type(health.metrics.contentType);
+    return health.metrics.text();
   });
 }
+
+export default fp(healthRoutes, { name: 'health', encapsulate: true, fastify: '5.x' });

@@ -1,10 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config/schema.js';
 import { ERROR_CODES, RelayError, errorBody } from '../errors.js';
-import { KEPT_HEADERS, type IncomingCallback, type IntakeOutcome } from '../intake.js';
+import { KEPT_HEADERS, type IncomingCallback, type Intake, type IntakeOutcome } from '../intake.js';
+import type { Metrics } from '../metrics.js';
 import type { Channel, Outcome } from '../paygate/types.js';
-import type { Relay } from '../relay.js';
 import { allowList } from '../net/cidr.js';
 import { tokenBucket } from '../net/rate-limit.js';
+import { callbackForm, kindParams, opId, rejected, returned } from './paygate-schemas.js';
+import { optionalBody, textResponse } from './schemas.js';
+import { documentOnly, typed, validatorCompiler } from './type-provider.js';
+
+/** What the callback routes need from the relay. */
+export interface CallbackServices {
+  config: Pick<Config, 'paygate' | 'limits' | 'merchants'>;
+  intake: Pick<Intake, 'receive'>;
+  metrics: Pick<Metrics, 'callbacks'>;
+  readonly draining: boolean;
+  now(): number;
+}
+
 
 type Req = FastifyRequest<{ Params: { kind?: string } }>;
 
@@ -31,8 +46,10 @@ function rawBody(req: FastifyRequest): Buffer {
  * global form parser) so the stored callback is exactly what arrived and the
  * charset is decoded by the Paygate core, latin1 or UTF-8.
  */
-export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }): Promise<void> {
+async function paygateRoutes(app: FastifyInstance, opts: { relay: CallbackServices }): Promise<void> {
   const { relay } = opts;
+  // Only the path is validated; body schemas document the form (raw bytes stay raw).
+  app.setValidatorCompiler((route) => (route.httpPart === 'body' ? documentOnly(route) : validatorCompiler(route as Parameters<typeof validatorCompiler>[0])));
   const allowed = relay.config.paygate.allowFrom ? allowList(relay.config.paygate.allowFrom) : null;
   const rl = relay.config.paygate.rateLimit;
   const limiter = rl ? tokenBucket(rl) : null;
@@ -102,10 +119,32 @@ export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }
     };
   }
 
-  for (const path of ['/paygate/notify', '/paygate/notify/:kind']) app.post(path, notify);
-  for (const channel of ['success', 'failure'] as const) {
-    for (const path of [`/paygate/${channel}`, `/paygate/${channel}/:kind`]) {
-      app.route({ method: ['GET', 'POST'], url: path, handler: browserReturn(channel) });
+  const r = typed(app);
+  for (const withKind of [false, true]) {
+    const url = withKind ? '/paygate/notify/:kind' : '/paygate/notify';
+    const params = withKind ? { params: kindParams } : {};
+    r.post(url, {
+      schema: {
+        operationId: opId('notify', withKind), tags: ['paygate'], summary: 'URLNotify: store and classify a Paygate result', ...params,
+        consumes: ['application/x-www-form-urlencoded'], body: optionalBody(callbackForm),
+        response: { 200: textResponse('Stored durably (or a repeat of a stored callback): body OK.'), ...rejected },
+      },
+    }, notify);
+    for (const channel of ['success', 'failure'] as const) {
+      const base = {
+        tags: ['paygate'], ...params, response: returned,
+        summary: `URL${channel === 'success' ? 'Success' : 'Failure'}: browser return, stored like notify, then redirected by the verified outcome`,
+      };
+      const path = withKind ? `/paygate/${channel}/:kind` : `/paygate/${channel}`;
+      r.get(path, {
+        schema: { ...base, operationId: opId(channel, withKind, 'Get'), description: 'The result arrives as the query string (Len, Data, MerchantID, Custom pairs).' },
+      }, browserReturn(channel));
+      r.post(path, {
+        schema: { ...base, operationId: opId(channel, withKind, 'Post'), consumes: ['application/x-www-form-urlencoded'], body: optionalBody(callbackForm) },
+      }, browserReturn(channel));
     }
   }
 }
+
+/** Paygate's callback routes; encapsulated: their raw-body parser stays theirs. */
+export default fp(paygateRoutes, { name: 'paygate-callbacks', encapsulate: true, fastify: '5.x' });

@@ -1,9 +1,10 @@
 // Small helpers shared by the storage adapters.
+import { isEventGlob } from '../events/glob.js';
 import type { DeadLetterFilter, EventFilter, Page, QuarantineFilter } from './types.js';
 
 /** Event-type glob (`*` within one dot segment) → SQL GLOB pattern plus the dot count it must have. */
 export function globToSql(glob: string): { glob: string; dots: number } {
-  if (!/^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/.test(glob)) throw new Error(`invalid event type filter: ${glob}`);
+  if (!isEventGlob(glob)) throw new Error(`invalid event type filter: ${glob}`);
   // Requiring the same number of dots stops a GLOB `*` from spanning segments.
   return { glob, dots: glob.split('.').length - 1 };
 }

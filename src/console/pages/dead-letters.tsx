@@ -1,9 +1,6 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 import type { listDeadLetters } from '../../admin/queries.js';
 import { fmtInt, qs, toInputValue } from '../format.js';
-import { h, type Html } from '../jsx-runtime.js';
+import type { Html } from '../jsx-runtime.js';
 import { AnySelect, Badge, canOperate, Csrf, Empty, Flash, Layout, statusTone, Time, TimeRange, type PageCtx } from '../ui.js';
 
 type Item = Awaited<ReturnType<typeof listDeadLetters>>['items'][number];

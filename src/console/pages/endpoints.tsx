@@ -1,8 +1,5 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 import { ago, fmtInt, fmtPct, fmtSeconds, qs } from '../format.js';
-import { h, Fragment, type Html } from '../jsx-runtime.js';
+import type { Html } from '../jsx-runtime.js';
 import { Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, Time, type PageCtx } from '../ui.js';
 import type { EndpointView } from './overview.js';
 

@@ -1,9 +1,6 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 import type { eventDetail } from '../../admin/queries.js';
 import { ago, fmtInt, fmtMs } from '../format.js';
-import { h, Fragment, type Html } from '../jsx-runtime.js';
+import type { Html } from '../jsx-runtime.js';
 import { Badge, canOperate, Csrf, deliveryTone, Empty, Flash, Layout, outcomeTone, PostButton, statusTone, Time, type PageCtx } from '../ui.js';
 
 type Detail = Awaited<ReturnType<typeof eventDetail>>;

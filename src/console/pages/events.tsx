@@ -1,8 +1,5 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 import { fmtTime, qs } from '../format.js';
-import { h, type Html } from '../jsx-runtime.js';
+import type { Html } from '../jsx-runtime.js';
 import { AnySelect, Badge, Empty, Flash, Layout, outcomeTone, TimeRange, type PageCtx } from '../ui.js';
 
 export const EVENT_FILTER_KEYS = ['transId', 'payId', 'mandateId', 'type', 'merchantId', 'outcome', 'since', 'until'] as const;

@@ -1,7 +1,4 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
-import { h, type Html } from '../jsx-runtime.js';
+import type { Html } from '../jsx-runtime.js';
 import { Bare, type PageCtx } from '../ui.js';
 
 export function LoginPage(props: { assets: PageCtx['assets']; nonce: string; next: string; ttlHours: number; error?: string; notice?: string }): Html {

@@ -1,10 +1,7 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 import type { endpointHealth, overview } from '../../admin/queries.js';
 import { BarChart } from '../charts.js';
 import { fmtInt, fmtMs, fmtPct, fmtSeconds, qs } from '../format.js';
-import { h, Fragment, type Html } from '../jsx-runtime.js';
+import type { Html } from '../jsx-runtime.js';
 import { Badge, Flash, Layout, type PageCtx } from '../ui.js';
 
 type Overview = Awaited<ReturnType<typeof overview>>;

@@ -1,10 +1,7 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 import type { listQuarantine } from '../../admin/queries.js';
 import { ERROR_CODES } from '../../errors.js';
 import { qs } from '../format.js';
-import { h, Fragment, type Html } from '../jsx-runtime.js';
+import type { Html } from '../jsx-runtime.js';
 import { AnySelect, Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, Time, TimeRange, type PageCtx } from '../ui.js';
 
 type Item = Awaited<ReturnType<typeof listQuarantine>>['items'][number];

@@ -1,0 +1,71 @@
+// The answers of the admin operations (queries.ts), as zod schemas: the admin routes
+// declare them, openapi.yaml shows them, test/openapi-contract.test.ts checks real answers.
+
+import { z } from 'zod';
+import { collectmaxxEvent, component, page, paygateEvent } from '../routes/schemas.js';
+
+const iso = z.iso.datetime();
+const isoOrNull = iso.nullable();
+
+export const relayTestEvent = component('RelayTestEvent', z.object({
+  id: z.string(), type: z.literal('relay.test'), source: z.literal('relay'), receivedAt: iso,
+  data: z.object({ message: z.string() }),
+}).meta({ description: 'A test event an operator sent to one endpoint from the console.' }));
+
+/** Stored events as they were delivered, whatever made them. */
+export const anyEvent = z.union([paygateEvent, collectmaxxEvent, relayTestEvent]);
+/** A stored event (read back as delivered; not re-validated). */
+export type AnyEvent = z.output<typeof anyEvent> & Record<string, unknown>;
+
+export const callbackView = component('Callback', z.looseObject({
+  id: z.string(), receivedAt: iso, channel: z.enum(['notify', 'success', 'failure']), method: z.string(), path: z.string(),
+  kind: z.string().nullable(), contentType: z.string().nullable(), remoteIp: z.string().nullable(), userAgent: z.string().nullable(),
+  merchantId: z.string().nullable(), state: z.string(), reason: z.string().nullable(), detail: z.string().nullable(),
+  eventId: z.string().nullable(), bodyBytes: z.int(), decoded: z.record(z.string(), z.unknown()).nullable(),
+}).meta({ description: 'A callback as received (never its raw body, MAC or Data).' }));
+
+const attempt = z.object({
+  startedAt: iso, durationMs: z.number(), statusCode: z.int().nullable(), errorClass: z.string().nullable(), responseBody: z.string().nullable(),
+});
+
+const delivery = z.object({
+  endpointId: z.string(), state: z.enum(['pending', 'in_flight', 'succeeded', 'dead']), attempts: z.int(),
+  nextAttemptAt: isoOrNull, completedAt: isoOrNull, lastStatus: z.int().nullable(), lastError: z.string().nullable(),
+  attemptLog: z.array(attempt),
+});
+
+export const eventDetail = component('EventDetail', z.object({
+  event: anyEvent, callback: callbackView.nullable(), deliveries: z.array(delivery),
+}));
+
+export const eventPage = page(anyEvent);
+export const quarantinePage = page(callbackView);
+
+export const redeliverResult = z.object({
+  scheduled: z.array(z.string()).describe('Endpoints the event goes to again.'),
+  inFlight: z.array(z.string()).describe('Endpoints with an attempt in flight: not reset.'),
+});
+
+export const reprocessResult = z.union([
+  z.object({ result: z.enum(['accepted', 'duplicate']), eventId: z.string() }),
+  z.object({ result: z.literal('still_quarantined'), reason: z.string(), detail: z.string() }),
+]);
+
+export const reprocessCounts = z.object({ processed: z.int(), accepted: z.int(), duplicate: z.int(), stillQuarantined: z.int() });
+
+export const deadLetterPage = page(z.object({
+  eventId: z.string(), type: z.string(), endpointId: z.string(), attempts: z.int(), lastStatus: z.int().nullable(),
+  lastError: z.string().nullable(), deadSince: iso,
+}));
+
+export const deadLetterCount = z.object({ count: z.int(), dryRun: z.boolean() });
+
+export const endpointHealth = component('EndpointHealth', z.object({
+  id: z.string(), url: z.string(), enabled: z.boolean(), enabledInConfig: z.boolean(), disabledReason: z.string().nullable(),
+  disabledAt: isoOrNull, ordering: z.enum(['transaction', 'none']), concurrency: z.int(),
+  health: z.object({
+    successRate24h: z.number().nullable(), attempts24h: z.int(), lastError: z.string().nullable(), lastFailureAt: isoOrNull,
+    lastSuccessAt: isoOrNull, failingSince: isoOrNull, queueDepth: z.int(), oldestPendingAgeSeconds: z.number(), deadLetters: z.int(),
+  }),
+}));
+

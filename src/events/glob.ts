@@ -1,0 +1,9 @@
+// Event-type globs, as endpoints (`events`), the admin API and the console filter by them:
+// dot-separated segments of [a-z0-9_*], where `*` matches within one segment only.
+// One definition: the config schema, the HTTP filters and the storage adapters all test this.
+
+export const EVENT_GLOB = /^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/;
+
+export function isEventGlob(s: string): boolean {
+  return EVENT_GLOB.test(s);
+}
