@@ -89,7 +89,7 @@ export class Relay {
     });
     this.metrics = new Metrics({
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
-      isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock,
+      isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
     });
     this.metrics.observe(this.hub);
     if (store instanceof SqliteStore && store.writer) {

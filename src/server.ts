@@ -27,7 +27,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const separateAdmin = config.admin?.listen !== undefined;
   const app = await buildApp(relay, { surface: separateAdmin ? 'public' : 'all', https: tls ?? undefined });
   const admin = separateAdmin ? await buildApp(relay, { surface: 'admin' }) : null;
-  if (tls) relay.metrics.tlsExpiry.set(tls.notAfter);
+  if (tls) relay.metrics.tlsExpiry?.set(tls.notAfter);
 
   const reloadTls = (onlyIfChanged = false): boolean => {
     if (!config.listen.tls) return false;
@@ -37,7 +37,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       if (onlyIfChanged && tls && next.cert.equals(tls.cert) && next.key.equals(tls.key)) return true;
       (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: next.cert, key: next.key });
       tls = next;
-      relay.metrics.tlsExpiry.set(next.notAfter);
+      relay.metrics.tlsExpiry?.set(next.notAfter);
       log.info({ notAfter: new Date(next.notAfter * 1000).toISOString() }, 'TLS certificate reloaded');
       return true;
     } catch (err) {

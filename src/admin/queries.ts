@@ -257,6 +257,6 @@ export async function sendTestEvent(relay: Relay, endpointId: string, message?: 
     deliveries: [{ endpointId: ep.id, orderKey: null }],
   };
   await relay.store.addEvent(draft, now);
-  relay.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id] });
+  relay.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id], merchantId: null });
   return { eventId: id, endpointId: ep.id, endpointEnabled: !relay.dispatcher.isDisabled(ep.id) };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '../openmetrics.js';
 import type { Relay } from '../relay.js';
 
 export async function healthRoutes(app: FastifyInstance, opts: { relay: Relay; metrics: boolean }): Promise<void> {
@@ -14,7 +15,12 @@ export async function healthRoutes(app: FastifyInstance, opts: { relay: Relay; m
     return { status: 'ready' };
   });
   if (!opts.metrics) return;
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    // Prometheus asks for OpenMetrics first (Accept); anything else gets the classic text format.
+    if (wantsOpenMetrics(req.headers.accept)) {
+      reply.type(OPENMETRICS_CONTENT_TYPE);
+      return renderOpenMetrics(await relay.metrics.registry.getMetricsAsJSON());
+    }
     reply.type(relay.metrics.registry.contentType);
     return relay.metrics.registry.metrics();
   });
