@@ -38,8 +38,12 @@ export interface AppOptions {
 export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<FastifyInstance> {
   const surface = opts.surface ?? 'all';
   const t = relay.config.listen.timeouts;
+  // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default: a
+  // slowloris client would hold a socket for 30 s whatever headersMs says. Sweep often enough
+  // that a slow header block is cut within about a tenth of headersMs of its deadline.
+  const http = { headersTimeout: t.headersMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.headersMs / 10))) };
   const app = Fastify({
-    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const, ...http } } : { http }),
     trustProxy: relay.config.trustProxy ?? false,
     connectionTimeout: t.requestMs,
     requestTimeout: t.requestMs,
@@ -62,8 +66,8 @@ export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<Fas
   const served: { method: string; url: string }[] = [];
   app.decorate('servedRoutes', served);
   app.addHook('onRoute', (r) => {
-    // The console's HTML pages are for people, not part of the API contract in openapi.yaml.
-    if (r.url.startsWith(CONSOLE_PREFIX)) return;
+    // The console's HTML pages (and `/`, which leads there) are for people, not part of the API contract in openapi.yaml.
+    if (r.url.startsWith(CONSOLE_PREFIX) || r.url === '/') return;
     for (const m of [r.method].flat()) if (m !== 'HEAD') served.push({ method: m, url: r.url });
   });
 
@@ -87,6 +91,8 @@ export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<Fas
     await app.register(collectmaxxRoutes, { relay, tokens });
     // The operator console: same listener and same switch (admin tokens) as the admin API.
     await app.register(consoleRoutes, { relay, tokens, prefix: CONSOLE_PREFIX });
+    // Someone who opens the relay's address in a browser lands in the console.
+    app.get('/', async (_req, reply) => reply.redirect(CONSOLE_PREFIX, 302));
   }
   return app;
 }

@@ -14,6 +14,7 @@ import { Hub } from './observe.js';
 import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
 import type { MerchantKeys } from './paygate/types.js';
 import { openStore } from './store/open.js';
+import { atKey } from './startup.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
 
@@ -102,8 +103,12 @@ export class Relay {
 
   static async create(opts: RelayOptions): Promise<Relay> {
     const logger = opts.logger ?? createLogger(opts.config.log.level);
-    const store = opts.store ?? openStore(opts.config.storage);
-    await store.migrate();
+    // A database that cannot be opened or reached is the operator's to fix: one line naming `storage`.
+    const store = await atKey('storage', async () => {
+      const s = opts.store ?? openStore(opts.config.storage);
+      await s.migrate();
+      return s;
+    });
     const relay = new Relay(opts.config, store, logger, opts);
     await relay.collectmaxx?.migrate();
     return relay;
