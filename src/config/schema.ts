@@ -149,6 +149,21 @@ export const configSchema = z
       .default({ pollIntervalMs: 1000, leaseMs: 120_000 }),
     shutdown: z.object({ drainMs: z.number().int().min(0).max(600_000).default(25_000) }).strict().default({ drainMs: 25_000 }),
     collectmaxx: collectmaxxConfigSchema.optional(),
+    // OpenTelemetry traces over OTLP/HTTP (JSON); off, and not even loaded, when absent.
+    tracing: z
+      .object({
+        serviceName: z.string().min(1).default('paygate-relay'),
+        exportIntervalMs: z.number().int().min(100).max(60_000).default(5000),
+        otlp: z
+          .object({
+            url: httpUrl,
+            headers: z.record(z.string(), z.string()).optional(),
+            timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
