@@ -22,12 +22,11 @@ export interface RelayEventMap {
     eventId?: string;
     eventType?: string;
     keySlot?: number;
-    /** Request start (epoch ms): the intake span begins here. */
-    startedAt: number;
     durationMs: number;
-    /** Decoding (decrypt, MAC, parse) and the wait for the storage commit, for tracing. */
-    decodeMs: number;
-    commitMs: number;
+    /** Request start (epoch ms), decoding (decrypt, MAC, parse) and the wait for the storage commit, for tracing. */
+    startedAt?: number;
+    decodeMs?: number;
+    commitMs?: number;
   };
   /** The merchant is null for events that belong to none (test events, unmatched Collectmaxx results). */
   'event:stored': { eventId: string; type: string; endpointIds: string[]; merchantId?: string | null };

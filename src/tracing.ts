@@ -91,7 +91,10 @@ export class Tracing {
 
   /** A callback: the request span, with decode and commit beneath it. */
   private intake(e: RelayEventMap['callback']): void {
-    const end = e.startedAt + Math.max(e.durationMs, e.decodeMs + e.commitMs);
+    const decodeMs = e.decodeMs ?? 0;
+    const commitMs = e.commitMs ?? 0;
+    const startedAt = e.startedAt ?? Date.now() - e.durationMs;
+    const end = startedAt + Math.max(e.durationMs, decodeMs + commitMs);
     const ids = e.eventId ? { traceId: traceIdOf(e.eventId), spanId: intakeSpanIdOf(e.eventId) } : {};
     const attributes: Attributes = {
       'paygate.channel': e.channel, 'paygate.result': e.result,
@@ -100,9 +103,9 @@ export class Tracing {
       ...(e.eventId ? { 'event.id': e.eventId, 'event.type': e.eventType ?? '' } : {}),
       'callback.id': e.callbackId,
     };
-    const root = this.span('paygate.callback', { kind: SpanKind.SERVER, start: e.startedAt, end, attributes, error: e.result === 'quarantined' ? e.reason : undefined }, ids);
-    const commitStart = end - e.commitMs;
-    this.span('paygate.decode', { kind: SpanKind.INTERNAL, start: commitStart - e.decodeMs, end: commitStart, attributes: {}, error: e.result === 'quarantined' ? e.reason : undefined }, {}, root);
+    const root = this.span('paygate.callback', { kind: SpanKind.SERVER, start: startedAt, end, attributes, error: e.result === 'quarantined' ? e.reason : undefined }, ids);
+    const commitStart = end - commitMs;
+    this.span('paygate.decode', { kind: SpanKind.INTERNAL, start: commitStart - decodeMs, end: commitStart, attributes: {}, error: e.result === 'quarantined' ? e.reason : undefined }, {}, root);
     this.span('storage.commit', { kind: SpanKind.INTERNAL, start: commitStart, end, attributes: {} }, {}, root);
   }
 
