@@ -7,6 +7,7 @@ import t from 'tap';
 import { metric, notify, sleep, until } from './delivery/_lib.js';
 import { newSecret, startReceiver } from './helpers/receiver.js';
 import { baseConfig, startRelay, tmpDir } from './helpers/relay.js';
+import { freshSchema, pgUrl, requirePostgres, sharePostgres } from './helpers/pg.js';
 import { needTool } from './helpers/tools.js';
 
 // What Prometheus 2.x sends when it scrapes.
@@ -124,4 +125,27 @@ t.test('delivery, queue, storage and quarantine metrics from real traffic', asyn
   await sleep(1100);
   const age = await metric(h.url, 'paygate_relay_quarantine_oldest_age_seconds', {});
   t.ok(age! >= 1 && age! < 30, `oldest quarantined callback is ${age}s old`);
+});
+
+t.test('PostgreSQL: the same queue split and quarantine age from its queries', async (t) => {
+  await requirePostgres();
+  await sharePostgres(t);
+  const secret = newSecret();
+  const flaky = await startReceiver(t, secret, '/flaky');
+  flaky.behave(() => ({ status: 500 }));
+  const h = await startRelay(t, baseConfig(tmpDir(t), {
+    storage: pgUrl(freshSchema(t, 'metrics')),
+    endpoints: [
+      { id: 'flaky', url: flaky.url, secret, jitter: 0, retryScheduleMs: [0, 600_000] },
+      { id: 'off', url: flaky.url, secret, enabled: false },
+    ],
+  }));
+  await fetch(`${h.url}/paygate/notify/OC`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'MerchantID=ShopTest&Len=3&Data=zz' });
+  t.equal((await notify(h.url)).status, 200);
+  await until('the failed attempt recorded', async () => (await metric(h.url, 'paygate_relay_delivery_queue_deliveries', { endpoint: 'flaky', state: 'retry_waiting' })) === 1);
+  t.equal(await metric(h.url, 'paygate_relay_delivery_queue_deliveries', { endpoint: 'off', state: 'pending' }), 1);
+  t.equal(await metric(h.url, 'paygate_relay_delivery_queue_deliveries', { endpoint: 'flaky', state: 'in_flight' }), 0);
+  t.equal(await metric(h.url, 'paygate_relay_quarantine_size', {}), 1);
+  const age = await metric(h.url, 'paygate_relay_quarantine_oldest_age_seconds', {});
+  t.ok(age! > 0 && age! < 30, `oldest quarantined ${age}s`);
 });
