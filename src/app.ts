@@ -5,6 +5,7 @@ import type { AdminServices } from './admin/queries.js';
 import consoleApp, { CONSOLE_PREFIX } from './console/index.js';
 import type { ConsoleServices } from './console/kit.js';
 import { RelayError, errorBody, type ErrorCode } from './errors.js';
+import { renderOpenMetrics } from './openmetrics.js';
 import type { Metrics } from './metrics.js';
 import type { Relay } from './relay.js';
 import adminRoutes from './routes/admin.js';
@@ -58,7 +59,11 @@ export function appServices(relay: Relay): AppServices {
         return relay.draining;
       },
       pingStorage: () => relay.store.ping(),
-      metrics: { get contentType() { return relay.metrics.registry.contentType; }, text: () => relay.metrics.registry.metrics() },
+      metrics: {
+        get contentType() { return relay.metrics.registry.contentType; },
+        text: () => relay.metrics.registry.metrics(),
+        openMetrics: async () => renderOpenMetrics(await relay.metrics.registry.getMetricsAsJSON()),
+      },
     },
     // The relay itself has exactly the callback slice's shape (config, intake, metrics, draining, now).
     callbacks: relay,
@@ -100,8 +105,8 @@ async function relayApp(app: FastifyInstance, opts: AppOptions): Promise<void> {
   const served: { method: string; url: string }[] = [];
   app.decorate('servedRoutes', served);
   app.addHook('onRoute', (r) => {
-    // The console's HTML pages are for people, not part of the API contract in openapi.yaml.
-    if (r.url.startsWith(CONSOLE_PREFIX)) return;
+    // The console's HTML pages (and `/`, which leads there) are for people, not part of the API contract in openapi.yaml.
+    if (r.url.startsWith(CONSOLE_PREFIX) || r.url === '/') return;
     for (const m of [r.method].flat()) if (m !== 'HEAD') served.push({ method: m, url: r.url });
   });
 
@@ -122,7 +127,11 @@ async function relayApp(app: FastifyInstance, opts: AppOptions): Promise<void> {
     await app.register(adminRoutes, { admin: services.admin });
     await app.register(collectmaxxApi, { relay: services.collectmaxxRelay, tokens: services.tokens });
     // The operator console: same listener and same switch (admin tokens) as the admin API.
-    if (services.console) await app.register(consoleApp, { services: services.console, tokens: services.tokens, prefix: CONSOLE_PREFIX });
+    if (services.console) {
+      await app.register(consoleApp, { services: services.console, tokens: services.tokens, prefix: CONSOLE_PREFIX });
+      // Someone who opens the relay's address in a browser lands in the console.
+      app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect(CONSOLE_PREFIX, 302));
+    }
   }
 }
 
@@ -131,8 +140,12 @@ export const app = fp(relayApp, { name: 'paygate-relay', fastify: '5.x' });
 /** A Fastify instance for one listener of a relay. */
 export async function buildApp(relay: Relay, opts: { surface?: Surface; https?: { cert: Buffer; key: Buffer } } = {}): Promise<FastifyInstance> {
   const t = relay.config.listen.timeouts;
+  // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default: a
+  // slowloris client would hold a socket for 30 s whatever headersMs says. Sweep often enough
+  // that a slow header block is cut within about a tenth of headersMs of its deadline.
+  const http = { headersTimeout: t.headersMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.headersMs / 10))) };
   const fastify = Fastify({
-    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const, ...http } } : { http }),
     trustProxy: relay.config.trustProxy ?? false,
     connectionTimeout: t.requestMs,
     requestTimeout: t.requestMs,
@@ -143,7 +156,6 @@ export async function buildApp(relay: Relay, opts: { surface?: Surface; https?: 
     bodyLimit: relay.config.limits.bodyBytes,
     return503OnClosing: true,
   });
-  fastify.server.headersTimeout = t.headersMs;
   await fastify.register(app, { services: appServices(relay), surface: opts.surface });
   return fastify;
 }

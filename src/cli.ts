@@ -1,27 +1,37 @@
 #!/usr/bin/env node
-import { createReadStream } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
-import pino from 'pino';
-import { createLogger } from './logger.js';
-import { buildCallback } from './paygate/simulator.js';
-import { Relay, rawMerchantKeys } from './relay.js';
-import { serve } from './server.js';
+import { StartupError } from './startup.js';
+
+// The relay, the HTTP stack and the crypto are loaded by the commands that need them,
+// so `--help`, `--version` and usage errors answer at once.
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const COMMAND_USAGE: Record<string, string> = {
+  serve: `serve     --config PATH                    run the relay (or PAYGATE_RELAY_CONFIG)`,
+  simulate: `simulate  --config PATH --merchant ID --kind KIND --code CODE
+            [--status S] [--trans-id T] [--pay-id P] [--xid X] [--mandate-id M] [--user-data U]
+            [--channel notify|success|failure] [--key-slot N] [--target URL] [--tamper | --forge-mac]
+                                             build a callback exactly as Paygate would; print it or post it
+                                             (exit 1 when the relay answers 4xx/5xx; --tamper flips a byte of Data,
+                                             --forge-mac signs with a wrong key: both must be refused)`,
+  export: `export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each`,
+  replay: `replay    FILE --target URL                post exported callbacks again, byte for byte`,
+  openapi: `openapi                                    print the OpenAPI document (openapi.yaml)`,
+  collectmaxx: `collectmaxx import --config PATH FILE...   import Collectmaxx result files (one line per file; exit 1 if any failed)`,
+};
 
 const USAGE = `paygate-relay <command> [options]
 
-  serve     --config PATH                    run the relay (or PAYGATE_RELAY_CONFIG)
-  simulate  --config PATH --merchant ID --kind KIND --code CODE
-            [--status S] [--trans-id T] [--pay-id P] [--xid X] [--mandate-id M] [--user-data U]
-            [--channel notify|success|failure] [--key-slot N] [--target URL]
-                                             build a callback exactly as Paygate would; print it or post it
-  export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each
-  replay    FILE --target URL                post exported callbacks again, byte for byte
-  openapi                                    print the OpenAPI document (openapi.yaml)
-  collectmaxx import --config PATH FILE...   import Collectmaxx result files (one line per file; exit 1 if any failed)
+${Object.values(COMMAND_USAGE).map((u) => `  ${u.replace(/\n/g, '\n  ')}`).join('\n')}
+
+  help, --help, -h                           this text; paygate-relay <command> --help for one command
+  --version, -v                              the version
 `;
 
 function configPath(v: string | undefined): string {
@@ -38,9 +48,11 @@ async function simulate(argv: string[]): Promise<void> {
       status: { type: 'string' }, 'trans-id': { type: 'string' }, 'pay-id': { type: 'string' }, xid: { type: 'string' },
       'mandate-id': { type: 'string' }, 'user-data': { type: 'string' }, channel: { type: 'string', default: 'notify' },
       'key-slot': { type: 'string', default: '0' }, target: { type: 'string' },
+      tamper: { type: 'boolean', default: false }, 'forge-mac': { type: 'boolean', default: false },
     },
   });
   const config = loadConfig(configPath(values.config));
+  const [{ rawMerchantKeys }, { buildCallback }] = await Promise.all([import('./relay.js'), import('./paygate/simulator.js')]);
   const merchants = rawMerchantKeys(config);
   const merchant = values.merchant ? merchants.find((m) => m.id === values.merchant) : merchants[0];
   if (!merchant) throw new ConfigError(`--merchant: no merchant ${values.merchant} in the configuration`);
@@ -51,16 +63,32 @@ async function simulate(argv: string[]): Promise<void> {
       mandateId: values['mandate-id'], userData: values['user-data'],
     },
     merchant,
-    { keySlot: Number(values['key-slot']) },
+    // A MAC made with a key the relay does not have: what a forger without the HMAC key can do.
+    { keySlot: Number(values['key-slot']), macOverride: values['forge-mac'] ? createHmac('sha256', randomBytes(32)).update('forged').digest('hex').toUpperCase() : undefined },
   );
   const path = `/paygate/${values.channel}${values.kind ? `/${encodeURIComponent(values.kind)}` : ''}`;
-  const out = { method: 'POST', path, contentType: cb.contentType, body: cb.body.toString('latin1') };
+  const body = values.tamper ? tamperData(cb.body.toString('latin1')) : cb.body.toString('latin1');
+  const out = { method: 'POST', path, contentType: cb.contentType, body };
   if (!values.target) {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  const res = await fetch(new URL(path, values.target), { method: 'POST', headers: { 'content-type': cb.contentType }, body: new Uint8Array(cb.body), redirect: 'manual' });
+  const res = await fetch(new URL(path, values.target), { method: 'POST', headers: { 'content-type': cb.contentType }, body: Buffer.from(body, 'latin1'), redirect: 'manual' });
   process.stdout.write(`${JSON.stringify({ ...out, status: res.status, location: res.headers.get('location'), answer: await res.text() }, null, 2)}\n`);
+  // A refusal (or an outage) is not success: scripts and CI checks rely on the exit code.
+  if (res.status >= 400) {
+    process.stderr.write(`paygate-relay: the relay answered ${res.status}\n`);
+    process.exitCode = 1;
+  }
+}
+
+/** Flip one hex digit in the middle of Data: the ciphertext no longer decrypts to what was signed. */
+function tamperData(body: string): string {
+  return body.replace(/(^|&)(Data=)([0-9A-Fa-f]+)/, (_m, lead: string, key: string, hex: string) => {
+    const i = Math.floor(hex.length / 2);
+    const flipped = (parseInt(hex[i]!, 16) ^ 0x1).toString(16).toUpperCase();
+    return `${lead}${key}${hex.slice(0, i)}${flipped}${hex.slice(i + 1)}`;
+  });
 }
 
 async function exportCallbacks(argv: string[]): Promise<void> {
@@ -68,6 +96,7 @@ async function exportCallbacks(argv: string[]): Promise<void> {
   const config = loadConfig(configPath(values.config));
   const since = values.since ? Date.parse(values.since) : null;
   if (since !== null && Number.isNaN(since)) throw new ConfigError('--since must be an ISO 8601 time');
+  const { Relay } = await import('./relay.js');
   const relay = await Relay.create({ config, delivery: false });
   try {
     for await (const c of relay.store.exportCallbacks(since)) {
@@ -115,6 +144,7 @@ async function collectmaxx(argv: string[]): Promise<void> {
   if (positionals.length === 0) throw new ConfigError('usage: paygate-relay collectmaxx import --config PATH FILE...');
   const config = loadConfig(configPath(values.config));
   if (!config.collectmaxx) throw new ConfigError('config collectmaxx: not configured');
+  const [{ Relay }, { createLogger }, { default: pino }] = await Promise.all([import('./relay.js'), import('./logger.js'), import('pino')]);
   const relay = await Relay.create({ config, delivery: false, logger: createLogger('warn', pino.destination(2)) });
   let failed = 0;
   try {
@@ -141,37 +171,63 @@ async function collectmaxx(argv: string[]): Promise<void> {
   if (failed > 0) process.exitCode = 1;
 }
 
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  async serve(argv) {
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
+    const config = loadConfig(configPath(values.config));
+    const { serve } = await import('./server.js');
+    await serve(config);
+  },
+  simulate,
+  export: exportCallbacks,
+  replay,
+  collectmaxx,
+  async openapi(argv) {
+    parseArgs({ args: argv, options: {} });
+    const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);
+    process.stdout.write(stringify(await buildOpenApi(), { lineWidth: 0, aliasDuplicateObjects: false }));
+  },
+};
+
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
-  switch (cmd) {
-    case 'serve': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } } });
-      await serve(loadConfig(configPath(values.config)));
-      return;
-    }
-    case 'simulate':
-      return simulate(rest);
-    case 'export':
-      return exportCallbacks(rest);
-    case 'replay':
-      return replay(rest);
-    case 'collectmaxx':
-      return collectmaxx(rest);
-    case 'openapi': {
-      const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);
-      process.stdout.write(stringify(await buildOpenApi(), { lineWidth: 0, aliasDuplicateObjects: false }));
-      return;
-    }
-    default:
-      process.stderr.write(USAGE);
-      process.exitCode = cmd ? 2 : 0;
+  if (cmd === undefined) {
+    process.stderr.write(USAGE);
+    process.exitCode = 2;
+    return;
   }
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    const one = rest[0] !== undefined ? COMMAND_USAGE[rest[0]] : undefined;
+    process.stdout.write(one ? `paygate-relay ${one}\n` : USAGE);
+    return;
+  }
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
+    process.stdout.write(`paygate-relay ${VERSION}\n`);
+    return;
+  }
+  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (!run) {
+    process.stderr.write(`paygate-relay: unknown command '${cmd}' (paygate-relay --help lists the commands)\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`paygate-relay ${COMMAND_USAGE[cmd]}\n`);
+    return;
+  }
+  await run(rest);
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+  const code = (err as { code?: string }).code;
+  if (err instanceof ConfigError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     process.stderr.write(`paygate-relay: ${(err as Error).message}\n`);
     process.exit(2);
+  }
+  // The environment refused the config (port taken, database unreachable ...): one line, the key and the cause.
+  if (err instanceof StartupError) {
+    process.stderr.write(`paygate-relay: config ${err.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`paygate-relay: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

@@ -61,7 +61,17 @@ export class Intake {
     private readonly endpoints: () => Endpoint[],
     private readonly hub: Hub,
   ) {
-    this.queue = new CommitQueue((items) => this.store.ingest(items));
+    this.queue = new CommitQueue(async (items) => {
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        const r = await this.store.ingest(items);
+        ok = true;
+        return r;
+      } finally {
+        this.hub.emit('store:commit', { items: items.length, durationMs: performance.now() - t0, ok });
+      }
+    });
   }
 
   /** Build the event draft (id, payload, deliveries) for a verified callback. */
@@ -86,7 +96,9 @@ export class Intake {
 
   /** Decode, then commit (callback + event + deliveries in one transaction) before answering. */
   async receive(c: IncomingCallback, startedAt: number): Promise<IntakeOutcome> {
+    const t0 = performance.now();
     const decoded = decodeIncoming(c, this.merchants());
+    const t1 = performance.now();
     const callbackId = newId('cb', c.receivedAt);
     const base = {
       id: callbackId,
@@ -117,16 +129,19 @@ export class Intake {
     }
 
     const durationMs = Date.now() - startedAt;
+    const timing = { startedAt, durationMs, decodeMs: t1 - t0, commitMs: performance.now() - t1 };
     if (!decoded.ok) {
-      this.hub.emit('callback', { callbackId, channel: c.channel, result: 'quarantined', reason: decoded.reason, merchantId: decoded.merchantId, durationMs });
+      this.hub.emit('callback', { callbackId, channel: c.channel, result: 'quarantined', reason: decoded.reason, merchantId: decoded.merchantId, ...timing });
       return { result: 'quarantined', callbackId, reason: decoded.reason, detail: decoded.detail, merchantId: decoded.merchantId };
     }
     const result = stored.duplicate ? 'duplicate' : 'accepted';
     const eventId = stored.eventId!;
-    if (!stored.duplicate) this.hub.emit('event:stored', { eventId, type: item.event!.type, endpointIds: item.event!.deliveries.map((d) => d.endpointId) });
+    if (!stored.duplicate) {
+      this.hub.emit('event:stored', { eventId, type: item.event!.type, endpointIds: item.event!.deliveries.map((d) => d.endpointId), merchantId: decoded.merchantId });
+    }
     this.hub.emit('callback', {
       callbackId, channel: c.channel, result, merchantId: decoded.merchantId, operation: decoded.operation, outcome: decoded.outcome,
-      eventId, eventType: decoded.eventType, keySlot: decoded.keySlot, durationMs,
+      eventId, eventType: decoded.eventType, keySlot: decoded.keySlot, ...timing,
     });
     return { result, callbackId, eventId, decoded };
   }
@@ -144,7 +159,7 @@ export class Intake {
     const draft = this.eventDraft(decoded, cb.channel, cb.receivedAt);
     const stored = await this.store.resolveQuarantine(callbackId, draft, decoded.merchantId, displayFields(decoded), Date.now());
     if (!stored) return null;
-    if (!stored.duplicate) this.hub.emit('event:stored', { eventId: draft.id, type: draft.type, endpointIds: draft.deliveries.map((d) => d.endpointId) });
+    if (!stored.duplicate) this.hub.emit('event:stored', { eventId: draft.id, type: draft.type, endpointIds: draft.deliveries.map((d) => d.endpointId), merchantId: decoded.merchantId });
     return { result: stored.duplicate ? 'duplicate' : 'accepted', eventId: stored.eventId! };
   }
 }

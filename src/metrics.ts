@@ -10,13 +10,15 @@ import type { Store } from './store/types.js';
 export class Metrics {
   readonly registry = new Registry();
   readonly callbacks: Counter<'channel' | 'result' | 'reason'>;
-  readonly events: Counter<'type'>;
+  readonly events: Counter<'type' | 'merchant'>;
   readonly decryptFailures: Counter<'merchant'>;
   readonly macFailures: Counter<'merchant'>;
   readonly keySlotMatches: Counter<'merchant' | 'slot'>;
   readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
   readonly deliveries: Counter<'endpoint' | 'result'>;
-  readonly attemptDuration: Histogram<'endpoint'>;
+  readonly attemptDuration: Histogram<'endpoint' | 'result'>;
+  readonly deliveryLatency: Histogram<'endpoint'>;
+  readonly commitDuration: Histogram<never>;
   readonly deadLettersTotal: Counter<'endpoint'>;
   readonly endpointDisabledTotal: Counter<'endpoint' | 'reason'>;
   readonly collectmaxxRecords: Counter<never>;
@@ -27,9 +29,13 @@ export class Metrics {
   readonly collectmaxxSftpCycles: Counter<'result'>;
   readonly collectmaxxSftpFiles: Counter<'direction'>;
   readonly ready: Gauge;
-  readonly tlsExpiry: Gauge;
+  /** Registered only with listen.tls: a relay behind a proxy exports no certificate expiry (not 0, which would alert). */
+  readonly tlsExpiry: Gauge | null;
 
-  constructor(opts: { version: string; merchants: string[]; endpoints: string[]; store: Store; isEndpointEnabled: (id: string) => boolean; isReady: () => boolean; now?: () => number }) {
+  constructor(opts: {
+    version: string; merchants: string[]; endpoints: string[]; store: Store; isEndpointEnabled: (id: string) => boolean; isReady: () => boolean;
+    tls?: boolean; now?: () => number;
+  }) {
     const r = this.registry;
     const now = opts.now ?? Date.now;
     const knownMerchants = new Set(opts.merchants);
@@ -41,17 +47,24 @@ export class Metrics {
       .set({ version: opts.version, node: process.version }, 1);
     this.ready = new Gauge({ name: 'paygate_relay_ready', help: '1 when the relay takes callbacks (storage reachable, not draining).', registers: [r],
       collect() { this.set(opts.isReady() ? 1 : 0); } });
-    this.tlsExpiry = new Gauge({ name: 'paygate_relay_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate (unix seconds); absent without listen.tls.', registers: [r] });
+    this.tlsExpiry = opts.tls
+      ? new Gauge({ name: 'paygate_relay_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate (unix seconds); absent without listen.tls.', registers: [r] })
+      : null;
     this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result (accepted, duplicate, quarantined, forbidden, rate_limited) and reject reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
-    this.events = new Counter({ name: 'paygate_relay_events_total', help: 'Events created, by type.', labelNames: ['type'], registers: [r] });
+    this.events = new Counter({ name: 'paygate_relay_events_total', help: 'Events created, by type and merchant (none for events without one).', labelNames: ['type', 'merchant'], registers: [r] });
     this.decryptFailures = new Counter({ name: 'paygate_relay_decrypt_failures_total', help: 'Callbacks that could not be decrypted/parsed, by merchant (unknown when not identified).', labelNames: ['merchant'], registers: [r] });
     this.macFailures = new Counter({ name: 'paygate_relay_mac_failures_total', help: 'Callbacks whose MAC was missing or wrong, by merchant.', labelNames: ['merchant'], registers: [r] });
     this.keySlotMatches = new Counter({ name: 'paygate_relay_key_slot_matches_total', help: 'Verified callbacks by the key slot that matched (0 = newest).', labelNames: ['merchant', 'slot'], registers: [r] });
     this.httpDuration = new Histogram({ name: 'paygate_relay_http_request_duration_seconds', help: 'HTTP request duration.', labelNames: ['route', 'method', 'status_code'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [r] });
     this.deliveries = new Counter({ name: 'paygate_relay_deliveries_total', help: 'Delivery attempts by endpoint and result (succeeded, failed = will retry, dead = dead-lettered).', labelNames: ['endpoint', 'result'], registers: [r] });
-    this.attemptDuration = new Histogram({ name: 'paygate_relay_delivery_attempt_duration_seconds', help: 'Delivery attempt duration.', labelNames: ['endpoint'],
+    this.attemptDuration = new Histogram({ name: 'paygate_relay_delivery_attempt_duration_seconds', help: 'Delivery attempt duration, by endpoint and result (succeeded, failed, dead).', labelNames: ['endpoint', 'result'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [r] });
+    // Retries stretch this from milliseconds to days: the buckets follow the default retry schedule.
+    this.deliveryLatency = new Histogram({ name: 'paygate_relay_delivery_latency_seconds', help: 'End to end: callback received (event stored) to the receiver\'s 2xx, by endpoint; includes every retry.', labelNames: ['endpoint'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 21600, 86400], registers: [r] });
+    this.commitDuration = new Histogram({ name: 'paygate_relay_storage_commit_duration_seconds', help: 'Duration of one intake commit (a batch of callbacks written in one transaction).',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [r] });
     this.deadLettersTotal = new Counter({ name: 'paygate_relay_dead_letters_total', help: 'Deliveries dead-lettered after the last retry.', labelNames: ['endpoint'], registers: [r] });
     this.endpointDisabledTotal = new Counter({ name: 'paygate_relay_endpoint_disabled_total', help: 'Endpoints disabled, by reason (gone = 410, failing = failed for the whole span, operator).', labelNames: ['endpoint', 'reason'], registers: [r] });
 
@@ -72,6 +85,17 @@ export class Metrics {
         const s = new Map((await snapshot()).map((x) => [x.endpointId, x]));
         for (const id of opts.endpoints) this.set({ endpoint: id }, s.get(id)?.queueDepth ?? 0);
       } });
+    new Gauge({ name: 'paygate_relay_delivery_queue_deliveries', help: 'Open deliveries by endpoint and state: pending (not tried yet), retry_waiting (failed, waiting for the next try), in_flight (being sent).',
+      labelNames: ['endpoint', 'state'], registers: [r],
+      async collect() {
+        const s = new Map((await snapshot()).map((x) => [x.endpointId, x]));
+        for (const id of opts.endpoints) {
+          const x = s.get(id);
+          this.set({ endpoint: id, state: 'pending' }, x?.pending ?? 0);
+          this.set({ endpoint: id, state: 'retry_waiting' }, x?.retryWaiting ?? 0);
+          this.set({ endpoint: id, state: 'in_flight' }, x?.inFlight ?? 0);
+        }
+      } });
     new Gauge({ name: 'paygate_relay_delivery_oldest_pending_age_seconds', help: 'Age of the oldest undelivered event, by endpoint (0 when none).', labelNames: ['endpoint'], registers: [r],
       async collect() {
         const s = new Map((await snapshot()).map((x) => [x.endpointId, x]));
@@ -81,7 +105,8 @@ export class Metrics {
           this.set({ endpoint: id }, oldest ? Math.max(0, (t - oldest) / 1000) : 0);
         }
       } });
-    new Gauge({ name: 'paygate_relay_dead_letters', help: 'Deliveries currently dead-lettered, by endpoint.', labelNames: ['endpoint'], registers: [r],
+    // Not `paygate_relay_dead_letters`: OpenMetrics names the counter below by that family, and a gauge of the same name collides.
+    new Gauge({ name: 'paygate_relay_dead_letter_deliveries', help: 'Deliveries currently in the dead-letter queue, by endpoint.', labelNames: ['endpoint'], registers: [r],
       async collect() {
         const s = new Map((await snapshot()).map((x) => [x.endpointId, x]));
         for (const id of opts.endpoints) this.set({ endpoint: id }, s.get(id)?.deadLetters ?? 0);
@@ -90,8 +115,16 @@ export class Metrics {
       collect() {
         for (const id of opts.endpoints) this.set({ endpoint: id }, opts.isEndpointEnabled(id) ? 1 : 0);
       } });
+    const quarantine = async () => opts.store.quarantineStats();
+    let q: ReturnType<typeof quarantine> | null = null;
+    const qSnapshot = () => (q ??= quarantine().finally(() => setTimeout(() => (q = null), 0)));
     new Gauge({ name: 'paygate_relay_quarantine_size', help: 'Callbacks in quarantine (rejected, kept for reprocessing).', registers: [r],
-      async collect() { this.set(await opts.store.quarantineSize()); } });
+      async collect() { this.set((await qSnapshot()).size); } });
+    new Gauge({ name: 'paygate_relay_quarantine_oldest_age_seconds', help: 'Age of the oldest callback in quarantine (0 when none).', registers: [r],
+      async collect() {
+        const oldest = (await qSnapshot()).oldestAt;
+        this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
+      } });
   }
 
   readonly merchantLabel: (m: string | undefined) => string;
@@ -105,11 +138,13 @@ export class Metrics {
       else if (e.reason && ['invalid_hex', 'decrypt_failed', 'len_mismatch', 'malformed_plaintext', 'merchant_mismatch'].includes(e.reason)) this.decryptFailures.inc({ merchant });
       if (e.keySlot !== undefined) this.keySlotMatches.inc({ merchant, slot: String(e.keySlot) });
     });
-    hub.on('event:stored', (e) => this.events.inc({ type: e.type }));
+    hub.on('event:stored', (e) => this.events.inc({ type: e.type, merchant: e.merchantId ? this.merchantLabel(e.merchantId) : 'none' }));
+    hub.on('store:commit', (e) => this.commitDuration.observe(e.durationMs / 1000));
     hub.on('attempt', (e) => {
       if (e.result === 'lease_lost') return;
       this.deliveries.inc({ endpoint: e.endpointId, result: e.result });
-      this.attemptDuration.observe({ endpoint: e.endpointId }, e.durationMs / 1000);
+      this.attemptDuration.observe({ endpoint: e.endpointId, result: e.result }, e.durationMs / 1000);
+      if (e.result === 'succeeded') this.deliveryLatency.observe({ endpoint: e.endpointId }, Math.max(0, e.finishedAt - e.createdAt) / 1000);
       if (e.result === 'dead') this.deadLettersTotal.inc({ endpoint: e.endpointId });
     });
     hub.on('endpoint:disabled', (e) => this.endpointDisabledTotal.inc({ endpoint: e.endpointId, reason: e.reason }));

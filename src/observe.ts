@@ -3,6 +3,12 @@ import type { ErrorCode } from './errors.js';
 import type { Channel } from './paygate/types.js';
 import type { ErrorClass } from './store/types.js';
 
+export interface TraceIds {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+}
+
 /** What the relay reports to its observers (metrics, logs, the dispatcher's wake-up). */
 export interface RelayEventMap {
   callback: {
@@ -17,8 +23,15 @@ export interface RelayEventMap {
     eventType?: string;
     keySlot?: number;
     durationMs: number;
+    /** Request start (epoch ms), decoding (decrypt, MAC, parse) and the wait for the storage commit, for tracing. */
+    startedAt?: number;
+    decodeMs?: number;
+    commitMs?: number;
   };
-  'event:stored': { eventId: string; type: string; endpointIds: string[] };
+  /** The merchant is null for events that belong to none (test events, unmatched Collectmaxx results). */
+  'event:stored': { eventId: string; type: string; endpointIds: string[]; merchantId?: string | null };
+  /** One intake transaction (a batch of callbacks) committed or failed. */
+  'store:commit': { items: number; durationMs: number; ok: boolean };
   attempt: {
     endpointId: string;
     eventId: string;
@@ -26,9 +39,15 @@ export interface RelayEventMap {
     attempt: number;
     statusCode: number | null;
     errorClass: ErrorClass | null;
+    /** When the attempt began and ended (epoch ms) and when its delivery was created (the event was stored). */
+    startedAt: number;
+    finishedAt: number;
+    createdAt: number;
     durationMs: number;
     result: 'succeeded' | 'failed' | 'dead' | 'lease_lost';
     nextAttemptAt?: number;
+    /** The W3C trace context sent in `traceparent`, when tracing is on. */
+    trace?: TraceIds;
   };
   'endpoint:disabled': { endpointId: string; reason: 'gone' | 'failing' | 'operator' };
   'endpoint:enabled': { endpointId: string };

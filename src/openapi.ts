@@ -14,6 +14,7 @@ import { app, type AppServices } from './app.js';
 import type { Config } from './config/schema.js';
 import { COLLECTMAXX_EVENT_TYPES } from './events/schema.js';
 import { EVENT_TYPES } from './paygate/operation.js';
+import { FailureThrottle } from './net/failure-throttle.js';
 import { VERSION } from './relay.js';
 import type { TokenTable } from './routes/auth.js';
 
@@ -45,7 +46,7 @@ function documentServices(): AppServices {
     },
   });
   const config = { paygate: {}, limits: { bodyBytes: 64 * 1024 }, merchants: [] } as unknown as Config;
-  const tokens: TokenTable = { enabled: true, roleOf: () => null };
+  const tokens: TokenTable = { enabled: true, roleOf: () => null, throttle: new FailureThrottle() };
   return {
     health: absent('health') as AppServices['health'],
     callbacks: { config, intake: absent('intake'), metrics: absent('metrics'), draining: false, now: Date.now } as unknown as AppServices['callbacks'],

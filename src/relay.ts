@@ -14,8 +14,10 @@ import { Hub } from './observe.js';
 import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
 import type { MerchantKeys } from './paygate/types.js';
 import { openStore } from './store/open.js';
+import { atKey } from './startup.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
+import type { Tracing } from './tracing.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 export const USER_AGENT = `paygate-relay/${VERSION}`;
@@ -47,6 +49,11 @@ export interface RelayOptions {
   random?: () => number;
 }
 
+/** What only `create` can build (it may need an async import). */
+interface Parts {
+  tracing: Tracing | null;
+}
+
 /** Stores shared by several processes announce committed events (PostgreSQL LISTEN/NOTIFY). */
 function hasListen(s: Store): s is Store & { listen(onEvent: (endpointIds: string[]) => void): Promise<() => Promise<void>> } {
   return typeof (s as { listen?: unknown }).listen === 'function';
@@ -72,6 +79,7 @@ export class Relay {
     readonly store: Store,
     readonly logger: Logger,
     private readonly opts: RelayOptions,
+    private readonly parts: Parts,
   ) {
     this.merchants = merchantKeys(config);
     this.endpoints = config.endpoints.map(buildEndpoint);
@@ -86,10 +94,11 @@ export class Relay {
       store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
       leaseMs: config.delivery.leaseMs, pollIntervalMs: config.delivery.pollIntervalMs, userAgent: USER_AGENT,
       clock: opts.clock, random: opts.random,
+      traceIds: parts.tracing ? (eventId) => parts.tracing!.attemptIds(eventId) : undefined,
     });
     this.metrics = new Metrics({
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
-      isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock,
+      isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
     });
     this.metrics.observe(this.hub);
     if (store instanceof SqliteStore && store.writer) {
@@ -98,13 +107,20 @@ export class Relay {
         : 'sqlite writer thread keeps crashing; writes fail and /readyz answers 503 until the process is restarted');
     }
     logObservations(this.hub, logger);
+    parts.tracing?.observe(this.hub);
   }
 
   static async create(opts: RelayOptions): Promise<Relay> {
     const logger = opts.logger ?? createLogger(opts.config.log.level);
-    const store = opts.store ?? openStore(opts.config.storage);
-    await store.migrate();
-    const relay = new Relay(opts.config, store, logger, opts);
+    // A database that cannot be opened or reached is the operator's to fix: one line naming `storage`.
+    const store = await atKey('storage', async () => {
+      const s = opts.store ?? openStore(opts.config.storage);
+      await s.migrate();
+      return s;
+    });
+    // Loaded only when configured: without tracing none of the OpenTelemetry SDK is imported.
+    const tracing = opts.config.tracing ? new (await import('./tracing.js')).Tracing(opts.config.tracing, VERSION, logger) : null;
+    const relay = new Relay(opts.config, store, logger, opts, { tracing });
     await relay.collectmaxx?.migrate();
     return relay;
   }
@@ -142,5 +158,6 @@ export class Relay {
     await this.dispatcher.stop(drainMs);
     await this.collectmaxx?.stop();
     await this.store.close();
+    await this.parts.tracing?.shutdown().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'tracing: final export failed'));
   }
 }

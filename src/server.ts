@@ -4,6 +4,9 @@ import { buildApp } from './app.js';
 import type { Config } from './config/schema.js';
 import { readTls, watchTls, type TlsMaterial } from './net/tls.js';
 import { Relay } from './relay.js';
+import { atKey, checkPlainHttpEndpoints } from './startup.js';
+import { CONSOLE_PREFIX } from './console/index.js';
+import { tokenTable } from './routes/auth.js';
 
 export interface RunningServer {
   relay: Relay;
@@ -19,15 +22,23 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Where the operator console is served (with admin tokens), for the start log; null without one. */
+function consoleLocation(relay: Relay, base: string | null): string | null {
+  if (!base || !tokenTable(relay.config).enabled) return null;
+  return `${base}${CONSOLE_PREFIX}`;
+}
+
 /** Process-level wiring without process-global side effects (tests call this directly). */
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
+  await checkPlainHttpEndpoints(config);
+  const tlsPaths = config.listen.tls;
+  let tls: TlsMaterial | null = tlsPaths ? await atKey('listen.tls', () => readTls(tlsPaths)) : null;
   const relay = await Relay.create({ config, logger: opts.logger });
   const log = relay.logger;
-  let tls: TlsMaterial | null = config.listen.tls ? readTls(config.listen.tls) : null;
   const separateAdmin = config.admin?.listen !== undefined;
   const app = await buildApp(relay, { surface: separateAdmin ? 'public' : 'all', https: tls ?? undefined });
   const admin = separateAdmin ? await buildApp(relay, { surface: 'admin' }) : null;
-  if (tls) relay.metrics.tlsExpiry.set(tls.notAfter);
+  if (tls) relay.metrics.tlsExpiry?.set(tls.notAfter);
 
   const reloadTls = (onlyIfChanged = false): boolean => {
     if (!config.listen.tls) return false;
@@ -37,7 +48,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       if (onlyIfChanged && tls && next.cert.equals(tls.cert) && next.key.equals(tls.key)) return true;
       (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: next.cert, key: next.key });
       tls = next;
-      relay.metrics.tlsExpiry.set(next.notAfter);
+      relay.metrics.tlsExpiry?.set(next.notAfter);
       log.info({ notAfter: new Date(next.notAfter * 1000).toISOString() }, 'TLS certificate reloaded');
       return true;
     } catch (err) {
@@ -49,9 +60,19 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const unwatch = config.listen.tls ? watchTls(config.listen.tls, () => reloadTls(true)) : () => {};
 
   await relay.start();
-  const url = await app.listen({ host: config.listen.host, port: config.listen.port });
-  const adminUrl = admin ? await admin.listen({ host: config.admin!.listen!.host, port: config.admin!.listen!.port }) : null;
-  log.info({ url, adminUrl, tls: tls !== null, storage: relay.store.kind, endpoints: relay.endpoints.length }, 'relay listening');
+  let url: string;
+  let adminUrl: string | null;
+  try {
+    url = await atKey('listen.port', () => app.listen({ host: config.listen.host, port: config.listen.port }));
+    adminUrl = admin ? await atKey('admin.listen.port', () => admin.listen({ host: config.admin!.listen!.host, port: config.admin!.listen!.port })) : null;
+  } catch (err) {
+    unwatch();
+    await Promise.all([app.close(), admin?.close()]);
+    await relay.stop(0);
+    throw err;
+  }
+  const consoleUrl = consoleLocation(relay, admin ? adminUrl : url);
+  log.info({ url, adminUrl, console: consoleUrl ?? undefined, tls: tls !== null, storage: relay.store.kind, endpoints: relay.endpoints.length }, 'relay listening');
 
   let stopping: Promise<void> | null = null;
   const stop = () =>

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js';
+import { buildEndpoint } from '../src/delivery/endpoints.js';
+import { compileGlob, eventCatalogue } from '../src/events/catalogue.js';
+import { checkPlainHttpEndpoints } from '../src/startup.js';
 
 const merchant = { id: 'ShopTest', keys: [{ blowfish: '${SHOP_BF}', hmac: '${SHOP_HMAC}' }] };
 const env = { SHOP_BF: 'bf-secret', SHOP_HMAC: 'hmac-secret' };
@@ -29,13 +32,41 @@ t.test('bad values stop start-up with a message naming the key', async (t) => {
   fails(t, { merchants: [merchant], listen: { port: 'eighty' } }, env, /listen\.port/, 'port type');
   fails(t, { merchants: [merchant], surprise: true }, env, /config \(root\): .*surprise/i, 'unknown keys are errors, not ignored');
   fails(t, { merchants: [merchant] }, { ...env, PORT: 'x' }, /PORT: not a valid port/, 'bad PORT');
-  const ep = { id: 'erp', url: 'http://erp.example/hook', secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` };
-  fails(t, { merchants: [merchant], endpoints: [ep] }, env, /endpoints\[0\]\.url: plain http is only allowed for loopback/, 'plain http refused');
+  const ep = { id: 'erp', url: 'http://10.1.2.3/hook', secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` };
+  fails(t, { merchants: [merchant], endpoints: [ep] }, env, /endpoints\[0\]\.url: plain http is only allowed for loopback/, 'plain http to a non-loopback address refused');
+  fails(t, { merchants: [merchant], endpoints: [{ ...ep, url: 'http://[2001:db8::1]/hook' }] }, env, /endpoints\[0\]\.url: plain http/, 'IPv6 too');
+  for (const url of ['http://127.0.0.1:9/hook', 'http://127.8.9.10/hook', 'http://[::1]:9/hook']) {
+    t.doesNotThrow(() => parseConfig({ merchants: [merchant], endpoints: [{ ...ep, url }] }, env), `${url}: a loopback address`);
+  }
   t.doesNotThrow(() => parseConfig({ merchants: [merchant], endpoints: [{ ...ep, allowInsecure: true }] }, env), 'unless allowInsecure');
   fails(t, { merchants: [merchant], endpoints: [{ ...ep, url: 'ftp://x/y' }] }, env, /endpoints\[0\]\.url/, 'only http(s)');
   fails(t, { merchants: [merchant], endpoints: [{ ...ep, url: 'https://x/y', secret: 'whsec_c2hvcnQ=' }] }, env, /endpoints\[0\]\.secret: the base64 part must decode to 24\.\.64 bytes/, 'short secret');
   fails(t, { merchants: [merchant], endpoints: [{ ...ep, url: 'https://x/y', merchants: ['Nope'] }] }, env, /endpoints\[0\]\.merchants\[0\]: unknown merchant Nope/, 'endpoint merchant filter must exist');
   fails(t, { merchants: [merchant, merchant] }, env, /merchants\[1\]\.id: duplicate merchant id/, 'duplicate merchants');
+});
+
+t.test('plain http to a name: decided at start by the addresses it resolves to', async (t) => {
+  const ep = (url: string) => parseConfig({ merchants: [merchant], endpoints: [{ id: 'erp', url, secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }] }, env);
+  await t.resolves(checkPlainHttpEndpoints(ep('http://localhost:9/hook')), 'localhost resolves to loopback (real resolver)');
+  await t.rejects(checkPlainHttpEndpoints(ep('http://127.evil.example/hook')), { name: 'ConfigError', message: /endpoints\[0\]\.url: plain http/ }, 'a name that merely starts with 127. is not loopback');
+  // What a public DNS answer would be: the name points at a routable address.
+  const resolver = (addrs: string[]) => async () => addrs.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  await t.rejects(checkPlainHttpEndpoints(ep('http://hooks.internal/x'), resolver(['127.0.0.1', '10.0.0.7'])), { message: /resolves to 10\.0\.0\.7/ }, 'one non-loopback address is enough to refuse');
+  await t.resolves(checkPlainHttpEndpoints(ep('http://hooks.internal/x'), resolver(['127.0.0.1', '::1'])));
+  await t.resolves(checkPlainHttpEndpoints(ep('https://anything.example/x'), resolver(['10.0.0.7'])), 'https is not checked');
+});
+
+t.test('event filters must match a type the relay can emit', async (t) => {
+  const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+  const withEvents = (events: string[], extra: Record<string, unknown> = {}) => ({ merchants: [merchant], endpoints: [{ id: 'erp', url: 'https://erp.example/h', secret, events }], ...extra });
+  fails(t, withEvents(['mandat.*']), env, /endpoints\[0\]\.events\[0\]: "mandat\.\*" matches no event type \(use "\*" for all\); event types: mandate\.approved, /, 'a typo names the pattern and the catalogue');
+  fails(t, withEvents(['mandate']), env, /"mandate" matches no event type/, 'a segment is not a prefix');
+  fails(t, withEvents(['paylink.*']), env, /those events come from collectmaxx, which is not configured/, 'feature types only with the feature');
+  const all = parseConfig(withEvents(['*']), env);
+  const ep = buildEndpoint(all.endpoints[0]!);
+  for (const type of ['mandate.approved', 'payment.failed', 'callback.conflict', 'relay.test']) t.ok(ep.matchesType(type), `"*" matches ${type}`);
+  t.doesNotThrow(() => parseConfig(withEvents(['mandate.*', '*.failed', 'relay.test', 'callback.conflict']), env));
+  for (const type of eventCatalogue([])) t.ok(compileGlob('*').test(type));
 });
 
 t.test('the CLI refuses a bad config with exit code 2 and the key in the message', async (t) => {

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../src/config/load.js';
@@ -135,4 +136,41 @@ t.test('rate limit: never refuses at or under the configured rate; 429 above it,
   for (let i = 0; i < 5; i++) codes.push((await post(h, '/paygate/notify', {})).statusCode);
   t.same(codes, [200, 200, 200, 429, 429]);
   t.match((await h.app.inject({ method: 'GET', url: '/metrics' })).body, /paygate_relay_callbacks_total\{channel="notify",result="rate_limited",reason="rate_limited"\} 2/);
+});
+
+t.test('slowloris: a client that sends its headers slowly is cut within about headersMs', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t), { listen: { host: '127.0.0.1', port: 0, timeouts: { headersMs: 1000, requestMs: 30_000, keepAliveMs: 5_000 } } }));
+  const { port } = new URL(h.url);
+  const sock = connect(Number(port), '127.0.0.1');
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  const started = Date.now();
+  let answer = '';
+  sock.on('data', (b: Buffer) => (answer += b.toString('latin1')));
+  sock.write('POST /paygate/notify HTTP/1.1\r\nHost: relay\r\n');
+  // One header line every 300 ms, never the blank line that ends the block.
+  let n = 0;
+  const drip = setInterval(() => { if (!sock.destroyed) sock.write(`X-Drip-${n++}: ${'a'.repeat(10)}\r\n`); }, 300);
+  const closedAfter = await new Promise<number>((r) => sock.once('close', () => r(Date.now() - started)));
+  clearInterval(drip);
+  t.ok(closedAfter >= 900, `not before headersMs (${closedAfter} ms)`);
+  // Node's default sweep (30 s) would leave it open for up to 30 s; the relay sweeps every headersMs/10.
+  t.ok(closedAfter < 5000, `closed after ${closedAfter} ms, well before Node's 30 s default sweep`);
+  t.match(answer, /^HTTP\/1\.1 408/, 'answered 408 Request Timeout');
+});
+
+t.test('admin API: wrong bearer tokens are throttled per address with 429 and Retry-After, like the console login', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t)), { delivery: false });
+  const get = (token: string) => fetch(`${h.url}/admin/events`, { headers: { authorization: `Bearer ${token}` } });
+  for (let i = 0; i < 10; i++) t.equal((await get(`wrong-token-${i}-0123456789`)).status, 401, `wrong token ${i + 1}`);
+  const blocked = await get(`wrong-token-11-0123456789`);
+  t.equal(blocked.status, 429, 'the 11th wrong token is refused unread');
+  const retryAfter = Number(blocked.headers.get('retry-after'));
+  t.ok(retryAfter > 0 && retryAfter <= 300, `Retry-After ${retryAfter}s`);
+  t.equal(((await blocked.json()) as { error: string }).error, 'rate_limited');
+  t.equal((await get(ADMIN_TOKEN)).status, 429, 'even the right token waits out the window from that address');
+  // Another address is not affected (app.inject sets the peer address).
+  const other = await h.app.inject({ method: 'GET', url: '/admin/events', remoteAddress: '127.0.0.9', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  t.equal(other.statusCode, 200, 'other clients keep working');
+  const noHeader = await h.app.inject({ method: 'GET', url: '/admin/events', remoteAddress: '127.0.0.10' });
+  t.equal(noHeader.statusCode, 401, 'a request without a token is refused but does not count as a guess');
 });

@@ -240,6 +240,6 @@ export async function sendTestEvent(svc: AdminServices, endpointId: string, mess
     deliveries: [{ endpointId: ep.id, orderKey: null }],
   };
   await svc.store.addEvent(draft, now);
-  svc.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id] });
+  svc.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id], merchantId: null });
   return { eventId: id, endpointId: ep.id, endpointEnabled: !svc.dispatcher.isDisabled(ep.id) };
 }

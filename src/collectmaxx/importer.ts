@@ -99,7 +99,7 @@ export class Importer {
       const r = await this.d.store.addEvent(draft, now);
       if (r.duplicate) continue;
       events++;
-      this.d.hub.emit('event:stored', { eventId: id, type: dr.type, endpointIds: draft.deliveries.map((x) => x.endpointId) });
+      this.d.hub.emit('event:stored', { eventId: id, type: dr.type, endpointIds: draft.deliveries.map((x) => x.endpointId), merchantId });
       this.d.hub.emit('collectmaxx:result-event', { type: dr.type });
     }
     await this.d.cmx.addSeenStates(fresh.map((dr) => ({ stateKey: dr.stateKey, subjectKey: dr.subjectKey, identifier: dr.identifier, firstSeenAt: now })));

@@ -23,6 +23,7 @@ export const REJECT_CODES = [
   'currency',
   'phone',
   'email',
+  'formula',
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 
@@ -50,6 +51,10 @@ const INT_MAX = 2_147_483_647;
 // C0/C1 controls (a CR/LF would split a CSV record) and lone surrogates (not encodable in UTF-8).
 const INVALID_CHAR = /[\u0000-\u001F\u007F-\u009F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// A text cell a spreadsheet would run as a formula when someone opens the delivery file (CSV injection).
+const FORMULA_START = /^[=+\-@\t\r]/;
+// ... except a plain number: a spreadsheet reads "-5" or "+3.50" as a number, not a formula.
+const PLAIN_NUMBER = /^[+-]?[0-9]+([.,][0-9]+)?$/;
 
 function codePoints(s: string): number {
   let n = 0;
@@ -102,6 +107,7 @@ function checkValue(f: DeliveryField, value: string, opts: ValidateOptions): { v
       if (v !== '0' && v !== '1') bad('boolean', 'must be 0 or 1');
       break;
     case 'varchar':
+      if (FORMULA_START.test(v) && !PLAIN_NUMBER.test(v)) bad('formula', 'must not begin with =, +, -, @, tab or CR (a spreadsheet would run it as a formula)');
       break;
   }
   if (f.maxLength !== undefined && codePoints(v) > f.maxLength) {

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { COLLECTMAXX_ENDPOINT_ID, collectmaxxConfigSchema } from '../collectmaxx/config.js';
-import { parseCidr } from '../net/cidr.js';
-import { EVENT_GLOB } from '../events/glob.js';
+import { FEATURE_EVENT_TYPES, eventCatalogue } from '../events/catalogue.js';
+import { EVENT_GLOB, compileGlob } from '../events/glob.js';
+import { isLoopbackIp, parseCidr } from '../net/cidr.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -72,9 +74,10 @@ const endpoint = z
   })
   .strict()
   .superRefine((e, ctx) => {
+    // An IP literal is decided here; a name (localhost) by the addresses it resolves to at start (src/startup.ts).
     const u = new URL(e.url);
-    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname) || u.hostname.startsWith('127.');
-    if (u.protocol === 'http:' && !loopback && !e.allowInsecure) {
+    const ipLiteral = isIP(u.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0;
+    if (u.protocol === 'http:' && ipLiteral && !isLoopbackIp(u.hostname) && !e.allowInsecure) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'plain http is only allowed for loopback unless allowInsecure is true' });
     }
   });
@@ -147,6 +150,21 @@ export const configSchema = z
       .default({ pollIntervalMs: 1000, leaseMs: 120_000 }),
     shutdown: z.object({ drainMs: z.number().int().min(0).max(600_000).default(25_000) }).strict().default({ drainMs: 25_000 }),
     collectmaxx: collectmaxxConfigSchema.optional(),
+    // OpenTelemetry traces over OTLP/HTTP (JSON); off, and not even loaded, when absent.
+    tracing: z
+      .object({
+        serviceName: z.string().min(1).default('paygate-relay'),
+        exportIntervalMs: z.number().int().min(100).max(60_000).default(5000),
+        otlp: z
+          .object({
+            url: httpUrl,
+            headers: z.record(z.string(), z.string()).optional(),
+            timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
@@ -172,6 +190,15 @@ export const configSchema = z
       knownMerchants(e.merchants, ['endpoints', i]);
     });
     c.collectmaxx?.export?.rules.forEach((r, i) => knownMerchants(r.merchants, ['collectmaxx', 'export', 'rules', i]));
+    // A filter that matches no type the relay can emit would deliver nothing, silently.
+    const catalogue = eventCatalogue(c.collectmaxx ? ['collectmaxx'] : []);
+    c.endpoints.forEach((e, i) => e.events?.forEach((glob, j) => {
+      const re = compileGlob(glob);
+      if (catalogue.some((type) => re.test(type))) return;
+      const feature = Object.keys(FEATURE_EVENT_TYPES).find((f) => !catalogue.includes(FEATURE_EVENT_TYPES[f]![0]!) && FEATURE_EVENT_TYPES[f]!.some((type) => re.test(type)));
+      const hint = feature ? ` (those events come from ${feature}, which is not configured)` : ' (use "*" for all)';
+      ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'events', j], message: `"${glob}" matches no event type${hint}; event types: ${catalogue.join(', ')}` });
+    }));
   });
 
 export type Config = z.output<typeof configSchema>;

@@ -95,33 +95,4 @@ export class SessionKeeper implements ConsoleSessions {
 }
 
 /** Per-address failed logins: after `max` failures within `windowMs`, logins are refused until the window passes. */
-export class LoginThrottle implements LoginThrottling {
-  private readonly fails = new Map<string, { n: number; since: number }>();
-  constructor(
-    private readonly max = 10,
-    private readonly windowMs = 5 * 60_000,
-    private readonly clock: () => number = Date.now,
-  ) {}
-
-  blocked(ip: string): boolean {
-    const f = this.fails.get(ip);
-    if (!f) return false;
-    if (this.clock() - f.since > this.windowMs) {
-      this.fails.delete(ip);
-      return false;
-    }
-    return f.n >= this.max;
-  }
-
-  failed(ip: string): void {
-    const now = this.clock();
-    if (this.fails.size > 10_000) for (const [k, v] of this.fails) if (now - v.since > this.windowMs) this.fails.delete(k);
-    const f = this.fails.get(ip);
-    if (!f || now - f.since > this.windowMs) this.fails.set(ip, { n: 1, since: now });
-    else f.n++;
-  }
-
-  succeeded(ip: string): void {
-    this.fails.delete(ip);
-  }
-}
+export { FailureThrottle as LoginThrottle } from '../net/failure-throttle.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Hub } from '../observe.js';
+import type { Hub, TraceIds } from '../observe.js';
 import type { AttemptRecord, ClaimedDelivery, Store } from '../store/types.js';
 import type { Endpoint } from './endpoints.js';
 import { nextAttempt, parseRetryAfter } from './retry.js';
@@ -19,6 +19,8 @@ export interface DispatcherDeps {
   userAgent: string;
   clock?: () => number;
   random?: () => number;
+  /** Set only when tracing is on: the ids of an attempt's span, sent as W3C `traceparent`. */
+  traceIds?: (eventId: string) => TraceIds;
 }
 
 interface Lane {
@@ -186,16 +188,14 @@ export class Dispatcher {
   private async attempt(lane: Lane, c: ClaimedDelivery, freeSlot: () => void): Promise<void> {
     const { ep } = lane;
     const startedAt = this.clock();
-    const res = ep.local ? await runLocal(ep.local, c) : await this.d.sender.send(
-      { ...ep, userAgent: this.d.userAgent },
-      c.payload,
-      {
-        'webhook-id': c.eventId,
-        'webhook-timestamp': String(Math.floor(startedAt / 1000)),
-        'webhook-signature': signatureHeader(lane.keys, c.eventId, Math.floor(startedAt / 1000), c.payload),
-      },
-      this.shutdown.signal,
-    );
+    const trace = this.d.traceIds?.(c.eventId);
+    const headers: Record<string, string> = {
+      'webhook-id': c.eventId,
+      'webhook-timestamp': String(Math.floor(startedAt / 1000)),
+      'webhook-signature': signatureHeader(lane.keys, c.eventId, Math.floor(startedAt / 1000), c.payload),
+    };
+    if (trace) headers.traceparent = `00-${trace.traceId}-${trace.spanId}-01`;
+    const res = ep.local ? await runLocal(ep.local, c) : await this.d.sender.send({ ...ep, userAgent: this.d.userAgent }, c.payload, headers, this.shutdown.signal);
     const now = this.clock();
     if (res.aborted) {
       // Shutdown, not the receiver's fault: hand it back without spending an attempt.
@@ -207,7 +207,10 @@ export class Dispatcher {
       statusCode: res.statusCode, errorClass: res.errorClass, responseBody: res.body,
     };
     const n = c.attempts + 1;
-    const report = { endpointId: ep.id, eventId: c.eventId, deliveryId: c.id, attempt: n, statusCode: res.statusCode, errorClass: res.errorClass, durationMs: res.durationMs };
+    const report = {
+      endpointId: ep.id, eventId: c.eventId, deliveryId: c.id, attempt: n, statusCode: res.statusCode, errorClass: res.errorClass, durationMs: res.durationMs,
+      startedAt, finishedAt: now, createdAt: c.createdAt, trace,
+    };
 
     if (res.errorClass === null) {
       freeSlot();

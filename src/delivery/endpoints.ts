@@ -1,4 +1,7 @@
 import type { EndpointConfig } from '../config/schema.js';
+import { compileGlob } from '../events/glob.js';
+
+export { compileGlob };
 
 export const DEFAULT_RETRY_SCHEDULE_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 
@@ -24,14 +27,6 @@ export interface Endpoint {
   local?: (delivery: { eventId: string; payload: string }) => Promise<void>;
 }
 
-/** `*` matches within one dot segment only: `mandate.*` matches `mandate.approved`, not `mandate.a.b`. */
-export function compileGlob(glob: string): RegExp {
-  const body = glob
-    .split('.')
-    .map((seg) => seg.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*'))
-    .join('\\.');
-  return new RegExp(`^${body}$`);
-}
 
 export function buildEndpoint(c: EndpointConfig): Endpoint {
   const patterns = c.events?.map(compileGlob) ?? null;

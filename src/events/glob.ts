@@ -7,3 +7,13 @@ export const EVENT_GLOB = /^[a-z0-9_*]+(\.[a-z0-9_*]+)*$/;
 export function isEventGlob(s: string): boolean {
   return EVENT_GLOB.test(s);
 }
+
+/** `*` matches within one dot segment only: `mandate.*` matches `mandate.approved`, not `mandate.a.b`. A bare `*` matches every type. */
+export function compileGlob(glob: string): RegExp {
+  if (glob === '*') return /^/;
+  const body = glob
+    .split('.')
+    .map((seg) => seg.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*'))
+    .join('\\.');
+  return new RegExp(`^${body}$`);
+}

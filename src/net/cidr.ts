@@ -34,3 +34,15 @@ export function allowList(entries: string[]): (ip: string | undefined) => boolea
     return v !== 0 && list.check(addr, v === 4 ? 'ipv4' : 'ipv6');
   };
 }
+
+const isLoopbackAddress = allowList(['127.0.0.0/8', '::1']);
+
+/**
+ * Loopback by address, never by spelling: an IP literal in 127.0.0.0/8 or ::1
+ * (brackets allowed, IPv4-mapped too). A name such as `localhost` is not an
+ * address; its resolved addresses decide (see resolvesToLoopback).
+ */
+export function isLoopbackIp(host: string): boolean {
+  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return isIP(h) !== 0 && isLoopbackAddress(h);
+}

@@ -9,10 +9,11 @@ export type FormResult =
   | { ok: true; pairs: [string, string][] }
   | { ok: false; reason: 'malformed_body' | 'unsupported_charset' };
 
-type Charset = 'utf-8' | 'latin1';
+type Charset = 'utf-8' | 'latin1' | 'windows-1252';
 
-// windows-1252 and us-ascii are read as ISO-8859-1: every byte maps to one
-// character, decoding never fails, and ASCII is unchanged.
+// us-ascii is read as ISO-8859-1: every byte maps to one character, decoding
+// never fails, and ASCII is unchanged. windows-1252 is ISO-8859-1 except for
+// 0x80-0x9F (printable characters such as € and ’ instead of C1 controls).
 const CHARSETS: ReadonlyMap<string, Charset> = new Map<string, Charset>([
   ['utf-8', 'utf-8'],
   ['utf8', 'utf-8'],
@@ -20,13 +21,23 @@ const CHARSETS: ReadonlyMap<string, Charset> = new Map<string, Charset>([
   ['iso8859-1', 'latin1'],
   ['iso_8859-1', 'latin1'],
   ['latin1', 'latin1'],
-  ['windows-1252', 'latin1'],
-  ['cp1252', 'latin1'],
+  ['windows-1252', 'windows-1252'],
+  ['cp1252', 'windows-1252'],
   ['us-ascii', 'latin1'],
   ['ascii', 'latin1'],
 ]);
 
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+// 0x80-0x9F in windows-1252 (the WHATWG index; the five unassigned bytes keep their C1 code point).
+// Node 20's TextDecoder('windows-1252') decodes this range as latin1, so the table is ours.
+const CP1252_HIGH = '\u20AC\u0081\u201A\u0192\u201E\u2026\u2020\u2021\u02C6\u2030\u0160\u2039\u0152\u008D\u017D\u008F'
+  + '\u0090\u2018\u2019\u201C\u201D\u2022\u2013\u2014\u02DC\u2122\u0161\u203A\u0153\u009D\u017E\u0178';
+
+function decodeCp1252(bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  return /[\u0080-\u009F]/.test(text) ? text.replace(/[\u0080-\u009F]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!) : text;
+}
 
 /** The charset parameter of a Content-Type; undefined when absent. */
 export function charsetOf(contentType: string | undefined): string | undefined {
@@ -72,6 +83,7 @@ function unescapeBytes(src: Buffer): Buffer | null {
 
 function decodeBytes(bytes: Buffer, charset: Charset): string {
   if (charset === 'latin1') return bytes.toString('latin1');
+  if (charset === 'windows-1252') return decodeCp1252(bytes);
   try {
     return utf8Fatal.decode(bytes);
   } catch {

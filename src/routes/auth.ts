@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import fp from 'fastify-plugin';
 import type { Config } from '../config/schema.js';
 import { RelayError } from '../errors.js';
+import { FailureThrottle } from '../net/failure-throttle.js';
 
 export type Role = 'viewer' | 'operator';
 
@@ -10,16 +11,19 @@ export interface TokenTable {
   /** Role of the presented token, or null; constant time in the number of tokens. */
   roleOf(token: string): Role | null;
   readonly enabled: boolean;
+  /** Wrong tokens per client address, shared by every route of the listener. */
+  readonly throttle: FailureThrottle;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function tokenTable(config: Pick<Config, 'admin'>): TokenTable {
+export function tokenTable(config: Pick<Config, 'admin'>, throttle = new FailureThrottle()): TokenTable {
   const entries = (config.admin?.tokens ?? []).map((t) =>
     typeof t === 'string' ? { hash: digest(t), role: 'operator' as Role } : { hash: digest(t.token), role: t.role },
   );
   return {
     enabled: entries.length > 0,
+    throttle,
     roleOf(token) {
       // Compare digests so the comparison length never depends on the secret.
       const h = digest(token);
@@ -40,13 +44,24 @@ declare module 'fastify' {
   }
 }
 
-/** Hook for the admin API: bearer token required; `need` = operator for state changes. */
+/**
+ * Hook for the admin API: bearer token required; `need` = operator for state changes.
+ * An address that presented wrong tokens too often gets 429 with Retry-After, like the console login.
+ */
 export function requireRole(tokens: TokenTable, need: Role) {
-  return async (req: FastifyRequest, _reply: FastifyReply) => {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const wait = tokens.throttle.retryAfterMs(req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      throw new RelayError('rate_limited', 'too many wrong admin tokens from this address');
+    }
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h) : null;
     const role = m ? tokens.roleOf(m[1]!.trim()) : null;
-    if (!role) throw new RelayError('unauthorized');
+    if (!role) {
+      if (m) tokens.throttle.failed(req.ip);
+      throw new RelayError('unauthorized');
+    }
     if (need === 'operator' && role !== 'operator') throw new RelayError('forbidden_role');
     req.role = role;
   };

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { z } from 'zod';
+import { OPENMETRICS_CONTENT_TYPE, wantsOpenMetrics } from '../openmetrics.js';
 import { jsonResponse, textResponse } from './schemas.js';
 import { typed } from './type-provider.js';
 
@@ -11,7 +12,8 @@ export interface HealthServices {
   readonly draining: boolean;
   /** Throws when storage cannot be reached. */
   pingStorage(): Promise<void>;
-  metrics: { contentType: string; text(): Promise<string> };
+  /** The classic Prometheus text format, and OpenMetrics for scrapers that ask for it. */
+  metrics: { contentType: string; text(): Promise<string>; openMetrics(): Promise<string> };
 }
 
 const status = (values: [string, ...string[]]) => z.object({ status: z.enum(values) });
@@ -36,7 +38,12 @@ async function healthRoutes(app: FastifyInstance, opts: { health: HealthServices
     return { status: 'ready' as const };
   });
   if (!opts.metrics) return;
-  r.get('/metrics', { schema: { ...ops('metrics', 'Prometheus metrics'), response: { 200: textResponse('Prometheus text format') } } }, async (_req, reply) => {
+  r.get('/metrics', { schema: { ...ops('metrics', 'Prometheus metrics'), response: { 200: textResponse('Prometheus text format, or OpenMetrics 1.0 when Accept asks for it') } } }, async (req, reply) => {
+    // Prometheus asks for OpenMetrics first (Accept); anything else gets the classic text format.
+    if (wantsOpenMetrics(req.headers.accept)) {
+      reply.type(OPENMETRICS_CONTENT_TYPE);
+      return health.metrics.openMetrics();
+    }
     reply.type(health.metrics.contentType);
     return health.metrics.text();
   });

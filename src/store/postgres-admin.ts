@@ -54,6 +54,11 @@ export async function listQuarantine(db: PgSession, f: QuarantineFilter, limit: 
   return pageOf(rows, limit, mapCallback, (r) => Number(r.rid));
 }
 
+export async function quarantineStats(db: PgSession): Promise<{ size: number; oldestAt: number | null }> {
+  const [r] = await db.q(`SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM callbacks WHERE state = 'quarantined'`);
+  return { size: Number(r!.n), oldestAt: r!.oldest === null ? null : Number(r!.oldest) };
+}
+
 export async function quarantineSize(db: PgSession): Promise<number> {
   const [r] = await db.q(`SELECT COUNT(*) AS n FROM callbacks WHERE state = 'quarantined'`);
   return Number(r!.n);

@@ -5,6 +5,8 @@ import { endpointStatsOf } from './stats.js';
 import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats } from './types.js';
 
 const OPEN = `state IN ('pending','in_flight')`;
+// A pending delivery that was tried before waits for a retry; in_flight is leased by a sender.
+const OPEN_SPLIT = `SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END) AS in_flight, SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retry_waiting`;
 
 /**
  * Lease due deliveries of one endpoint, oldest first, at most one per ordering key.
@@ -156,7 +158,7 @@ export async function setEndpointDisabled(db: PgSession, endpointId: string, dis
 
 export async function endpointStats(db: PgSession, now: number): Promise<EndpointStats[]> {
   const [open, dead, attempts] = await Promise.all([
-    db.q(`SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest FROM deliveries WHERE ${OPEN} GROUP BY endpoint_id`),
+    db.q(`SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest, ${OPEN_SPLIT} FROM deliveries WHERE ${OPEN} GROUP BY endpoint_id`),
     db.q(`SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY endpoint_id`),
     db.q(
       `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok

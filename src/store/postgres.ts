@@ -184,6 +184,10 @@ export class PostgresStore implements Store {
     return admin.listQuarantine(this.session, f, limit, cursor);
   }
 
+  async quarantineStats(): Promise<{ size: number; oldestAt: number | null }> {
+    return admin.quarantineStats(this.session);
+  }
+
   async quarantineSize(): Promise<number> {
     return admin.quarantineSize(this.session);
   }

@@ -105,6 +105,11 @@ export function listQuarantine(s: SqliteStatements, f: QuarantineFilter, limit: 
   return pageOf(rows, limit, mapCallback, (r) => Number(r._rowid));
 }
 
+export function quarantineStats(s: SqliteStatements): { size: number; oldestAt: number | null } {
+  const r = s.st(`SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM callbacks WHERE state = 'quarantined'`).get() as Row;
+  return { size: Number(r.n), oldestAt: r.oldest === null ? null : Number(r.oldest) };
+}
+
 export function quarantineSize(s: SqliteStatements): number {
   return Number((s.st(`SELECT COUNT(*) AS n FROM callbacks WHERE state = 'quarantined'`).get() as Row).n);
 }

@@ -165,6 +165,10 @@ export class SqliteStore implements Store {
     return admin.listQuarantine(this.sql, f, limit, cursor);
   }
 
+  async quarantineStats(): Promise<{ size: number; oldestAt: number | null }> {
+    return admin.quarantineStats(this.sql);
+  }
+
   async quarantineSize(): Promise<number> {
     return admin.quarantineSize(this.sql);
   }

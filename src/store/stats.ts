@@ -2,17 +2,20 @@
 import type { Row } from './rows.js';
 import type { ActivityBucket, EndpointStats } from './types.js';
 
-/** Per endpoint: open deliveries (count, oldest), dead letters, attempts and successes of the last 24 hours. */
+/** Per endpoint: open deliveries (count, oldest, split by state), dead letters, attempts and successes of the last 24 hours. */
 export function endpointStatsOf(open: Row[], dead: Row[], attempts: Row[]): EndpointStats[] {
   const stats = new Map<string, EndpointStats>();
   const get = (id: string) => {
     let s = stats.get(id);
-    if (!s) stats.set(id, (s = { endpointId: id, queueDepth: 0, oldestPendingAt: null, deadLetters: 0, attempts24h: 0, successes24h: 0 }));
+    if (!s) stats.set(id, (s = { endpointId: id, queueDepth: 0, pending: 0, retryWaiting: 0, inFlight: 0, oldestPendingAt: null, deadLetters: 0, attempts24h: 0, successes24h: 0 }));
     return s;
   };
   for (const r of open) {
     const s = get(String(r.endpoint_id));
     s.queueDepth = Number(r.n);
+    s.inFlight = Number(r.in_flight);
+    s.retryWaiting = Number(r.retry_waiting);
+    s.pending = s.queueDepth - s.inFlight - s.retryWaiting;
     s.oldestPendingAt = Number(r.oldest);
   }
   for (const r of dead) get(String(r.endpoint_id)).deadLetters = Number(r.n);

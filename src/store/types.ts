@@ -128,6 +128,10 @@ export interface EndpointState {
 export interface EndpointStats {
   endpointId: string;
   queueDepth: number;
+  /** queueDepth split: not tried yet, failed and waiting for the next try, leased by a sender. */
+  pending: number;
+  retryWaiting: number;
+  inFlight: number;
   oldestPendingAt: number | null;
   deadLetters: number;
   attempts24h: number;
@@ -229,6 +233,8 @@ export interface Store {
   attemptsOf(eventId: string): Promise<AttemptRecord[]>;
   listQuarantine(filter: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>>;
   quarantineSize(): Promise<number>;
+  /** Size and the oldest receivedAt of the quarantine (null when empty), for the metrics. */
+  quarantineStats(): Promise<{ size: number; oldestAt: number | null }>;
   /** A quarantined callback now decodes: store its event and mark it reprocessed, in one commit. */
   resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null>;
   listDeadLetters(filter: DeadLetterFilter, limit: number, cursor?: string): Promise<Page<DeliveryRecord & { type: string }>>;

@@ -16,6 +16,7 @@ const q = (v: string) => `"${v.replace(/"/g, '""')}"`;
 
 t.test('OC callback → delivery file on SFTP → paylink.paid result on SFTP → webhook with the original TransID', async (t) => {
   const sshd = await startSshd(t);
+  if (!sshd) return;
   const remoteIn = join(sshd.dir, 'upload');
   const remoteOut = join(sshd.dir, 'results');
   mkdirSync(remoteIn);

@@ -10,7 +10,8 @@ import { sftpConfigSchema, type SftpConfig } from '../../src/collectmaxx/config.
 import { nextDelayMs, SftpSync, type SftpSyncOptions, type SyncReport } from '../../src/collectmaxx/sftp.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
-const sshd: Sshd = await startSshd(t);
+const started = await startSshd(t);
+const sshd = started as Sshd; // undefined only when sshd is missing: every test below is then skipped
 const local = mkdtempSync(join(tmpdir(), 'relay-sftp-local-'));
 t.teardown(() => execFileSync('rm', ['-rf', local]));
 

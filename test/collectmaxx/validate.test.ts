@@ -49,6 +49,21 @@ t.test('each value rule', async (t) => {
   }
 });
 
+t.test('text that a spreadsheet would run as a formula is refused; numbers stay numbers', async (t) => {
+  for (const value of ['=HYPERLINK("http://x","y")', '+cmd|\' /C calc\'!A0', '-2+3', '@SUM(A1:A2)', '=1+1', '  =trimmed first']) {
+    t.same(reasons({ ...base, PERSON_FAMILYNAME: value }), [['PERSON_FAMILYNAME', 'formula']], JSON.stringify(value));
+  }
+  for (const value of ['\t=1', '=\r1']) {
+    t.same(reasons({ ...base, PERSON_FAMILYNAME: value }).map(([, c]) => c).filter((c) => c === 'formula' || c === 'invalid_char').length, 1, `${JSON.stringify(value)} refused once`);
+  }
+  for (const value of ['-5', '+3.50', '-0,99', 'Smith-Jones', 'a=b', 'x@example']) {
+    t.same(reasons({ ...base, PERSON_FAMILYNAME: value }), [], `${JSON.stringify(value)} allowed`);
+  }
+  t.same(reasons({ ...base, INVOICE_AMOUNT: '-5' }), [['INVOICE_AMOUNT', 'int']], 'a number column keeps its own rule');
+  t.same(reasons({ ...base, CONTACT_PHONENUMBER_2: '+49 170 1234567' }), [], 'a phone number with + is normalised, not refused');
+  t.same(reasons({ ...base, CONTACT_EMAIL_2: '=a@b.nl' }), [['CONTACT_EMAIL_2', 'formula']], 'an email-shaped value starting with = too');
+});
+
 t.test('DUEDATE must be strictly after today', async (t) => {
   for (const field of ['INVOICE_DUEDATE', 'INVOICE_ARRANGEMENT_DUEDATE']) {
     t.same(reasons({ ...base, [field]: '2026-01-14' }), [[field, 'future_date']], `${field} past`);

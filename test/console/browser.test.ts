@@ -3,25 +3,21 @@
 // Screenshots of every page go to test-output/console/ (git-ignored);
 // CONSOLE_SCREENSHOTS=update also refreshes the two committed ones in test/console/screenshots/.
 import t, { type Test } from 'tap';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildCallback } from '../../src/paygate/simulator.js';
 import type { MerchantKeys } from '../../src/paygate/types.js';
 import { SHOP } from '../helpers/paygate.js';
+import { needTool } from '../helpers/tools.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
 import { ADMIN_TOKEN, VIEWER_TOKEN, baseConfig, startRelay, tmpDir, type Harness } from '../helpers/relay.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
 const COMMITTED = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
-if (!existsSync(CHROMIUM)) {
-  // .ci/run installs Debian's chromium; a developer machine without it skips with a reason.
-  t.skip(`${CHROMIUM} not installed (apt-get install chromium)`);
-} else {
-  t.test('the console in a browser', { timeout: 90_000 }, main);
-}
+const CHROMIUM = needTool(t, 'chromium');
+if (CHROMIUM) t.test('the console in a browser', { timeout: 90_000 }, main);
 
 const NEW_SHOP: MerchantKeys = { id: 'ShopNew', encryption: 'blowfish', keys: [{ blowfish: Buffer.from('NEW-shop-bf-key'), hmac: Buffer.from('NEW-shop-hmac-key') }] };
 

@@ -309,7 +309,7 @@ t.test('dead letters: exhaust the schedule, list, dry-run count, bulk redeliver'
   t.equal((await api(h, 'GET', '/admin/dead-letters?endpoint=other')).json.items.length, 0, 'filter by endpoint');
   t.same((await api(h, 'GET', '/admin/dead-letters?type=mandate.*')).json.items.map((x: any) => x.eventId), [b], 'filter by type glob');
   t.equal((await api(h, 'GET', `/admin/dead-letters?since=${Date.now() + 60_000}`)).json.items.length, 0, 'filter by since');
-  t.equal(await metric(h.url, 'paygate_relay_dead_letters', { endpoint: 'hook' }), 2, 'dead-letter gauge');
+  t.equal(await metric(h.url, 'paygate_relay_dead_letter_deliveries', { endpoint: 'hook' }), 2, 'dead-letter gauge');
   const dl = (await api(h, 'GET', '/admin/endpoints')).json.items.find((e: any) => e.id === 'hook');
   t.equal(dl.health.deadLetters, 2);
   t.equal(dl.health.queueDepth, 0, 'dead letters are not in the queue');

@@ -1,6 +1,6 @@
 // Helpers for test/deploy/deploy.test.ts (not a test file itself).
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import YAML from 'yaml';
@@ -13,27 +13,6 @@ export const yamlDocs = (rel: string): any[] =>
     if (d.errors.length) throw new Error(`${rel}: ${d.errors.map((e) => e.message).join('; ')}`);
     return d.toJS();
   }).filter((d) => d !== null);
-
-// ---------------------------------------------------------------------------
-// External tools. A missing tool is a failure, never a skip: CI installs them.
-// ---------------------------------------------------------------------------
-export const APT: Record<string, string> = {
-  promtool: 'prometheus',
-  'systemd-analyze': 'systemd',
-  'systemd-sysusers': 'systemd',
-  nginx: 'nginx',
-  openssl: 'openssl',
-};
-
-/** Absolute path of a tool, looking in sbin dirs too (nginx is /usr/sbin/nginx). */
-export function which(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const d of dirs) {
-    const p = path.join(d, name);
-    if (d && existsSync(p)) return p;
-  }
-  return undefined;
-}
 
 export interface RunResult { status: number | null; stdout: string; stderr: string; output: string }
 export function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): RunResult {
@@ -56,9 +35,13 @@ export const RELAY_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = 
   paygate_relay_http_request_duration_seconds: 'histogram',
   paygate_relay_deliveries_total: 'counter',
   paygate_relay_delivery_attempt_duration_seconds: 'histogram',
+  paygate_relay_delivery_latency_seconds: 'histogram',
+  paygate_relay_storage_commit_duration_seconds: 'histogram',
+  paygate_relay_delivery_queue_deliveries: 'gauge',
+  paygate_relay_quarantine_oldest_age_seconds: 'gauge',
   paygate_relay_delivery_queue_depth: 'gauge',
   paygate_relay_delivery_oldest_pending_age_seconds: 'gauge',
-  paygate_relay_dead_letters: 'gauge',
+  paygate_relay_dead_letter_deliveries: 'gauge',
   paygate_relay_dead_letters_total: 'counter',
   paygate_relay_endpoint_enabled: 'gauge',
   paygate_relay_endpoint_disabled_total: 'counter',

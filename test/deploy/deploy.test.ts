@@ -3,7 +3,7 @@
 // openssl (apt openssl), offline Kubernetes schemas (kubernetes-models), a Dockerfile linter
 // (dockerfile-utils), the relay's own config loader, and the relay itself (src/ via tsx)
 // started with the shipped configs, alone and behind the shipped nginx site.
-// A missing tool FAILS its check (never skips): CI must install the apt packages above.
+// A missing tool skips its check with a one-line reason, or fails it under CI=true (test/helpers/tools.ts).
 // `docker build` cannot run here (no engine); the Dockerfile is linted and cross-checked.
 // All traffic stays on loopback; webhook endpoints are pointed at a local sink.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,19 +19,16 @@ import YAML from 'yaml';
 import { DockerfileParser, type Copy } from 'dockerfile-ast';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import {
-  APT, DEPLOY, RELAY_METRICS, ROOT, envFileKeys, exposedSeriesNames, k8sValidator, metricNames, parseUnit, placeholders, read, run,
-  validateStrict, which, yamlDocs,
+  DEPLOY, RELAY_METRICS, ROOT, envFileKeys, exposedSeriesNames, k8sValidator, metricNames, parseUnit, placeholders, read, run,
+  validateStrict, yamlDocs,
 } from './_lib.js';
+import { needTool, type ToolName } from '../helpers/tools.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'paygate-relay-deploy-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** The tool's path, or a failed assertion naming the apt package to install. */
-function tool(tt: Test, name: string): string | undefined {
-  const p = which(name);
-  if (!p) tt.fail(`${name} is not installed: apt-get install -y ${APT[name] ?? name}`);
-  return p;
-}
+/** The tool's path; missing: a skip naming it, or a failure under CI=true. */
+const tool = (tt: Test, name: ToolName): string | undefined => needTool(tt, name);
 
 const DRAIN_MS_DEFAULT = 25_000;
 const drainSeconds = (config: any) => (config?.shutdown?.drainMs ?? DRAIN_MS_DEFAULT) / 1000;
@@ -133,7 +130,7 @@ t.test('grafana: dashboard.json is a sane dashboard using only relay metrics', a
     }
   }
   for (const m of ['paygate_relay_callbacks_total', 'paygate_relay_quarantine_size', 'paygate_relay_deliveries_total', 'paygate_relay_delivery_queue_depth',
-    'paygate_relay_delivery_oldest_pending_age_seconds', 'paygate_relay_dead_letters', 'paygate_relay_delivery_attempt_duration_seconds',
+    'paygate_relay_delivery_oldest_pending_age_seconds', 'paygate_relay_dead_letter_deliveries', 'paygate_relay_delivery_attempt_duration_seconds',
     'paygate_relay_tls_certificate_expiry_timestamp_seconds']) t.ok(used.has(m), `a panel shows ${m}`);
 
   // PromQL syntax: promtool parses every query as a recording rule.

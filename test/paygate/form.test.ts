@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { charsetOf, parseForm } from '../../src/paygate/form.js';
 
@@ -21,6 +22,21 @@ t.test('charsets', async (t) => {
   t.equal(pairs('a=b', 'application/x-www-form-urlencoded; charset=utf-16'), 'unsupported_charset');
   t.equal(charsetOf('text/plain'), undefined);
   t.equal(charsetOf('a/b; foo=bar; charset= UTF-8 '), 'utf-8');
+});
+
+t.test('windows-1252 is decoded as windows-1252, not latin1 (0x80-0x9F differ)', async (t) => {
+  const ct = 'application/x-www-form-urlencoded; charset=windows-1252';
+  t.same(pairs('Name=%80%20%92%20%9F%20M%FCller', ct), [['Name', '\u20AC \u2019 \u0178 Müller']], '€ ’ Ÿ from escapes');
+  t.same(pairs(Buffer.from([0x61, 0x3d, 0x8a, 0x9a, 0x84]), 'application/x-www-form-urlencoded; charset=cp1252'), [['a', 'Šš„']], 'raw bytes, cp1252 label');
+  t.same(pairs('Name=%80', 'application/x-www-form-urlencoded; charset=iso-8859-1'), [['Name', '\u0080']], 'ISO-8859-1 stays ISO-8859-1');
+  // Every byte 0x80-0xFF against glibc's iconv (an independent table); bytes iconv leaves unassigned keep their C1 code point.
+  const bytes = Buffer.from(Array.from({ length: 128 }, (_, i) => 0x80 + i));
+  const expected = [...bytes].map((b) => {
+    const r = spawnSync('iconv', ['-f', 'WINDOWS-1252', '-t', 'UTF-8'], { input: Buffer.from([b]) });
+    return r.status === 0 ? r.stdout.toString('utf8') : String.fromCharCode(b);
+  }).join('');
+  const got = pairs(Buffer.concat([Buffer.from('x='), bytes]), ct);
+  t.same(got, [['x', expected]], 'matches iconv for 0x80-0xFF');
 });
 
 t.test('structure', async (t) => {
