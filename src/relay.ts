@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Collectmaxx } from './collectmaxx/service.js';
+import { collectmaxxStorage } from './collectmaxx/storage.js';
+import type { CollectmaxxStore } from './collectmaxx/store.js';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { buildEndpoint, type Endpoint } from './delivery/endpoints.js';
@@ -15,6 +17,7 @@ import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
 import type { MerchantKeys } from './paygate/types.js';
 import { openStore } from './store/open.js';
 import { SqliteStore } from './store/sqlite.js';
+import { WriterThread } from './store/writer-thread.js';
 import type { Store } from './store/types.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -72,11 +75,12 @@ export class Relay {
     readonly store: Store,
     readonly logger: Logger,
     private readonly opts: RelayOptions,
+    cmx: CollectmaxxStore | null,
   ) {
     this.merchants = merchantKeys(config);
     this.endpoints = config.endpoints.map(buildEndpoint);
     this.collectmaxx = config.collectmaxx
-      ? new Collectmaxx({ config: config.collectmaxx, store, hub: this.hub, logger, owner: this.owner, clock: () => this.now(), endpoints: () => this.endpoints })
+      ? new Collectmaxx({ config: config.collectmaxx, store, cmx: cmx!, hub: this.hub, logger, owner: this.owner, clock: () => this.now(), endpoints: () => this.endpoints })
       : null;
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
     const exportEndpoint = this.collectmaxx?.endpoint();
@@ -92,7 +96,7 @@ export class Relay {
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock,
     });
     this.metrics.observe(this.hub);
-    if (store instanceof SqliteStore && store.writer) {
+    if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
       store.writer.onCrash = (err, restarted) => logger.error({ err, restarted }, restarted
         ? 'sqlite writer thread crashed and was restarted; writes in flight failed and will be retried by their callers'
         : 'sqlite writer thread keeps crashing; writes fail and /readyz answers 503 until the process is restarted');
@@ -103,10 +107,9 @@ export class Relay {
   static async create(opts: RelayOptions): Promise<Relay> {
     const logger = opts.logger ?? createLogger(opts.config.log.level);
     const store = opts.store ?? openStore(opts.config.storage);
+    const cmx = opts.config.collectmaxx ? store.extend(collectmaxxStorage) : null;
     await store.migrate();
-    const relay = new Relay(opts.config, store, logger, opts);
-    await relay.collectmaxx?.migrate();
-    return relay;
+    return new Relay(opts.config, store, logger, opts, cmx);
   }
 
   now(): number {

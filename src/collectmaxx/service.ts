@@ -9,8 +9,6 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_RETRY_SCHEDULE_MS, type Endpoint } from '../delivery/endpoints.js';
 import type { Hub } from '../observe.js';
-import { PostgresStore } from '../store/postgres.js';
-import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { COLLECTMAXX_ENDPOINT_ID, type CollectmaxxConfig, type ExportConfig } from './config.js';
 import { Exporter } from './exporter.js';
@@ -18,14 +16,7 @@ import { Importer } from './importer.js';
 import { Inbox } from './inbox.js';
 import { SftpSync, type SyncReport } from './sftp.js';
 import type { CollectmaxxStore } from './store.js';
-import { PostgresCollectmaxxStore } from './store-postgres.js';
-import { SqliteCollectmaxxStore } from './store-sqlite.js';
 
-export function openCollectmaxxStore(store: Store): CollectmaxxStore {
-  if (store instanceof SqliteStore) return new SqliteCollectmaxxStore(store.db, store.writer);
-  if (store instanceof PostgresStore) return new PostgresCollectmaxxStore(store.session);
-  throw new Error(`collectmaxx: no storage adapter for a ${store.kind} store`);
-}
 
 /**
  * The outbox endpoint that feeds the exporter: exactly the event types and merchants of the
@@ -54,6 +45,8 @@ export function exporterEndpoint(config: ExportConfig, accept: (payload: string)
 export interface CollectmaxxDeps {
   readonly config: CollectmaxxConfig;
   readonly store: Store;
+  /** Its tables, from store.extend(collectmaxxStorage) before the store migrated. */
+  readonly cmx: CollectmaxxStore;
   readonly hub: Hub;
   readonly logger: Logger;
   readonly owner: string;
@@ -70,7 +63,7 @@ export class Collectmaxx {
   private offFile: (() => void) | null = null;
 
   constructor(private readonly d: CollectmaxxDeps) {
-    this.store = openCollectmaxxStore(d.store);
+    this.store = d.cmx;
     const logger = d.logger.child({ component: 'collectmaxx' });
     this.exporter = d.config.export
       ? new Exporter({ store: this.store, config: d.config.export, hub: d.hub, logger, owner: d.owner, clock: d.clock }, { takeOverOnStart: d.store.kind === 'sqlite' })
@@ -82,10 +75,6 @@ export class Collectmaxx {
   endpoint(): Endpoint | null {
     const exporter = this.exporter;
     return exporter && this.d.config.export ? exporterEndpoint(this.d.config.export, (p) => exporter.accept(p)) : null;
-  }
-
-  migrate(): Promise<void> {
-    return this.store.migrate();
   }
 
   /** The flush loop and the inbox: only in the serving process (not in one-shot CLI commands). */

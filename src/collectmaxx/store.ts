@@ -1,6 +1,6 @@
 // Collectmaxx state: its own small contract next to the relay's Store, kept in
-// the same database (SQLite file or PostgreSQL schema) through the main
-// store's handle, tables prefixed `cmx_`. Two adapters implement it
+// the same database (SQLite file or PostgreSQL schema) through the store's
+// extension point (storage.ts), tables prefixed `cmx_`. Two adapters implement it
 // (store-sqlite.ts, store-postgres.ts); test/collectmaxx/store.test.ts runs the
 // same cases against both. Times are epoch ms passed in by the caller.
 
@@ -103,8 +103,6 @@ export interface Page<T> {
 
 export interface CollectmaxxStore {
   readonly kind: 'sqlite' | 'postgres';
-  /** Creates the cmx_ tables (own version table); safe to run from several processes at once. */
-  migrate(): Promise<void>;
 
   // ---- export
   /** false when the identifier exists already (a redelivered event): nothing changes. */

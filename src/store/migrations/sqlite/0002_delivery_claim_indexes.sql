@@ -1,0 +1,2 @@
+CREATE INDEX deliveries_due ON deliveries(endpoint_id, next_attempt_at, event_seq) WHERE state = 'pending';
+CREATE INDEX deliveries_leased ON deliveries(endpoint_id, lease_expires_at) WHERE state = 'in_flight';
