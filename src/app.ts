@@ -2,9 +2,9 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { CONSOLE_PREFIX, consoleRoutes } from './console/routes.js';
 import { RelayError, errorBody, type ErrorCode } from './errors.js';
+import { FEATURES } from './features.js';
 import type { Relay } from './relay.js';
 import { adminRoutes } from './routes/admin.js';
-import { collectmaxxRoutes } from './routes/collectmaxx.js';
 import { tokenTable } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { paygateRoutes } from './routes/paygate.js';
@@ -84,7 +84,10 @@ export async function buildApp(relay: Relay, opts: AppOptions = {}): Promise<Fas
   const tokens = tokenTable(relay.config);
   if (surface !== 'public' && tokens.enabled) {
     await app.register(adminRoutes, { relay, tokens });
-    await app.register(collectmaxxRoutes, { relay, tokens });
+    // Features' admin routes: always registered (the API contract), 404 while a feature is not configured.
+    for (const m of FEATURES) {
+      if (m.adminRoutes) await app.register(m.adminRoutes, { feature: relay.feature(m), tokens, now: () => relay.now() });
+    }
     // The operator console: same listener and same switch (admin tokens) as the admin API.
     await app.register(consoleRoutes, { relay, tokens, prefix: CONSOLE_PREFIX });
   }

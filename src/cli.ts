@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
+import { featureSection, type AnyFeatureModule, type FeatureCliContext, type FeatureInstance } from './feature.js';
+import { FEATURES } from './features.js';
 import pino from 'pino';
 import { createLogger } from './logger.js';
 import { buildCallback } from './paygate/simulator.js';
@@ -21,8 +21,20 @@ const USAGE = `paygate-relay <command> [options]
   export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each
   replay    FILE --target URL                post exported callbacks again, byte for byte
   openapi                                    print the OpenAPI document (openapi.yaml)
-  collectmaxx import --config PATH FILE...   import Collectmaxx result files (one line per file; exit 1 if any failed)
-`;
+${FEATURES.flatMap((f) => (f.cli ? [`  ${f.cli.usage}\n`] : [])).join('')}`;
+
+/** A feature's command: a relay without delivery whose log goes to stderr at warn, the feature's instance, or a config error. */
+function featureCli(module: AnyFeatureModule): FeatureCliContext<FeatureInstance> {
+  return {
+    usage: (message) => new ConfigError(message),
+    open: async (path) => {
+      const config = loadConfig(configPath(path));
+      if (featureSection(config, module) === undefined) throw new ConfigError(`config ${module.name}: not configured`);
+      const relay = await Relay.create({ config, delivery: false, logger: createLogger('warn', pino.destination(2)) });
+      return { feature: relay.feature(module)!, now: () => relay.now(), close: () => relay.stop(0) };
+    },
+  };
+}
 
 function configPath(v: string | undefined): string {
   const p = v ?? process.env.PAYGATE_RELAY_CONFIG;
@@ -107,40 +119,6 @@ async function replay(argv: string[]): Promise<void> {
   if (failed > 0) process.exitCode = 1;
 }
 
-/** Import result files into the configured store; a serving relay delivers the events (outbox poll / LISTEN). */
-async function collectmaxx(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'import') throw new ConfigError('usage: paygate-relay collectmaxx import --config PATH FILE...');
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { config: { type: 'string' } } });
-  if (positionals.length === 0) throw new ConfigError('usage: paygate-relay collectmaxx import --config PATH FILE...');
-  const config = loadConfig(configPath(values.config));
-  if (!config.collectmaxx) throw new ConfigError('config collectmaxx: not configured');
-  const relay = await Relay.create({ config, delivery: false, logger: createLogger('warn', pino.destination(2)) });
-  let failed = 0;
-  try {
-    for (const file of positionals) {
-      const name = basename(file);
-      let content: Buffer;
-      try {
-        content = await readFile(file);
-      } catch (err) {
-        failed++;
-        process.stdout.write(`${name}: failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
-        continue;
-      }
-      const r = await relay.collectmaxx!.importer.importFile(name, content, relay.now());
-      if (r.status === 'failed') failed++;
-      const what = r.status === 'imported' ? `imported: ${r.rows} rows, ${r.events} events, ${r.unchanged} unchanged`
-        : r.status === 'skipped' ? `skipped: imported before at ${new Date(r.importedAt).toISOString()}`
-          : `failed: ${r.message}`;
-      process.stdout.write(`${name}: ${what}\n`);
-    }
-  } finally {
-    await relay.stop(0);
-  }
-  if (failed > 0) process.exitCode = 1;
-}
-
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   switch (cmd) {
@@ -155,16 +133,17 @@ async function main(): Promise<void> {
       return exportCallbacks(rest);
     case 'replay':
       return replay(rest);
-    case 'collectmaxx':
-      return collectmaxx(rest);
     case 'openapi': {
       const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);
       process.stdout.write(stringify(buildOpenApi(), { lineWidth: 0, aliasDuplicateObjects: false }));
       return;
     }
-    default:
+    default: {
+      const feature = FEATURES.find((f) => f.name === cmd && f.cli);
+      if (feature) return feature.cli!.run(rest, featureCli(feature));
       process.stderr.write(USAGE);
       process.exitCode = cmd ? 2 : 0;
+    }
   }
 }
 

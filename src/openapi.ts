@@ -5,7 +5,8 @@
 
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
-import { COLLECTMAXX_EVENT_TYPES, collectmaxxEventSchema, paygateEventSchema } from './events/schema.js';
+import { paygateEventSchema } from './events/schema.js';
+import { FEATURES } from './features.js';
 import { EVENT_TYPES } from './paygate/operation.js';
 import { VERSION } from './relay.js';
 
@@ -85,8 +86,12 @@ const obj = { type: 'object', additionalProperties: true };
 export function buildOpenApi(): Json {
   const eventSchema = z.toJSONSchema(paygateEventSchema, { target: 'draft-2020-12' }) as Json;
   delete eventSchema.$schema;
-  const cmxEventSchema = z.toJSONSchema(collectmaxxEventSchema, { target: 'draft-2020-12' }) as Json;
-  delete cmxEventSchema.$schema;
+  const families = FEATURES.flatMap((f) => f.events ?? []);
+  const familySchemas = Object.fromEntries(families.map((fam) => {
+    const schema = z.toJSONSchema(fam.schema, { target: 'draft-2020-12' }) as Json;
+    delete schema.$schema;
+    return [fam.name, schema];
+  }));
   const eventFilters = filterParams(['type', 'transId', 'payId', 'mandateId', 'merchantId', 'outcome', 'since', 'until']);
   const deadFilters = filterParams(['endpoint', 'type', 'since', 'until']);
   const webhookHeaders = [
@@ -146,7 +151,7 @@ export function buildOpenApi(): Json {
       '/admin/collectmaxx/files': { get: admin('Collectmaxx delivery files written and result files imported, newest first', { operationId: 'listCollectmaxxFiles', params: filterParams(['limit']), response: { type: 'object', required: ['delivery', 'imported'], properties: { delivery: { type: 'array', items: obj }, imported: { type: 'array', items: obj } } } }) },
     },
     webhooks: Object.fromEntries(
-      [...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), ...COLLECTMAXX_EVENT_TYPES.map((type) => [type, 'CollectmaxxEvent'] as const)].map(([type, schema]) => [
+      [...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), ...families.flatMap((fam) => fam.types.map((type) => [type, fam.name] as const))].map(([type, schema]) => [
         type,
         {
           post: {
@@ -169,7 +174,7 @@ export function buildOpenApi(): Json {
           properties: { MerchantID: { type: 'string' }, Len: { type: 'string', pattern: '^[0-9]+$' }, Data: { type: 'string', description: 'Hex (Blowfish) or hexIV-hexCipher (AES)' } },
         },
         PaygateEvent: eventSchema,
-        CollectmaxxEvent: cmxEventSchema,
+        ...familySchemas,
         CollectmaxxImport: {
           type: 'object', required: ['status', 'file', 'sha256', 'events'],
           properties: {

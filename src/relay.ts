@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { Collectmaxx } from './collectmaxx/service.js';
-import { collectmaxxStorage } from './collectmaxx/storage.js';
-import type { CollectmaxxStore } from './collectmaxx/store.js';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { buildEndpoint, type Endpoint } from './delivery/endpoints.js';
 import { Sender } from './delivery/sender.js';
+import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/publish.js';
+import { featureSection, type AnyFeatureModule, type FeatureInstance } from './feature.js';
+import { FEATURES } from './features.js';
 import { Intake } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -55,6 +55,12 @@ function hasListen(s: Store): s is Store & { listen(onEvent: (endpointIds: strin
   return typeof (s as { listen?: unknown }).listen === 'function';
 }
 
+/** A configured feature inside this relay. */
+interface Running {
+  readonly module: AnyFeatureModule;
+  readonly instance: FeatureInstance;
+}
+
 /** Everything the relay is made of, wired once; the HTTP app and the CLI both use it. */
 export class Relay {
   readonly hub = new Hub();
@@ -63,8 +69,9 @@ export class Relay {
   readonly intake: Intake;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
-  /** Collectmaxx export/import, when configured. */
-  readonly collectmaxx: Collectmaxx | null;
+  /** The configured features, in registry order. */
+  readonly features: readonly Running[];
+  private readonly publishing: PublishDeps;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   draining = false;
   private started = false;
@@ -75,16 +82,20 @@ export class Relay {
     readonly store: Store,
     readonly logger: Logger,
     private readonly opts: RelayOptions,
-    cmx: CollectmaxxStore | null,
+    storages: ReadonlyMap<AnyFeatureModule, unknown>,
   ) {
     this.merchants = merchantKeys(config);
     this.endpoints = config.endpoints.map(buildEndpoint);
-    this.collectmaxx = config.collectmaxx
-      ? new Collectmaxx({ config: config.collectmaxx, store, cmx: cmx!, hub: this.hub, logger, owner: this.owner, clock: () => this.now(), endpoints: () => this.endpoints })
-      : null;
+    this.publishing = { store, endpoints: () => this.endpoints, hub: this.hub };
+    this.features = configuredFeatures(config).map((module) => ({
+      module,
+      instance: module.create({
+        config: featureSection(config, module), storage: storages.get(module), store, hub: this.hub, logger, owner: this.owner,
+        clock: () => this.now(), endpoints: () => this.endpoints, publish: (e, now) => this.publish(e, now),
+      }),
+    }));
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
-    const exportEndpoint = this.collectmaxx?.endpoint();
-    if (exportEndpoint) this.endpoints.push(exportEndpoint);
+    for (const f of this.features) this.endpoints.push(...(f.instance.endpoints?.() ?? []));
     this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub);
     this.dispatcher = new Dispatcher({
       store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
@@ -107,13 +118,25 @@ export class Relay {
   static async create(opts: RelayOptions): Promise<Relay> {
     const logger = opts.logger ?? createLogger(opts.config.log.level);
     const store = opts.store ?? openStore(opts.config.storage);
-    const cmx = opts.config.collectmaxx ? store.extend(collectmaxxStorage) : null;
+    // Feature tables first: migrate() runs their migrations with the core's.
+    const storages = new Map<AnyFeatureModule, unknown>();
+    for (const m of configuredFeatures(opts.config)) if (m.storage) storages.set(m, store.extend(m.storage));
     await store.migrate();
-    return new Relay(opts.config, store, logger, opts, cmx);
+    return new Relay(opts.config, store, logger, opts, storages);
   }
 
   now(): number {
     return (this.opts.clock ?? Date.now)();
+  }
+
+  /** A configured feature's instance, typed by its module; null when its section is absent. */
+  feature<F extends FeatureInstance>(module: { create(ctx: never): F }): F | null {
+    return (this.features.find((f) => f.module === (module as unknown))?.instance as F | undefined) ?? null;
+  }
+
+  /** Route, store and announce an event that did not come from a callback (events/publish.ts). */
+  publish(event: OutgoingEvent, now = this.now()): Promise<{ eventId: string; duplicate: boolean }> {
+    return publishEvent(this.publishing, event, now);
   }
 
   isReady(): boolean {
@@ -131,7 +154,7 @@ export class Relay {
       await this.dispatcher.start();
       // Events committed by any instance wake our idle lanes at once; the poll stays as the fallback.
       if (hasListen(this.store)) this.unlisten = await this.store.listen((ids) => ids.forEach((id) => this.dispatcher.wake(id)));
-      await this.collectmaxx?.start();
+      for (const f of this.features) await f.instance.start?.();
     }
     this.started = true;
   }
@@ -143,7 +166,11 @@ export class Relay {
     this.unlisten = null;
     await unlisten?.();
     await this.dispatcher.stop(drainMs);
-    await this.collectmaxx?.stop();
+    for (const f of [...this.features].reverse()) await f.instance.stop?.();
     await this.store.close();
   }
+}
+
+function configuredFeatures(config: Config): AnyFeatureModule[] {
+  return FEATURES.filter((m) => featureSection(config, m) !== undefined);
 }

@@ -5,7 +5,8 @@ import { orderKeyFor } from '../delivery/endpoints.js';
 import { RelayError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Relay } from '../relay.js';
-import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter } from '../store/types.js';
+import { InvalidCursorError } from '../store/query.js';
+import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventFilter, QuarantineFilter } from '../store/types.js';
 
 export const MAX_PAGE = 200;
 
@@ -53,8 +54,8 @@ export function quarantineFilterFrom(q: Record<string, unknown>): QuarantineFilt
 
 /** A cursor the store cannot read is the caller's mistake: 400, not 500. */
 export function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
-  return fn().catch((err: Error) => {
-    if (err.message === 'invalid cursor') throw new RelayError('bad_request', 'invalid cursor');
+  return fn().catch((err: unknown) => {
+    if (err instanceof InvalidCursorError) throw new RelayError('bad_request', err.message);
     throw err;
   });
 }
@@ -251,12 +252,6 @@ export async function sendTestEvent(relay: Relay, endpointId: string, message?: 
   const now = relay.now();
   const id = newId('evt', now);
   const payload = JSON.stringify({ id, type: 'relay.test', source: 'relay', receivedAt: new Date(now).toISOString(), data: { message: text } });
-  const draft: EventDraft = {
-    id, type: 'relay.test', source: 'relay', merchantId: null, operation: null, outcome: null,
-    transId: null, payId: null, mandateId: null, receivedAt: now, dedupeKey: `relay.test:${id}`, payload,
-    deliveries: [{ endpointId: ep.id, orderKey: null }],
-  };
-  await relay.store.addEvent(draft, now);
-  relay.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id] });
+  await relay.publish({ id, type: 'relay.test', source: 'relay', merchantId: null, transId: null, receivedAt: now, dedupeKey: `relay.test:${id}`, payload, to: [ep.id] });
   return { eventId: id, endpointId: ep.id, endpointEnabled: !relay.dispatcher.isDisabled(ep.id) };
 }

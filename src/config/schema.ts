@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COLLECTMAXX_ENDPOINT_ID, collectmaxxConfigSchema } from '../collectmaxx/config.js';
+import { FEATURES } from '../features.js';
 import { parseCidr } from '../net/cidr.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -145,11 +145,12 @@ export const configSchema = z
       .strict()
       .default({ pollIntervalMs: 1000, leaseMs: 120_000 }),
     shutdown: z.object({ drainMs: z.number().int().min(0).max(600_000).default(25_000) }).strict().default({ drainMs: 25_000 }),
-    collectmaxx: collectmaxxConfigSchema.optional(),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    // Each feature's section under its name (optional: absent = off). Typed by the feature (featureSection()), not here.
+    ...(Object.fromEntries(FEATURES.map((f) => [f.name, f.configSchema.optional()])) as {}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -164,13 +165,16 @@ export const configSchema = z
     const eps = new Set<string>();
     c.endpoints.forEach((e, i) => {
       if (eps.has(e.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id ${e.id}` });
-      if (e.id === COLLECTMAXX_ENDPOINT_ID) {
-        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `endpoint id ${COLLECTMAXX_ENDPOINT_ID} is reserved for the Collectmaxx exporter` });
-      }
+      const owner = FEATURES.find((f) => f.reservedEndpointIds?.includes(e.id));
+      if (owner) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `endpoint id ${e.id} is reserved for the ${owner.name} feature` });
       eps.add(e.id);
       knownMerchants(e.merchants, ['endpoints', i]);
     });
-    c.collectmaxx?.export?.rules.forEach((r, i) => knownMerchants(r.merchants, ['collectmaxx', 'export', 'rules', i]));
+    for (const f of FEATURES) {
+      const section = (c as Record<string, unknown>)[f.name];
+      if (section === undefined) continue;
+      f.checkConfig?.(section, { merchantIds: seen, issue: (path, message) => ctx.addIssue({ code: 'custom', path: [f.name, ...path], message }) });
+    }
   });
 
 export type Config = z.output<typeof configSchema>;

@@ -16,7 +16,6 @@ import { ICON_SVG } from './assets/icon.js';
 import { STYLE_CSS } from './assets/style.js';
 import { qs, utcInput } from './format.js';
 import { documentHtml, h, type Html } from './jsx-runtime.js';
-import { collectmaxxPages } from './pages/collectmaxx.js';
 import { ConfirmRedeliverPage, DeadLettersPage, type DeadQuery } from './pages/dead-letters.js';
 import { EndpointsPage } from './pages/endpoints.js';
 import { EventPage } from './pages/event.js';
@@ -94,6 +93,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
   };
   const assets: PageCtx['assets'] = { css: files['console.css']!.url, js: files['console.js']!.url, icon: files['icon.svg']!.url };
   const ttlHours = Math.round(sessions.ttlMs / 3600_000);
+  const featureNav = relay.features.flatMap((f) => (f.module.console ? [f.module.console.nav] : []));
 
   app.addHook('onRequest', async (req) => {
     req.consoleStart = performance.now();
@@ -119,7 +119,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     html(reply, <ErrorPage assets={assets} status={status} title={title} detail={detail} back={back} />, status);
   const ctxOf = (req: FastifyRequest, timings: Record<string, number> = {}): PageCtx => ({
     session: req.consoleSession!, now: relay.now(), startedAt: req.consoleStart ?? performance.now(), version: VERSION, assets, timings,
-    collectmaxx: relay.collectmaxx !== null,
+    nav: featureNav,
   });
   const audit = (req: FastifyRequest, action: string, detail: Record<string, unknown>) =>
     relay.logger.info({ console: true, action, role: req.consoleSession?.role, session: req.consoleSession?.id, ip: req.ip, ...detail }, 'console action');
@@ -388,7 +388,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     return reply.redirect(`${CONSOLE_PREFIX}/events/${encodeURIComponent(r.eventId)}${qs({ msg: 'test-sent', ep: id })}`, 303);
   });
 
-  // ------------------------------------------------------------------ collectmaxx (only when configured)
+  // ------------------------------------------------------------------ features' pages (only when configured)
 
-  if (relay.collectmaxx) collectmaxxPages(app, { relay, viewer, operator, ctxOf, html, audit }, relay.collectmaxx);
+  for (const f of relay.features) f.module.console?.pages(app, { viewer, operator, ctxOf, html, audit, now: () => relay.now() }, f.instance);
 }

@@ -90,7 +90,7 @@ export interface DeliveryRecord {
   lastError: string | null;
 }
 
-/** `local`: an in-process endpoint (the Collectmaxx exporter) threw; the message is the response body. */
+/** `local`: an in-process endpoint (Endpoint.local) threw; the message is the response body. */
 export type ErrorClass = 'timeout' | 'connection_refused' | 'connection_error' | 'tls' | 'dns' | 'non_2xx' | 'local';
 
 export interface AttemptRecord {

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { pageSize, wrapCursor } from '../admin/queries.js';
-import type { Collectmaxx } from '../collectmaxx/service.js';
 import { RelayError, errorBody } from '../errors.js';
-import type { Relay } from '../relay.js';
-import { requireRole, type TokenTable } from './auth.js';
+import type { FeatureRouteOptions } from '../feature.js';
+import { requireRole } from '../routes/auth.js';
+import type { Collectmaxx } from './service.js';
 
 /**
  * Result files are far larger than callbacks. Parsing costs about 7x the file size in heap
@@ -15,9 +15,9 @@ export const RESULT_FILE_MAX_BYTES = 16 * 1024 * 1024;
 type Q = Record<string, unknown>;
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-function parts(relay: Relay): Collectmaxx {
-  if (!relay.collectmaxx) throw new RelayError('not_found', 'collectmaxx is not configured');
-  return relay.collectmaxx;
+function parts(feature: Collectmaxx | null): Collectmaxx {
+  if (!feature) throw new RelayError('not_found', 'collectmaxx is not configured');
+  return feature;
 }
 
 /** `?name=` or a Content-Disposition-style header (`attachment; filename="result_….csv"`). */
@@ -42,8 +42,7 @@ function fileNameOf(req: FastifyRequest): string {
 }
 
 /** Collectmaxx admin routes: always registered (the API contract), 404 when collectmaxx is not configured. */
-export async function collectmaxxRoutes(app: FastifyInstance, opts: { relay: Relay; tokens: TokenTable }): Promise<void> {
-  const { relay } = opts;
+export async function collectmaxxRoutes(app: FastifyInstance, opts: FeatureRouteOptions<Collectmaxx>): Promise<void> {
   const viewer = { preHandler: requireRole(opts.tokens, 'viewer') };
   const operator = { preHandler: requireRole(opts.tokens, 'operator') };
 
@@ -51,10 +50,10 @@ export async function collectmaxxRoutes(app: FastifyInstance, opts: { relay: Rel
   app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: RESULT_FILE_MAX_BYTES }, (_req, body, done) => done(null, body));
 
   app.post('/admin/collectmaxx/results', { ...operator, bodyLimit: RESULT_FILE_MAX_BYTES }, async (req, reply) => {
-    const cmx = parts(relay);
+    const cmx = parts(opts.feature);
     const name = fileNameOf(req);
     if (!Buffer.isBuffer(req.body)) throw new RelayError('unsupported_media_type', 'send the file as the raw body with content-type text/csv or application/octet-stream');
-    const outcome = await cmx.importer.importFile(name, req.body, relay.now());
+    const outcome = await cmx.importer.importFile(name, req.body, opts.now());
     if (outcome.status === 'failed') {
       // The message itself says where: an operator opens the file at that line and column.
       return reply.code(422).send({ error: errorBody('malformed_result_file').error, message: outcome.message, line: outcome.line, column: outcome.column, file: name });
@@ -67,7 +66,7 @@ export async function collectmaxxRoutes(app: FastifyInstance, opts: { relay: Rel
   app.get('/admin/collectmaxx/rejects', viewer, async (req) => {
     const q = (req.query ?? {}) as Q;
     const cursor = typeof q.cursor === 'string' && q.cursor !== '' ? q.cursor : undefined;
-    const cmx = parts(relay);
+    const cmx = parts(opts.feature);
     const page = await wrapCursor(() => cmx.store.listRejects(pageSize(q.limit), cursor));
     return {
       items: page.items.map((r) => ({
@@ -79,7 +78,7 @@ export async function collectmaxxRoutes(app: FastifyInstance, opts: { relay: Rel
   });
 
   app.get('/admin/collectmaxx/files', viewer, async (req) => {
-    const cmx = parts(relay);
+    const cmx = parts(opts.feature);
     const limit = pageSize(((req.query ?? {}) as Q).limit);
     const [delivery, imported] = await Promise.all([cmx.store.listDeliveryFiles(limit), cmx.store.listImports(limit)]);
     return {
