@@ -17,9 +17,9 @@ module.exports = {
   forbidden: [
     {
       name: 'paygate-is-pure',
-      comment: 'src/paygate/ decodes, verifies and classifies values: no I/O, no storage, no HTTP framework.',
+      comment: 'src/paygate/ (and a feature\'s core/, e.g. src/collectmaxx/core/) takes values and returns values: no I/O, no storage, no HTTP framework.',
       severity: 'error',
-      from: { path: '^src/paygate/' },
+      from: { path: ['^src/paygate/', '^src/[^/]+/core/'] },
       to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown', 'unknown'], path: IO },
     },
     {

@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import type { OutgoingEvent } from '../events/publish.js';
 import type { Hub } from '../observe.js';
 import { newId } from '../ids.js';
-import { COLLECTMAXX_ENDPOINT_ID } from './config.js';
-import { FileFormatError } from './csv-read.js';
-import { collectmaxxEventSchema } from './events.js';
-import { resultEvents, type EventOrigin, type ResultEventDraft } from './result-events.js';
-import { parseResultFile } from './results.js';
+import { COLLECTMAXX_ENDPOINT_ID } from './core/config.js';
+import { FileFormatError } from './core/csv-read.js';
+import { collectmaxxEventSchema } from './core/events.js';
+import { resultEvents, type EventOrigin, type ResultEventDraft } from './core/result-events.js';
+import { parseResultFile } from './core/results.js';
 import type { CollectmaxxStore } from './store.js';
 
 export type ImportOutcome =

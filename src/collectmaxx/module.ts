@@ -4,9 +4,9 @@
 // page and the `collectmaxx import` command.
 import type { FeatureModule } from '../feature.js';
 import { collectmaxxCommand, COLLECTMAXX_USAGE } from './cli.js';
-import { COLLECTMAXX_ENDPOINT_ID, collectmaxxConfigSchema, type CollectmaxxConfig } from './config.js';
+import { COLLECTMAXX_ENDPOINT_ID, collectmaxxConfigSchema, type CollectmaxxConfig } from './core/config.js';
 import { collectmaxxPages } from './console-page.js';
-import { COLLECTMAXX_EVENT_TYPES, collectmaxxEventSchema } from './events.js';
+import { COLLECTMAXX_EVENT_TYPES, collectmaxxEventSchema } from './core/events.js';
 import { collectmaxxRoutes } from './routes.js';
 import { Collectmaxx } from './service.js';
 import { collectmaxxStorage } from './storage.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_RETRY_SCHEDULE_MS, type Endpoint } from '../delivery/endpoints.js';
 import type { FeatureContext, FeatureInstance } from '../feature.js';
-import { COLLECTMAXX_ENDPOINT_ID, type CollectmaxxConfig, type ExportConfig } from './config.js';
+import { COLLECTMAXX_ENDPOINT_ID, type CollectmaxxConfig, type ExportConfig } from './core/config.js';
 import { Exporter } from './exporter.js';
 import { Importer } from './importer.js';
 import { Inbox } from './inbox.js';

@@ -9,8 +9,8 @@
 import type pg from 'pg';
 import { txt, type PgSession } from '../store/postgres-session.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
-import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './filename.js';
-import type { EventOrigin } from './result-events.js';
+import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './core/filename.js';
+import type { EventOrigin } from './core/result-events.js';
 import {
   deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom, REJECTS_SELECT,
   type AllocateRequest, type AllocatedFile, type CollectmaxxStore, type DeliveryFileRow, type ExportRecord, type ImportedFileRow, type Page,

@@ -3,7 +3,7 @@
 // in the same group commits as its own writes. Reads: store-sqlite.ts.
 import type { SqliteStatements } from '../store/sqlite-statements.js';
 import { defineWrites } from '../store/write-ops.js';
-import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './filename.js';
+import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './core/filename.js';
 import {
   exportRecordFrom,
   type AllocateRequest, type AllocatedFile, type ExportRecord, type ImportedFileRow, type RejectDraft, type SeenState,

@@ -9,7 +9,7 @@ import type { SqliteHandle } from '../store/extension.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
 import type { SqliteStatements } from '../store/sqlite-statements.js';
 import type { Writer } from '../store/write-ops.js';
-import type { EventOrigin } from './result-events.js';
+import type { EventOrigin } from './core/result-events.js';
 import {
   deliveryFileFrom, importFrom, rejectFrom, REJECTS_SELECT,
   type AllocateRequest, type AllocatedFile, type CollectmaxxStore, type DeliveryFileRow, type ExportRecord, type ImportedFileRow, type Page,

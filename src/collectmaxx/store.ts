@@ -4,9 +4,9 @@
 // (store-sqlite.ts, store-postgres.ts); test/collectmaxx/store.test.ts runs the
 // same cases against both. Times are epoch ms passed in by the caller.
 
-import type { DeliveryFormat } from './filename.js';
-import type { EventOrigin } from './result-events.js';
-import type { DeliveryRecord, RejectReason } from './validate.js';
+import type { DeliveryFormat } from './core/filename.js';
+import type { EventOrigin } from './core/result-events.js';
+import type { DeliveryRecord, RejectReason } from './core/validate.js';
 
 /** Which event and rule a record (exported or rejected) came from. */
 export interface RecordSource {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addDays, buildIdentifier, readCsv, writeDeliveryCsv } from '../../src/collectmaxx/index.js';
+import { addDays, buildIdentifier, readCsv, writeDeliveryCsv } from '../../src/collectmaxx/core/index.js';
 import { collectmaxx } from '../../src/collectmaxx/module.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { api, metric, notify, until } from '../delivery/_lib.js';
@@ -106,7 +106,7 @@ t.test('a file allocated before a crash is completed on start: rewritten when mi
     const rows = await h2.relay.feature(collectmaxx)!.store.listDeliveryFiles(10);
     return rows.length === 3 && rows.every((f) => f.writtenAt !== null);
   });
-  const { writeDeliveryXml } = await import('../../src/collectmaxx/index.js');
+  const { writeDeliveryXml } = await import('../../src/collectmaxx/core/index.js');
   t.ok(readFileSync(join(outbox, a!.name)).equals(writeDeliveryXml(a!.records.map((r) => r.record))), 'the missing file is written from the same records');
   t.equal(readFileSync(join(outbox, b!.name), 'utf8'), 'renamed before the crash', 'a renamed file is left as it is (it may be uploading)');
   t.same(files(outbox), [a!.name, b!.name], 'the uploaded one is not written again (it would go up twice)');

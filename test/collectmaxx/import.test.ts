@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readCsv } from '../../src/collectmaxx/index.js';
+import { readCsv } from '../../src/collectmaxx/core/index.js';
 import { ADMIN_TOKEN, baseConfig, startRelay, tmpDir, type Harness } from '../helpers/relay.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
 import { api, ep, metric, notify, until } from '../delivery/_lib.js';

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCsv } from '../../src/collectmaxx/index.js';
+import { readCsv } from '../../src/collectmaxx/core/index.js';
 import { collectmaxx } from '../../src/collectmaxx/module.js';
 import { ADMIN_TOKEN, VIEWER_TOKEN, baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 import { notify, until } from '../delivery/_lib.js';
