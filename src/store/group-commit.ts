@@ -63,5 +63,7 @@ export class GroupCommit implements WriteChannel {
     });
   }
 
+  start(): void {}
+
   async close(): Promise<void> {}
 }

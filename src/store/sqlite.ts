@@ -57,6 +57,8 @@ export class SqliteStore implements Store {
         return st.reader ? (st.all(...params) as Row[]) : (st.run(...params), []);
       },
     };
+    // Every extension is registered by now: the writer thread starts while the migrations run.
+    this.writer.start();
     // One transaction for the whole run: a failing file leaves the database as it was.
     this.db.exec('BEGIN IMMEDIATE');
     try {

@@ -50,8 +50,10 @@ export interface Writer<Ops extends WriteOps> {
 export interface WriteChannel {
   /** False once the writer thread crashed too often: writes fail and the store's ping says so. */
   readonly healthy: boolean;
-  /** The table's typed runner. Every table must be known before the first write (the thread imports them at start). */
+  /** The table's typed runner. Every table must be known before the channel starts (the thread imports them then). */
   writer<Ops extends WriteOps>(table: WriteTable<Ops>): Writer<Ops>;
+  /** Start now instead of at the first write, e.g. while migrations run (the tables known so far are all there will be). */
+  start(): void;
   /** Let writes already issued commit, then stop. */
   close(): Promise<void>;
 }

@@ -25,7 +25,7 @@ export interface WorkerData {
   tables: TableRef[];
 }
 
-/** A writer thread with its own connection to `file`, started on the first write and restarted if it dies. */
+/** A writer thread with its own connection to `file`, started by start() or the first write, and restarted if it dies. */
 export class WriterThread implements WriteChannel {
   private worker: Worker | null = null;
   private readonly tables = new Map<string, WriteTable>();
@@ -55,10 +55,14 @@ export class WriterThread implements WriteChannel {
     if (known !== table) {
       if (known) throw new Error(`writer thread: two write tables for scope ${table.scope}`);
       // The thread imports its tables when it starts; one learnt later would be missing there.
-      if (this.worker) throw new Error(`writer thread: write table ${table.scope} registered after the first write`);
+      if (this.worker) throw new Error(`writer thread: write table ${table.scope} registered after the thread started`);
       this.tables.set(table.scope, table as unknown as WriteTable);
     }
     return { run: (op, ...args) => this.call(table as unknown as WriteTable, op, args) } as Writer<Ops>;
+  }
+
+  start(): void {
+    if (!this.worker && !this.broken) this.spawn();
   }
 
   private spawn(): Worker {
