@@ -5,12 +5,12 @@ import type { AdminServices } from './admin/queries.js';
 import consoleApp, { CONSOLE_PREFIX } from './console/index.js';
 import type { ConsoleServices } from './console/kit.js';
 import { RelayError, errorBody, type ErrorCode } from './errors.js';
-import { renderOpenMetrics } from './openmetrics.js';
+import { FEATURES } from './features.js';
 import type { Metrics } from './metrics.js';
-import type { Relay } from './relay.js';
+import { renderOpenMetrics } from './openmetrics.js';
+import type { Relay, RunningFeature } from './relay.js';
 import adminRoutes from './routes/admin.js';
 import { adminAuth, tokenTable, type TokenTable } from './routes/auth.js';
-import { collectmaxxApi } from './routes/collectmaxx-schemas.js';
 import healthRoutes, { type HealthServices } from './routes/health.js';
 import paygateRoutes, { type CallbackServices } from './routes/paygate.js';
 import { schemaErrorFormatter, serializerCompiler, validatorCompiler } from './routes/type-provider.js';
@@ -45,8 +45,8 @@ export interface AppServices {
   tokens: TokenTable;
   /** null: no console (the OpenAPI document is built without it; its pages are not part of it). */
   console: ConsoleServices | null;
-  /** Until Collectmaxx plugs in as a feature module, its admin routes take the relay itself. */
-  collectmaxxRelay: Relay;
+  /** The configured features (their admin routes and console pages). */
+  features: readonly RunningFeature[];
   httpDuration: Pick<Metrics['httpDuration'], 'observe'>;
 }
 
@@ -71,9 +71,9 @@ export function appServices(relay: Relay): AppServices {
     tokens: tokenTable(relay.config),
     console: {
       admin: relay, merchantIds: relay.config.merchants.map((m) => m.id), logger: relay.logger,
-      collectmaxx: relay.collectmaxx ? { relay, service: relay.collectmaxx } : null,
+      features: relay.features,
     },
-    collectmaxxRelay: relay,
+    features: relay.features,
     httpDuration: relay.metrics.httpDuration,
   };
 }
@@ -125,7 +125,12 @@ async function relayApp(app: FastifyInstance, opts: AppOptions): Promise<void> {
   if (surface !== 'public' && services.tokens.enabled) {
     await app.register(adminAuth, { tokens: services.tokens });
     await app.register(adminRoutes, { admin: services.admin });
-    await app.register(collectmaxxApi, { relay: services.collectmaxxRelay, tokens: services.tokens });
+    // Features' admin routes: always registered (the API contract), 404 while a feature is not configured.
+    for (const m of FEATURES) {
+      if (!m.adminRoutes) continue;
+      const feature = services.features.find((f) => f.module === m)?.instance ?? null;
+      await app.register(m.adminRoutes, { feature, tokens: services.tokens, now: () => services.admin.now() });
+    }
     // The operator console: same listener and same switch (admin tokens) as the admin API.
     if (services.console) {
       await app.register(consoleApp, { services: services.console, tokens: services.tokens, prefix: CONSOLE_PREFIX });

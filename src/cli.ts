@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
+import type { AnyFeatureModule, FeatureCliContext, FeatureInstance } from './feature.js';
 import { StartupError } from './startup.js';
 
 // The relay, the HTTP stack and the crypto are loaded by the commands that need them,
@@ -23,16 +24,39 @@ const COMMAND_USAGE: Record<string, string> = {
   export: `export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each`,
   replay: `replay    FILE --target URL                post exported callbacks again, byte for byte`,
   openapi: `openapi                                    print the OpenAPI document (openapi.yaml)`,
-  collectmaxx: `collectmaxx import --config PATH FILE...   import Collectmaxx result files (one line per file; exit 1 if any failed)`,
 };
 
-const USAGE = `paygate-relay <command> [options]
+/** The registered features, loaded only by the commands that need them (help, a feature's own command). */
+async function features(): Promise<readonly AnyFeatureModule[]> {
+  return (await import('./features.js')).FEATURES;
+}
 
-${Object.values(COMMAND_USAGE).map((u) => `  ${u.replace(/\n/g, '\n  ')}`).join('\n')}
+async function usage(): Promise<string> {
+  const lines = [...Object.values(COMMAND_USAGE), ...(await features()).flatMap((f) => (f.cli ? [f.cli.usage] : []))];
+  return `paygate-relay <command> [options]
+
+${lines.map((u) => `  ${u.replace(/\n/g, '\n  ')}`).join('\n')}
 
   help, --help, -h                           this text; paygate-relay <command> --help for one command
   --version, -v                              the version
 `;
+}
+
+/** A feature's command: a relay without delivery whose log goes to stderr at warn, the feature's instance, or a config error. */
+function featureCli(module: AnyFeatureModule): FeatureCliContext<FeatureInstance> {
+  return {
+    usage: (message) => new ConfigError(message),
+    open: async (path) => {
+      const config = loadConfig(configPath(path));
+      const [{ featureSection }, { Relay }, { createLogger }, { default: pino }] = await Promise.all([
+        import('./feature.js'), import('./relay.js'), import('./logger.js'), import('pino'),
+      ]);
+      if (featureSection(config, module) === undefined) throw new ConfigError(`config ${module.name}: not configured`);
+      const relay = await Relay.create({ config, delivery: false, logger: createLogger('warn', pino.destination(2)) });
+      return { feature: relay.feature(module)!, now: () => relay.now(), close: () => relay.stop(0) };
+    },
+  };
+}
 
 function configPath(v: string | undefined): string {
   const p = v ?? process.env.PAYGATE_RELAY_CONFIG;
@@ -136,41 +160,6 @@ async function replay(argv: string[]): Promise<void> {
   if (failed > 0) process.exitCode = 1;
 }
 
-/** Import result files into the configured store; a serving relay delivers the events (outbox poll / LISTEN). */
-async function collectmaxx(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'import') throw new ConfigError('usage: paygate-relay collectmaxx import --config PATH FILE...');
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { config: { type: 'string' } } });
-  if (positionals.length === 0) throw new ConfigError('usage: paygate-relay collectmaxx import --config PATH FILE...');
-  const config = loadConfig(configPath(values.config));
-  if (!config.collectmaxx) throw new ConfigError('config collectmaxx: not configured');
-  const [{ Relay }, { createLogger }, { default: pino }] = await Promise.all([import('./relay.js'), import('./logger.js'), import('pino')]);
-  const relay = await Relay.create({ config, delivery: false, logger: createLogger('warn', pino.destination(2)) });
-  let failed = 0;
-  try {
-    for (const file of positionals) {
-      const name = basename(file);
-      let content: Buffer;
-      try {
-        content = await readFile(file);
-      } catch (err) {
-        failed++;
-        process.stdout.write(`${name}: failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
-        continue;
-      }
-      const r = await relay.collectmaxx!.importer.importFile(name, content, relay.now());
-      if (r.status === 'failed') failed++;
-      const what = r.status === 'imported' ? `imported: ${r.rows} rows, ${r.events} events, ${r.unchanged} unchanged`
-        : r.status === 'skipped' ? `skipped: imported before at ${new Date(r.importedAt).toISOString()}`
-          : `failed: ${r.message}`;
-      process.stdout.write(`${name}: ${what}\n`);
-    }
-  } finally {
-    await relay.stop(0);
-  }
-  if (failed > 0) process.exitCode = 1;
-}
-
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   async serve(argv) {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
@@ -181,7 +170,6 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   simulate,
   export: exportCallbacks,
   replay,
-  collectmaxx,
   async openapi(argv) {
     parseArgs({ args: argv, options: {} });
     const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);
@@ -192,27 +180,29 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   if (cmd === undefined) {
-    process.stderr.write(USAGE);
+    process.stderr.write(await usage());
     process.exitCode = 2;
-    return;
-  }
-  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    const one = rest[0] !== undefined ? COMMAND_USAGE[rest[0]] : undefined;
-    process.stdout.write(one ? `paygate-relay ${one}\n` : USAGE);
     return;
   }
   if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
     process.stdout.write(`paygate-relay ${VERSION}\n`);
     return;
   }
-  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  const feature = Object.hasOwn(COMMANDS, cmd) ? undefined : (await features()).find((f) => f.name === (cmd === 'help' ? rest[0] : cmd) && f.cli);
+  const oneUsage = (name: string | undefined) => (name === undefined ? undefined : Object.hasOwn(COMMAND_USAGE, name) ? COMMAND_USAGE[name] : feature?.cli?.usage);
+  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    const one = oneUsage(rest[0]);
+    process.stdout.write(one ? `paygate-relay ${one}\n` : await usage());
+    return;
+  }
+  const run = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : feature ? (argv: string[]) => feature.cli!.run(argv, featureCli(feature)) : undefined;
   if (!run) {
     process.stderr.write(`paygate-relay: unknown command '${cmd}' (paygate-relay --help lists the commands)\n`);
     process.exitCode = 2;
     return;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`paygate-relay ${COMMAND_USAGE[cmd]}\n`);
+    process.stdout.write(`paygate-relay ${oneUsage(cmd)}\n`);
     return;
   }
   await run(rest);

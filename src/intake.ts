@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Endpoint } from './delivery/endpoints.js';
-import { routeEvent } from './delivery/endpoints.js';
 import { RelayError, type ErrorCode } from './errors.js';
 import { buildPaygateEvent } from './events/envelope.js';
+import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/publish.js';
 import { newId } from './ids.js';
 import type { Hub } from './observe.js';
 import { decodeCallback } from './paygate/decode.js';
 import type { PreparedMerchant } from './paygate/merchant.js';
 import type { Channel, DecodeOk, DecodeResult } from './paygate/types.js';
 import { CommitQueue } from './store/commit-queue.js';
-import type { EventDraft, IngestItem, IngestResult, Store } from './store/types.js';
+import type { IngestItem, IngestResult, Store } from './store/types.js';
 
 /** A callback as the HTTP layer hands it over. */
 export interface IncomingCallback {
@@ -54,11 +54,12 @@ export function decodeIncoming(c: Pick<IncomingCallback, 'method' | 'contentType
 
 export class Intake {
   private readonly queue: CommitQueue<IngestItem, IngestResult>;
+  private readonly publish: PublishDeps;
 
   constructor(
     private readonly store: Store,
     private readonly merchants: () => PreparedMerchant[],
-    private readonly endpoints: () => Endpoint[],
+    endpoints: () => Endpoint[],
     private readonly hub: Hub,
   ) {
     this.queue = new CommitQueue(async (items) => {
@@ -72,10 +73,11 @@ export class Intake {
         this.hub.emit('store:commit', { items: items.length, durationMs: performance.now() - t0, ok });
       }
     });
+    this.publish = { store, endpoints, hub };
   }
 
-  /** Build the event draft (id, payload, deliveries) for a verified callback. */
-  eventDraft(d: DecodeOk, channel: Channel, receivedAt: number): EventDraft {
+  /** The event for a verified callback, ready to publish. */
+  eventOf(d: DecodeOk, channel: Channel, receivedAt: number): OutgoingEvent {
     const event = buildPaygateEvent(d, { id: newId('evt', receivedAt), receivedAt, channel });
     return {
       id: event.id,
@@ -90,7 +92,6 @@ export class Intake {
       receivedAt,
       dedupeKey: dedupeKey(d),
       payload: JSON.stringify(event),
-      deliveries: routeEvent(this.endpoints(), { type: event.type, merchantId: d.merchantId, transId: d.record.transId }),
     };
   }
 
@@ -112,18 +113,17 @@ export class Intake {
       headers: c.headers,
       body: c.body,
     };
-    const item: IngestItem = decoded.ok
-      ? {
-          callback: { ...base, merchantId: decoded.merchantId, state: 'accepted', reason: null, detail: null, decoded: displayFields(decoded) },
-          event: this.eventDraft(decoded, c.channel, c.receivedAt),
-        }
-      : {
-          callback: { ...base, merchantId: decoded.merchantId ?? null, state: 'quarantined', reason: decoded.reason, detail: decoded.detail, decoded: null },
-        };
-
     let stored: IngestResult;
     try {
-      stored = await this.queue.push(item);
+      stored = decoded.ok
+        // The event commits with its callback, in the same group commit.
+        ? await publishEvent(this.publish, this.eventOf(decoded, c.channel, c.receivedAt), c.receivedAt, (event) => this.queue.push({
+            callback: { ...base, merchantId: decoded.merchantId, state: 'accepted', reason: null, detail: null, decoded: displayFields(decoded) },
+            event,
+          }))
+        : await this.queue.push({
+            callback: { ...base, merchantId: decoded.merchantId ?? null, state: 'quarantined', reason: decoded.reason, detail: decoded.detail, decoded: null },
+          });
     } catch (err) {
       throw new RelayError('storage_unavailable', (err as Error).message);
     }
@@ -136,9 +136,6 @@ export class Intake {
     }
     const result = stored.duplicate ? 'duplicate' : 'accepted';
     const eventId = stored.eventId!;
-    if (!stored.duplicate) {
-      this.hub.emit('event:stored', { eventId, type: item.event!.type, endpointIds: item.event!.deliveries.map((d) => d.endpointId), merchantId: decoded.merchantId });
-    }
     this.hub.emit('callback', {
       callbackId, channel: c.channel, result, merchantId: decoded.merchantId, operation: decoded.operation, outcome: decoded.outcome,
       eventId, eventType: decoded.eventType, keySlot: decoded.keySlot, ...timing,
@@ -156,10 +153,10 @@ export class Intake {
     );
     if (!decoded.ok) return { result: 'still_quarantined', reason: decoded.reason, detail: decoded.detail };
     // The event keeps the time Paygate called us; its deliveries start now.
-    const draft = this.eventDraft(decoded, cb.channel, cb.receivedAt);
-    const stored = await this.store.resolveQuarantine(callbackId, draft, decoded.merchantId, displayFields(decoded), Date.now());
+    const now = Date.now();
+    const stored = await publishEvent(this.publish, this.eventOf(decoded, cb.channel, cb.receivedAt), now,
+      (draft) => this.store.resolveQuarantine(callbackId, draft, decoded.merchantId, displayFields(decoded), now));
     if (!stored) return null;
-    if (!stored.duplicate) this.hub.emit('event:stored', { eventId: draft.id, type: draft.type, endpointIds: draft.deliveries.map((d) => d.endpointId), merchantId: decoded.merchantId });
     return { result: stored.duplicate ? 'duplicate' : 'accepted', eventId: stored.eventId! };
   }
 }

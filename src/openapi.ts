@@ -12,9 +12,9 @@ import { z } from 'zod';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { app, type AppServices } from './app.js';
 import type { Config } from './config/schema.js';
-import { COLLECTMAXX_EVENT_TYPES } from './events/schema.js';
-import { EVENT_TYPES } from './paygate/operation.js';
+import { FEATURES } from './features.js';
 import { FailureThrottle } from './net/failure-throttle.js';
+import { EVENT_TYPES } from './paygate/operation.js';
 import { VERSION } from './relay.js';
 import type { TokenTable } from './routes/auth.js';
 
@@ -28,7 +28,10 @@ function webhooks(): Json {
     { name: 'webhook-timestamp', in: 'header', required: true, description: 'Unix seconds of this attempt.', schema: { type: 'string' } },
     { name: 'webhook-signature', in: 'header', required: true, description: 'Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body> per endpoint secret (key = base64-decoded secret after whsec_).', schema: { type: 'string' } },
   ];
-  const types = [...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), ...COLLECTMAXX_EVENT_TYPES.map((type) => [type, 'CollectmaxxEvent'] as const)];
+  const types = [
+    ...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const),
+    ...FEATURES.flatMap((f) => f.events ?? []).flatMap((family) => family.types.map((type) => [type, family.name] as const)),
+  ];
   return Object.fromEntries(types.map(([type, schema]) => [type, {
     post: {
       operationId: `webhook_${type.replace('.', '_')}`, summary: `${type} event`, parameters: headers,
@@ -53,7 +56,7 @@ function documentServices(): AppServices {
     admin: absent('admin') as AppServices['admin'],
     tokens,
     console: null,
-    collectmaxxRelay: absent('relay') as AppServices['collectmaxxRelay'],
+    features: [],
     httpDuration: { observe: () => {} },
   };
 }
@@ -134,5 +137,12 @@ export async function buildOpenApi(): Promise<Json> {
   await fastify.ready();
   const doc = optionalBodies(fastify.swagger() as unknown as Json, optional);
   await fastify.close();
+  // The envelopes of the features' events, which only the webhooks name.
+  const schemas = ((doc.components ??= {}) as Json).schemas ??= {};
+  for (const family of FEATURES.flatMap((f) => f.events ?? [])) {
+    const schema = z.toJSONSchema(family.schema, { target: 'draft-2020-12' }) as Json;
+    delete schema.$schema;
+    (schemas as Json)[family.name] = schema;
+  }
   return mergeInputComponents(JSON.parse(JSON.stringify(doc)) as Json);
 }

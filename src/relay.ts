@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { Collectmaxx } from './collectmaxx/service.js';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { buildEndpoint, type Endpoint } from './delivery/endpoints.js';
 import { Sender } from './delivery/sender.js';
+import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/publish.js';
+import { featureSection, type AnyFeatureModule, type FeatureInstance } from './feature.js';
+import { FEATURES } from './features.js';
 import { Intake } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -16,6 +18,7 @@ import type { MerchantKeys } from './paygate/types.js';
 import { openStore } from './store/open.js';
 import { atKey } from './startup.js';
 import { SqliteStore } from './store/sqlite.js';
+import { WriterThread } from './store/writer-thread.js';
 import type { Store } from './store/types.js';
 import type { Tracing } from './tracing.js';
 
@@ -52,11 +55,19 @@ export interface RelayOptions {
 /** What only `create` can build (it may need an async import). */
 interface Parts {
   tracing: Tracing | null;
+  /** Each configured feature's storage, opened on the store before it migrated. */
+  storages: ReadonlyMap<AnyFeatureModule, unknown>;
 }
 
 /** Stores shared by several processes announce committed events (PostgreSQL LISTEN/NOTIFY). */
 function hasListen(s: Store): s is Store & { listen(onEvent: (endpointIds: string[]) => void): Promise<() => Promise<void>> } {
   return typeof (s as { listen?: unknown }).listen === 'function';
+}
+
+/** A configured feature inside this relay. */
+export interface RunningFeature {
+  readonly module: AnyFeatureModule;
+  readonly instance: FeatureInstance;
 }
 
 /** Everything the relay is made of, wired once; the HTTP app and the CLI both use it. */
@@ -67,8 +78,9 @@ export class Relay {
   readonly intake: Intake;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
-  /** Collectmaxx export/import, when configured. */
-  readonly collectmaxx: Collectmaxx | null;
+  /** The configured features, in registry order. */
+  readonly features: readonly RunningFeature[];
+  private readonly publishing: PublishDeps;
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   draining = false;
   private started = false;
@@ -83,12 +95,16 @@ export class Relay {
   ) {
     this.merchants = merchantKeys(config);
     this.endpoints = config.endpoints.map(buildEndpoint);
-    this.collectmaxx = config.collectmaxx
-      ? new Collectmaxx({ config: config.collectmaxx, store, hub: this.hub, logger, owner: this.owner, clock: () => this.now(), endpoints: () => this.endpoints })
-      : null;
+    this.publishing = { store, endpoints: () => this.endpoints, hub: this.hub };
+    this.features = configuredFeatures(config).map((module) => ({
+      module,
+      instance: module.create({
+        config: featureSection(config, module), storage: parts.storages.get(module), store, hub: this.hub, logger, owner: this.owner,
+        clock: () => this.now(), endpoints: () => this.endpoints, publish: (e, now) => this.publish(e, now),
+      }),
+    }));
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
-    const exportEndpoint = this.collectmaxx?.endpoint();
-    if (exportEndpoint) this.endpoints.push(exportEndpoint);
+    for (const f of this.features) this.endpoints.push(...(f.instance.endpoints?.() ?? []));
     this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub);
     this.dispatcher = new Dispatcher({
       store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
@@ -101,7 +117,7 @@ export class Relay {
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
     });
     this.metrics.observe(this.hub);
-    if (store instanceof SqliteStore && store.writer) {
+    if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
       store.writer.onCrash = (err, restarted) => logger.error({ err, restarted }, restarted
         ? 'sqlite writer thread crashed and was restarted; writes in flight failed and will be retried by their callers'
         : 'sqlite writer thread keeps crashing; writes fail and /readyz answers 503 until the process is restarted');
@@ -112,21 +128,32 @@ export class Relay {
 
   static async create(opts: RelayOptions): Promise<Relay> {
     const logger = opts.logger ?? createLogger(opts.config.log.level);
+    // Feature tables are registered before migrate(), which runs their migrations with the core's.
+    const storages = new Map<AnyFeatureModule, unknown>();
     // A database that cannot be opened or reached is the operator's to fix: one line naming `storage`.
     const store = await atKey('storage', async () => {
       const s = opts.store ?? openStore(opts.config.storage);
+      for (const m of configuredFeatures(opts.config)) if (m.storage) storages.set(m, s.extend(m.storage));
       await s.migrate();
       return s;
     });
     // Loaded only when configured: without tracing none of the OpenTelemetry SDK is imported.
     const tracing = opts.config.tracing ? new (await import('./tracing.js')).Tracing(opts.config.tracing, VERSION, logger) : null;
-    const relay = new Relay(opts.config, store, logger, opts, { tracing });
-    await relay.collectmaxx?.migrate();
-    return relay;
+    return new Relay(opts.config, store, logger, opts, { tracing, storages });
   }
 
   now(): number {
     return (this.opts.clock ?? Date.now)();
+  }
+
+  /** A configured feature's instance, typed by its module; null when its section is absent. */
+  feature<F extends FeatureInstance>(module: { create(ctx: never): F }): F | null {
+    return (this.features.find((f) => f.module === (module as unknown))?.instance as F | undefined) ?? null;
+  }
+
+  /** Route, store and announce an event that did not come from a callback (events/publish.ts). */
+  publish(event: OutgoingEvent, now = this.now()): Promise<{ eventId: string; duplicate: boolean }> {
+    return publishEvent(this.publishing, event, now);
   }
 
   isReady(): boolean {
@@ -144,7 +171,7 @@ export class Relay {
       await this.dispatcher.start();
       // Events committed by any instance wake our idle lanes at once; the poll stays as the fallback.
       if (hasListen(this.store)) this.unlisten = await this.store.listen((ids) => ids.forEach((id) => this.dispatcher.wake(id)));
-      await this.collectmaxx?.start();
+      for (const f of this.features) await f.instance.start?.();
     }
     this.started = true;
   }
@@ -156,8 +183,12 @@ export class Relay {
     this.unlisten = null;
     await unlisten?.();
     await this.dispatcher.stop(drainMs);
-    await this.collectmaxx?.stop();
+    for (const f of [...this.features].reverse()) await f.instance.stop?.();
     await this.store.close();
     await this.parts.tracing?.shutdown().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'tracing: final export failed'));
   }
+}
+
+function configuredFeatures(config: Config): AnyFeatureModule[] {
+  return FEATURES.filter((m) => featureSection(config, m) !== undefined);
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { buildOpenApi } from '../src/openapi.js';
-import { COLLECTMAXX_EVENT_TYPES } from '../src/events/schema.js';
+import { COLLECTMAXX_EVENT_TYPES } from '../src/collectmaxx/core/events.js';
 import { EVENT_TYPES } from '../src/paygate/operation.js';
 import { baseConfig, startRelay, tmpDir } from './helpers/relay.js';
 

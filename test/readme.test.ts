@@ -3,7 +3,7 @@
 // the same for routes and event types against openapi.yaml).
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { exportConfigSchema, importConfigSchema } from '../src/collectmaxx/config.js';
+import { exportConfigSchema, importConfigSchema } from '../src/collectmaxx/core/config.js';
 import { configSchema } from '../src/config/schema.js';
 import { baseConfig, startRelay, tmpDir } from './helpers/relay.js';
 

@@ -3,7 +3,7 @@
 // Servers always run in their own child process so the load generator (this
 // process) never competes with them inside one event loop.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -177,7 +177,8 @@ export function prepareRelay(wanted: 'auto' | RelayMode): RelayEntry {
     mode = fresh ? 'dist' : 'build';
     why = fresh ? 'dist/ is up to date' : 'src/ is newer than dist/: compiled into bench/results/build.tmp';
   } else mode = wanted;
-  const src = { args: ['--import', 'tsx', join(ROOT, 'src/cli.ts')], dispose: () => {} };
+  // The writer thread needs the TypeScript loader too (test/helpers/tsx-workers.mjs says why).
+  const src = { args: ['--import', 'tsx', '--import', join(ROOT, 'test/helpers/tsx-workers.mjs'), join(ROOT, 'src/cli.ts')], dispose: () => {} };
   if (mode === 'dist') return { mode, args: [dist], why, dispose: () => {} };
   if (mode === 'src') return { mode, why, ...src };
   const out = join(ROOT, 'bench/results/build.tmp');
@@ -190,6 +191,8 @@ export function prepareRelay(wanted: 'auto' | RelayMode): RelayEntry {
   } catch {
     // tsc exits non-zero on type errors but still emits; only a missing cli.js is fatal.
   }
+  // What `npm run build` copies besides the compiled code: the migrations' SQL files.
+  cpSync(join(ROOT, 'src'), join(out, 'dist'), { recursive: true, filter: (f) => !/\.tsx?$/.test(f) });
   const dispose = () => rmSync(out, { recursive: true, force: true });
   if (!existsSync(join(out, 'dist/cli.js'))) return (dispose(), { mode: 'src', why: 'tsc emitted nothing: running src/ through tsx', ...src });
   return { mode, args: [join(out, 'dist/cli.js')], why, dispose };

@@ -6,10 +6,11 @@ import { orderKeyFor, type Endpoint } from '../delivery/endpoints.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import { RelayError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { OutgoingEvent } from '../events/publish.js';
 import type { Intake } from '../intake.js';
-import type { Hub } from '../observe.js';
 import { DEFAULT_PAGE, MAX_PAGE, limit } from '../routes/schemas.js';
-import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter, Store } from '../store/types.js';
+import { InvalidCursorError } from '../store/query.js';
+import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventFilter, QuarantineFilter, Store } from '../store/types.js';
 import type { AnyEvent } from './schemas.js';
 
 /** What the admin operations need from the relay, and nothing else. */
@@ -19,7 +20,8 @@ export interface AdminServices {
   dispatcher: Pick<Dispatcher, 'wake' | 'wakeAll' | 'isDisabled' | 'enable' | 'disable'>;
   /** The live endpoint list (the relay's own array, the Collectmaxx export endpoint included). */
   endpoints: readonly Endpoint[];
-  hub: Pick<Hub, 'emit'>;
+  /** Route, store and announce an event (events/publish.ts). */
+  publish(event: OutgoingEvent, now?: number): Promise<{ eventId: string; duplicate: boolean }>;
   now(): number;
 }
 
@@ -38,8 +40,8 @@ export function deadLetterFilter(f: { endpoint?: string; type?: string; since?: 
 
 /** A cursor the store cannot read is the caller's mistake: 400, not 500. */
 export function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
-  return fn().catch((err: Error) => {
-    if (err.message === 'invalid cursor') throw new RelayError('bad_request', 'invalid cursor');
+  return fn().catch((err: unknown) => {
+    if (err instanceof InvalidCursorError) throw new RelayError('bad_request', err.message);
     throw err;
   });
 }
@@ -234,12 +236,6 @@ export async function sendTestEvent(svc: AdminServices, endpointId: string, mess
   const now = svc.now();
   const id = newId('evt', now);
   const payload = JSON.stringify({ id, type: 'relay.test', source: 'relay', receivedAt: new Date(now).toISOString(), data: { message: text } });
-  const draft: EventDraft = {
-    id, type: 'relay.test', source: 'relay', merchantId: null, operation: null, outcome: null,
-    transId: null, payId: null, mandateId: null, receivedAt: now, dedupeKey: `relay.test:${id}`, payload,
-    deliveries: [{ endpointId: ep.id, orderKey: null }],
-  };
-  await svc.store.addEvent(draft, now);
-  svc.hub.emit('event:stored', { eventId: id, type: draft.type, endpointIds: [ep.id], merchantId: null });
+  await svc.publish({ id, type: 'relay.test', source: 'relay', merchantId: null, transId: null, receivedAt: now, dedupeKey: `relay.test:${id}`, payload, to: [ep.id] }, now);
   return { eventId: id, endpointId: ep.id, endpointEnabled: !svc.dispatcher.isDisabled(ep.id) };
 }

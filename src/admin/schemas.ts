@@ -2,7 +2,7 @@
 // declare them, openapi.yaml shows them, test/openapi-contract.test.ts checks real answers.
 
 import { z } from 'zod';
-import { collectmaxxEvent, component, page, paygateEvent } from '../routes/schemas.js';
+import { component, featureEvent, page, paygateEvent } from '../routes/schemas.js';
 
 const iso = z.iso.datetime();
 const isoOrNull = iso.nullable();
@@ -13,7 +13,7 @@ export const relayTestEvent = component('RelayTestEvent', z.object({
 }).meta({ description: 'A test event an operator sent to one endpoint from the console.' }));
 
 /** Stored events as they were delivered, whatever made them. */
-export const anyEvent = z.union([paygateEvent, collectmaxxEvent, relayTestEvent]);
+export const anyEvent = z.union([paygateEvent, relayTestEvent, featureEvent]);
 /** A stored event (read back as delivered; not re-validated). */
 export type AnyEvent = z.output<typeof anyEvent> & Record<string, unknown>;
 

@@ -18,12 +18,12 @@ import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Hub } from '../observe.js';
-import { planFlush } from './batch.js';
-import type { ExportConfig } from './config.js';
-import { writeDeliveryCsv } from './csv.js';
-import { buildDeliveryRecord, matchingRules, type SourceEvent } from './record.js';
+import { planFlush } from './core/batch.js';
+import type { ExportConfig } from './core/config.js';
+import { writeDeliveryCsv } from './core/csv.js';
+import { buildDeliveryRecord, matchingRules, type SourceEvent } from './core/record.js';
 import type { AllocatedFile, CollectmaxxStore } from './store.js';
-import { writeDeliveryXml } from './xml.js';
+import { writeDeliveryXml } from './core/xml.js';
 
 export const EXPORT_LEASE_MS = 60_000;
 

@@ -6,28 +6,25 @@
 
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { collectmaxxEventSchema } from '../events/schema.js';
-import { routeEvent, type Endpoint } from '../delivery/endpoints.js';
+import type { OutgoingEvent } from '../events/publish.js';
 import type { Hub } from '../observe.js';
 import { newId } from '../ids.js';
-import type { EventDraft, Store } from '../store/types.js';
-import { COLLECTMAXX_ENDPOINT_ID } from './config.js';
-import { FileFormatError } from './csv-read.js';
-import { resultEvents, type EventOrigin, type ResultEventDraft } from './result-events.js';
-import { parseResultFile } from './results.js';
+import { COLLECTMAXX_ENDPOINT_ID } from './core/config.js';
+import { FileFormatError } from './core/csv-read.js';
+import { collectmaxxEventSchema } from './core/events.js';
+import { resultEvents, type EventOrigin, type ResultEventDraft } from './core/result-events.js';
+import { parseResultFile } from './core/results.js';
 import type { CollectmaxxStore } from './store.js';
 
-/** The local exporter endpoint's id; result events never go there (rules only take Paygate types). */
-
 export type ImportOutcome =
-  | { readonly status: 'imported'; readonly name: string; readonly sha256: string; readonly kind: string; readonly rows: number; readonly events: number; readonly unchanged: number }
+  | { readonly status: 'imported'; readonly name: string; readonly sha256: string; readonly kind: 'daily' | 'monthly' | 'paylink'; readonly rows: number; readonly events: number; readonly unchanged: number }
   | { readonly status: 'skipped'; readonly name: string; readonly sha256: string; readonly importedAt: number }
   | { readonly status: 'failed'; readonly name: string; readonly sha256: string; readonly line: number; readonly column: number; readonly message: string };
 
 export interface ImporterDeps {
   readonly cmx: CollectmaxxStore;
-  readonly store: Store;
-  readonly endpoints: () => Endpoint[];
+  /** Route, store and announce (the relay's publishEvent). */
+  readonly publish: (event: OutgoingEvent, now: number) => Promise<{ eventId: string; duplicate: boolean }>;
   readonly hub: Hub;
   readonly logger: Logger;
 }
@@ -82,7 +79,7 @@ export class Importer {
     const lookup = fresh.filter((dr) => !dr.origin && dr.identifier).map((dr) => dr.identifier as string);
     const origins = await this.d.cmx.exportOrigins(lookup);
 
-    // One addEvent per event, then the state keys, then the file row. A crash in between
+    // One publish per event, then the state keys, then the file row. A crash in between
     // leaves events whose state keys are not recorded: importing the file again makes the
     // same drafts, and `collectmaxx:<stateKey>` as dedupeKey makes each a duplicate, not a second event.
     let events = 0;
@@ -91,15 +88,14 @@ export class Importer {
       const id = newId('evt', now);
       const merchantId = origin?.merchantId ?? null;
       const transId = origin?.transId ?? null;
-      const draft: EventDraft = {
-        id, type: dr.type, source: 'collectmaxx', merchantId, operation: null, outcome: null, transId, payId: null, mandateId: null,
-        receivedAt: now, dedupeKey: `collectmaxx:${dr.stateKey}`, payload: resultEventPayload(id, dr, origin, now),
-        deliveries: routeEvent(this.d.endpoints().filter((e) => e.id !== COLLECTMAXX_ENDPOINT_ID), { type: dr.type, merchantId, transId }),
-      };
-      const r = await this.d.store.addEvent(draft, now);
+      const r = await this.d.publish({
+        id, type: dr.type, source: 'collectmaxx', merchantId, transId, receivedAt: now, dedupeKey: `collectmaxx:${dr.stateKey}`,
+        payload: resultEventPayload(id, dr, origin, now),
+        // Never to the exporter's own endpoint (its rules only take Paygate types anyway).
+        exclude: [COLLECTMAXX_ENDPOINT_ID],
+      }, now);
       if (r.duplicate) continue;
       events++;
-      this.d.hub.emit('event:stored', { eventId: id, type: dr.type, endpointIds: draft.deliveries.map((x) => x.endpointId), merchantId });
       this.d.hub.emit('collectmaxx:result-event', { type: dr.type });
     }
     await this.d.cmx.addSeenStates(fresh.map((dr) => ({ stateKey: dr.stateKey, subjectKey: dr.subjectKey, identifier: dr.identifier, firstSeenAt: now })));

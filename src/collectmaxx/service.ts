@@ -1,31 +1,21 @@
 // Collectmaxx wired into a relay: its store next to the relay's, the exporter
-// behind a local outbox endpoint, the importer and the watched inbox. The
-// Relay builds one when `collectmaxx` is configured; routes and the CLI reach
-// the parts through it.
+// behind an in-process outbox endpoint, the importer and the watched inbox.
+// module.ts builds one when `collectmaxx` is configured; its routes, console
+// page and CLI command reach the parts through it.
 
 import { randomBytes } from 'node:crypto';
 import { access, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_RETRY_SCHEDULE_MS, type Endpoint } from '../delivery/endpoints.js';
-import type { Hub } from '../observe.js';
-import { PostgresStore } from '../store/postgres.js';
-import { SqliteStore } from '../store/sqlite.js';
-import type { Store } from '../store/types.js';
-import { COLLECTMAXX_ENDPOINT_ID, type CollectmaxxConfig, type ExportConfig } from './config.js';
+import type { FeatureContext, FeatureInstance } from '../feature.js';
+import { COLLECTMAXX_ENDPOINT_ID, type CollectmaxxConfig, type ExportConfig } from './core/config.js';
 import { Exporter } from './exporter.js';
 import { Importer } from './importer.js';
 import { Inbox } from './inbox.js';
 import { SftpSync, type SyncReport } from './sftp.js';
 import type { CollectmaxxStore } from './store.js';
-import { PostgresCollectmaxxStore } from './store-postgres.js';
-import { SqliteCollectmaxxStore } from './store-sqlite.js';
 
-export function openCollectmaxxStore(store: Store): CollectmaxxStore {
-  if (store instanceof SqliteStore) return new SqliteCollectmaxxStore(store.db, store.writer);
-  if (store instanceof PostgresStore) return new PostgresCollectmaxxStore(store.session);
-  throw new Error(`collectmaxx: no storage adapter for a ${store.kind} store`);
-}
 
 /**
  * The outbox endpoint that feeds the exporter: exactly the event types and merchants of the
@@ -51,17 +41,9 @@ export function exporterEndpoint(config: ExportConfig, accept: (payload: string)
   };
 }
 
-export interface CollectmaxxDeps {
-  readonly config: CollectmaxxConfig;
-  readonly store: Store;
-  readonly hub: Hub;
-  readonly logger: Logger;
-  readonly owner: string;
-  readonly clock: () => number;
-  readonly endpoints: () => Endpoint[];
-}
+export type CollectmaxxContext = FeatureContext<CollectmaxxConfig, CollectmaxxStore>;
 
-export class Collectmaxx {
+export class Collectmaxx implements FeatureInstance {
   readonly store: CollectmaxxStore;
   readonly exporter: Exporter | null;
   readonly importer: Importer;
@@ -69,23 +51,19 @@ export class Collectmaxx {
   private sftp: SftpSync | null = null;
   private offFile: (() => void) | null = null;
 
-  constructor(private readonly d: CollectmaxxDeps) {
-    this.store = openCollectmaxxStore(d.store);
+  constructor(private readonly d: CollectmaxxContext) {
+    this.store = d.storage;
     const logger = d.logger.child({ component: 'collectmaxx' });
     this.exporter = d.config.export
       ? new Exporter({ store: this.store, config: d.config.export, hub: d.hub, logger, owner: d.owner, clock: d.clock }, { takeOverOnStart: d.store.kind === 'sqlite' })
       : null;
-    this.importer = new Importer({ cmx: this.store, store: d.store, endpoints: d.endpoints, hub: d.hub, logger });
+    this.importer = new Importer({ cmx: this.store, publish: (e, now) => d.publish(e, now), hub: d.hub, logger });
   }
 
-  /** The local endpoint to append to the relay's endpoints, when exporting. */
-  endpoint(): Endpoint | null {
+  /** The exporter's in-process endpoint, when exporting. */
+  endpoints(): Endpoint[] {
     const exporter = this.exporter;
-    return exporter && this.d.config.export ? exporterEndpoint(this.d.config.export, (p) => exporter.accept(p)) : null;
-  }
-
-  migrate(): Promise<void> {
-    return this.store.migrate();
+    return exporter && this.d.config.export ? [exporterEndpoint(this.d.config.export, (p) => exporter.accept(p))] : [];
   }
 
   /** The flush loop and the inbox: only in the serving process (not in one-shot CLI commands). */

@@ -10,8 +10,8 @@ import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Logger } from 'pino';
 import SftpClient from 'ssh2-sftp-client';
-import type { SftpConfig } from './config.js';
-import { parseResultFileName } from './filename.js';
+import type { SftpConfig } from './core/config.js';
+import { parseResultFileName } from './core/filename.js';
 
 export interface SyncReport {
   uploaded: string[];

@@ -9,8 +9,8 @@
 import type pg from 'pg';
 import { txt, type PgSession } from '../store/postgres-session.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
-import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './filename.js';
-import type { EventOrigin } from './result-events.js';
+import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './core/filename.js';
+import type { EventOrigin } from './core/result-events.js';
 import {
   deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom, REJECTS_SELECT,
   type AllocateRequest, type AllocatedFile, type CollectmaxxStore, type DeliveryFileRow, type ExportRecord, type ImportedFileRow, type Page,
@@ -18,70 +18,6 @@ import {
 } from './store.js';
 
 type Row = Record<string, unknown>;
-
-const MIGRATIONS: { version: number; sql: string }[] = [
-  {
-    version: 1,
-    sql: `
-CREATE TABLE cmx_export_records (
-  identifier TEXT PRIMARY KEY,
-  event_id TEXT NOT NULL,
-  merchant_id TEXT NOT NULL,
-  trans_id TEXT NOT NULL,
-  flow_id TEXT NOT NULL,
-  rule_index INTEGER NOT NULL,
-  format TEXT NOT NULL,
-  record TEXT NOT NULL,
-  queued_at BIGINT NOT NULL,
-  file_name TEXT
-);
-CREATE INDEX cmx_export_records_pending ON cmx_export_records (queued_at, identifier) WHERE file_name IS NULL;
-CREATE INDEX cmx_export_records_file ON cmx_export_records (file_name) WHERE file_name IS NOT NULL;
-CREATE TABLE cmx_rejects (
-  seq BIGSERIAL PRIMARY KEY,
-  identifier TEXT NOT NULL UNIQUE,
-  event_id TEXT NOT NULL,
-  merchant_id TEXT NOT NULL,
-  trans_id TEXT NOT NULL,
-  flow_id TEXT NOT NULL,
-  rule_index INTEGER NOT NULL,
-  reasons TEXT NOT NULL,
-  record TEXT NOT NULL,
-  created_at BIGINT NOT NULL
-);
-CREATE TABLE cmx_delivery_files (
-  name TEXT PRIMARY KEY,
-  day TEXT NOT NULL,
-  client TEXT NOT NULL,
-  sequence INTEGER NOT NULL,
-  format TEXT NOT NULL,
-  record_count INTEGER NOT NULL,
-  created_at BIGINT NOT NULL,
-  written_at BIGINT,
-  lease_owner TEXT,
-  lease_until BIGINT,
-  UNIQUE (day, client, sequence)
-);
-CREATE INDEX cmx_delivery_files_unwritten ON cmx_delivery_files (lease_until) WHERE written_at IS NULL;
-CREATE TABLE cmx_result_files (
-  name TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('imported', 'failed')),
-  reason TEXT,
-  events INTEGER NOT NULL,
-  imported_at BIGINT NOT NULL,
-  PRIMARY KEY (name, sha256)
-);
-CREATE TABLE cmx_seen_states (
-  state_key TEXT PRIMARY KEY,
-  subject_key TEXT NOT NULL,
-  identifier TEXT,
-  first_seen_at BIGINT NOT NULL
-);
-CREATE INDEX cmx_seen_states_subject ON cmx_seen_states (subject_key);
-`,
-  },
-];
 
 export class PostgresCollectmaxxStore implements CollectmaxxStore {
   readonly kind = 'postgres' as const;
@@ -99,19 +35,6 @@ export class PostgresCollectmaxxStore implements CollectmaxxStore {
   /** Serialises one kind of work across every process on this schema until the transaction ends. */
   private lock(c: pg.PoolClient, what: string): Promise<unknown> {
     return c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`paygate-relay:${what}:${this.session.schema}`]);
-  }
-
-  async migrate(): Promise<void> {
-    await this.tx(async (c) => {
-      await this.lock(c, 'cmx-migrate');
-      await c.query('CREATE TABLE IF NOT EXISTS cmx_schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
-      const done = new Set((await c.query('SELECT version FROM cmx_schema_migrations')).rows.map((r: Row) => Number(r.version)));
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        await c.query(m.sql);
-        await c.query('INSERT INTO cmx_schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
-      }
-    });
   }
 
   async addExport(r: ExportRecord): Promise<boolean> {

@@ -1,12 +1,12 @@
 // Collectmaxx state: its own small contract next to the relay's Store, kept in
-// the same database (SQLite file or PostgreSQL schema) through the main
-// store's handle, tables prefixed `cmx_`. Two adapters implement it
+// the same database (SQLite file or PostgreSQL schema) through the store's
+// extension point (storage.ts), tables prefixed `cmx_`. Two adapters implement it
 // (store-sqlite.ts, store-postgres.ts); test/collectmaxx/store.test.ts runs the
 // same cases against both. Times are epoch ms passed in by the caller.
 
-import type { DeliveryFormat } from './filename.js';
-import type { EventOrigin } from './result-events.js';
-import type { DeliveryRecord, RejectReason } from './validate.js';
+import type { DeliveryFormat } from './core/filename.js';
+import type { EventOrigin } from './core/result-events.js';
+import type { DeliveryRecord, RejectReason } from './core/validate.js';
 
 /** Which event and rule a record (exported or rejected) came from. */
 export interface RecordSource {
@@ -103,8 +103,6 @@ export interface Page<T> {
 
 export interface CollectmaxxStore {
   readonly kind: 'sqlite' | 'postgres';
-  /** Creates the cmx_ tables (own version table); safe to run from several processes at once. */
-  migrate(): Promise<void>;
 
   // ---- export
   /** false when the identifier exists already (a redelivered event): nothing changes. */

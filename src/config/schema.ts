@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { COLLECTMAXX_ENDPOINT_ID, collectmaxxConfigSchema } from '../collectmaxx/config.js';
-import { FEATURE_EVENT_TYPES, eventCatalogue } from '../events/catalogue.js';
+import { eventCatalogue } from '../events/catalogue.js';
 import { EVENT_GLOB, compileGlob } from '../events/glob.js';
+import { FEATURES } from '../features.js';
 import { isLoopbackIp, parseCidr } from '../net/cidr.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -149,7 +149,6 @@ export const configSchema = z
       .strict()
       .default({ pollIntervalMs: 1000, leaseMs: 120_000 }),
     shutdown: z.object({ drainMs: z.number().int().min(0).max(600_000).default(25_000) }).strict().default({ drainMs: 25_000 }),
-    collectmaxx: collectmaxxConfigSchema.optional(),
     // OpenTelemetry traces over OTLP/HTTP (JSON); off, and not even loaded, when absent.
     tracing: z
       .object({
@@ -169,6 +168,8 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    // Each feature's section under its name (optional: absent = off). Typed by the feature (featureSection()), not here.
+    ...(Object.fromEntries(FEATURES.map((f) => [f.name, f.configSchema.optional()])) as {}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -183,20 +184,25 @@ export const configSchema = z
     const eps = new Set<string>();
     c.endpoints.forEach((e, i) => {
       if (eps.has(e.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id ${e.id}` });
-      if (e.id === COLLECTMAXX_ENDPOINT_ID) {
-        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `endpoint id ${COLLECTMAXX_ENDPOINT_ID} is reserved for the Collectmaxx exporter` });
-      }
+      const owner = FEATURES.find((f) => f.reservedEndpointIds?.includes(e.id));
+      if (owner) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `endpoint id ${e.id} is reserved for the ${owner.name} feature` });
       eps.add(e.id);
       knownMerchants(e.merchants, ['endpoints', i]);
     });
-    c.collectmaxx?.export?.rules.forEach((r, i) => knownMerchants(r.merchants, ['collectmaxx', 'export', 'rules', i]));
+    for (const f of FEATURES) {
+      const section = (c as Record<string, unknown>)[f.name];
+      if (section === undefined) continue;
+      f.checkConfig?.(section, { merchantIds: seen, issue: (path, message) => ctx.addIssue({ code: 'custom', path: [f.name, ...path], message }) });
+    }
     // A filter that matches no type the relay can emit would deliver nothing, silently.
-    const catalogue = eventCatalogue(c.collectmaxx ? ['collectmaxx'] : []);
+    const configured = FEATURES.filter((f) => (c as Record<string, unknown>)[f.name] !== undefined);
+    const typesOf = (f: (typeof FEATURES)[number]) => (f.events ?? []).flatMap((family) => family.types);
+    const catalogue = eventCatalogue(configured.flatMap(typesOf));
     c.endpoints.forEach((e, i) => e.events?.forEach((glob, j) => {
       const re = compileGlob(glob);
       if (catalogue.some((type) => re.test(type))) return;
-      const feature = Object.keys(FEATURE_EVENT_TYPES).find((f) => !catalogue.includes(FEATURE_EVENT_TYPES[f]![0]!) && FEATURE_EVENT_TYPES[f]!.some((type) => re.test(type)));
-      const hint = feature ? ` (those events come from ${feature}, which is not configured)` : ' (use "*" for all)';
+      const feature = FEATURES.find((f) => !configured.includes(f) && typesOf(f).some((type) => re.test(type)));
+      const hint = feature ? ` (those events come from ${feature.name}, which is not configured)` : ' (use "*" for all)';
       ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'events', j], message: `"${glob}" matches no event type${hint}; event types: ${catalogue.join(', ')}` });
     }));
   });

@@ -17,7 +17,6 @@ import type { TokenTable } from '../routes/auth.js';
 import { typed } from '../routes/type-provider.js';
 import consoleAuth from './auth.js';
 import { ASSETS, pageKit, type ConsoleServices } from './kit.js';
-import { collectmaxxPages } from './pages/collectmaxx.js';
 import deadLetterPages from './routes/dead-letters.js';
 import endpointPages from './routes/endpoints.js';
 import eventPages from './routes/events.js';
@@ -89,12 +88,12 @@ async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions): Promis
   await app.register(deadLetterPages, { kit });
   await app.register(endpointPages, { kit });
 
-  const cmx = opts.services.collectmaxx;
-  if (cmx) {
-    collectmaxxPages(app, {
-      relay: cmx.relay, viewer: app.consoleAuth.viewer, operator: app.consoleAuth.operator, ctxOf: kit.ctxOf, html: kit.html, audit: kit.audit,
-    }, cmx.service);
-  }
+  // The configured features' pages, behind the same session guards.
+  const hooks = {
+    viewer: app.consoleAuth.viewer, operator: app.consoleAuth.operator, ctxOf: kit.ctxOf, html: kit.html, audit: kit.audit,
+    now: () => opts.services.admin.now(),
+  };
+  for (const f of opts.services.features) f.module.console?.pages(app, hooks, f.instance);
 }
 
 /** Register with `{ prefix: CONSOLE_PREFIX }`. */

@@ -7,10 +7,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AdminServices } from '../admin/queries.js';
-import type { Collectmaxx } from '../collectmaxx/service.js';
 import { RelayError } from '../errors.js';
 import { describeIssues } from '../routes/schemas.js';
-import { VERSION, type Relay } from '../relay.js';
+import { VERSION, type RunningFeature } from '../relay.js';
 import { CLIENT_JS } from './assets/client.js';
 import { ICON_SVG } from './assets/icon.js';
 import { STYLE_CSS } from './assets/style.js';
@@ -28,8 +27,8 @@ export interface ConsoleServices {
   admin: AdminServices;
   merchantIds: readonly string[];
   logger: Logger;
-  /** Until Collectmaxx plugs in as a feature module, its page takes the relay itself. */
-  collectmaxx: { relay: Relay; service: Collectmaxx } | null;
+  /** The configured features: their pages join the console (FeatureModule.console). */
+  features: readonly RunningFeature[];
 }
 
 interface Asset {
@@ -61,6 +60,7 @@ declare module 'fastify' {
 export function pageKit(services: ConsoleServices) {
   const { admin, logger } = services;
   const endpointIds = () => admin.endpoints.map((e) => e.id);
+  const featureNav = services.features.flatMap((f) => (f.module.console ? [f.module.console.nav] : []));
   const html = (reply: FastifyReply, page: Html, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(documentHtml(page));
   return {
     services,
@@ -70,7 +70,7 @@ export function pageKit(services: ConsoleServices) {
       html(reply, <ErrorPage assets={ASSET_URLS} status={status} title={title} detail={detail} back={back} />, status),
     ctxOf: (req: FastifyRequest, timings: Record<string, number> = {}): PageCtx => ({
       session: req.consolePage!, now: admin.now(), startedAt: req.consoleStart ?? performance.now(), version: VERSION, assets: ASSET_URLS, timings,
-      collectmaxx: services.collectmaxx !== null,
+      nav: featureNav,
     }),
     audit: (req: FastifyRequest, action: string, detail: Record<string, unknown>) =>
       logger.info({ console: true, action, role: req.consolePage?.role, session: req.consolePage?.id, ip: req.ip, ...detail }, 'console action'),

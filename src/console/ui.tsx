@@ -14,8 +14,8 @@ export interface PageCtx {
   assets: { css: string; js: string; icon: string };
   /** Server-side timings worth showing (e.g. the events query). */
   timings: Record<string, number>;
-  /** Collectmaxx is configured: its page is in the navigation. */
-  collectmaxx?: boolean;
+  /** Pages of the configured features, after the core's in the navigation. */
+  nav?: readonly { readonly id: string; readonly href: string; readonly label: string }[];
 }
 
 export const canOperate = (ctx: PageCtx) => ctx.session.role === 'operator';
@@ -26,10 +26,10 @@ const NAV = [
   ['quarantine', '/console/quarantine', 'Quarantine'],
   ['dead-letters', '/console/dead-letters', 'Dead letters'],
   ['endpoints', '/console/endpoints', 'Endpoints'],
-  ['collectmaxx', '/console/collectmaxx', 'Collectmaxx'],
 ] as const;
 
-export type Section = (typeof NAV)[number][0];
+/** A core page's id, or a feature's (its console.nav.id). */
+export type Section = (typeof NAV)[number][0] | (string & {});
 
 export function Csrf(props: { ctx: PageCtx }): Html {
   return <input type="hidden" name="_csrf" value={props.ctx.session.csrf} />;
@@ -99,7 +99,7 @@ export function Layout(props: { ctx: PageCtx; title: string; section?: Section; 
         <header class="top">
           <span class="brand">paygate-relay</span>
           <nav>
-            {NAV.filter(([id]) => id !== 'collectmaxx' || ctx.collectmaxx).map(([id, href, label]) => (
+            {[...NAV, ...(ctx.nav ?? []).map((n) => [n.id, n.href, n.label] as const)].map(([id, href, label]) => (
               <a href={href} class={props.section === id ? 'current' : undefined} aria-current={props.section === id ? 'page' : undefined}>{label}</a>
             ))}
           </nav>

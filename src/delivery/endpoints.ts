@@ -20,8 +20,8 @@ export interface Endpoint {
   matchesType: (type: string) => boolean;
   merchants: Set<string> | null;
   /**
-   * In-process endpoints (the Collectmaxx exporter) get the outbox's guarantees — leases,
-   * retries, dead letters, redelivery — without HTTP: resolving counts as a 2xx, throwing
+   * In-process endpoints (a feature's, see FeatureInstance.endpoints) get the outbox's guarantees —
+   * leases, retries, dead letters, redelivery — without HTTP: resolving counts as a 2xx, throwing
    * as a failed attempt with the error message kept as the response body.
    */
   local?: (delivery: { eventId: string; payload: string }) => Promise<void>;

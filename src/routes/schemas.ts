@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { isEventGlob } from '../events/glob.js';
-import { collectmaxxEventSchema, paygateEventSchema } from '../events/schema.js';
+import { paygateEventSchema } from '../events/schema.js';
 
 export const MAX_PAGE = 200;
 export const DEFAULT_PAGE = 50;
@@ -27,7 +27,10 @@ export const errorBodySchema = component('Error', z.object({
 }));
 
 export const paygateEvent = component('PaygateEvent', paygateEventSchema);
-export const collectmaxxEvent = component('CollectmaxxEvent', collectmaxxEventSchema);
+/** An event a feature published (e.g. from a Collectmaxx result file): the common envelope; its own schema is under webhooks. */
+export const featureEvent = component('FeatureEvent', z.looseObject({
+  id: z.string(), type: z.string(), source: z.string(), receivedAt: z.iso.datetime(), data: z.record(z.string(), z.unknown()),
+}).meta({ description: 'An event published by a feature (source names it); the webhooks section has each type\'s full schema.' }));
 
 /** A JSON error answer with the status-specific description openapi.yaml shows. */
 export const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: errorBodySchema } } });

@@ -1,10 +1,11 @@
 import pg from 'pg';
+import type { StoreExtension } from './extension.js';
+import { CORE_MIGRATIONS, runMigrations } from './migrate.js';
 import * as admin from './postgres-admin.js';
 import * as intake from './postgres-intake.js';
 import { lockId } from './postgres-locks.js';
 import { listenForEvents } from './postgres-notify.js';
 import * as outbox from './postgres-outbox.js';
-import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 import { PgSession } from './postgres-session.js';
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
@@ -35,8 +36,8 @@ export class PostgresStore implements Store {
   private readonly opts: PostgresOptions;
   private readonly listeners = new Set<() => Promise<void>>();
   private closed = false;
-  /** Also used by the Collectmaxx store on the same schema. */
-  readonly session: PgSession;
+  private readonly session: PgSession;
+  private readonly extensions: StoreExtension<unknown>[] = [];
 
   constructor(url: string | PostgresOptions) {
     this.opts = typeof url === 'string' ? parsePostgresUrl(url) : url;
@@ -60,6 +61,11 @@ export class PostgresStore implements Store {
     };
   }
 
+  extend<S>(ext: StoreExtension<S>): S {
+    this.extensions.push(ext as StoreExtension<unknown>);
+    return ext.postgres.open(this.session);
+  }
+
   async migrate(): Promise<void> {
     await this.session.tx(async (c) => {
       // Two instances starting together: the second waits here until the first committed, then finds nothing to do.
@@ -67,13 +73,10 @@ export class PostgresStore implements Store {
       // Only when missing: CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS.
       const exists = (await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema])).rowCount === 1;
       if (!exists) await c.query(`CREATE SCHEMA ${this.schema}`);
-      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
-      const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r: Row) => Number(r.version)));
-      for (const m of POSTGRES_MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        await c.query(m.sql);
-        await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [m.version, Date.now()]);
-      }
+      await runMigrations(
+        { exec: async (sql) => void (await c.query(sql)), all: async (sql, params = []) => (await c.query(sql, params)).rows as Row[] },
+        'postgres', [CORE_MIGRATIONS, ...this.extensions.map((e) => e.migrations)], Date.now(),
+      );
     });
   }
 

@@ -13,10 +13,18 @@ export function encodeCursor(n: number): string {
   return Buffer.from(String(n)).toString('base64url');
 }
 
+/** A page cursor the store did not make (edited, or from another list): the caller's mistake, not the store's. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('invalid cursor');
+    this.name = 'InvalidCursorError';
+  }
+}
+
 export function decodeCursor(cursor: string | undefined): number | null {
   if (!cursor) return null;
   const n = Number(Buffer.from(cursor, 'base64url').toString());
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error('invalid cursor');
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidCursorError();
   return n;
 }
 

@@ -2,35 +2,28 @@
 // on the main thread every fsync (synchronous=FULL) stalled HTTP parsing,
 // decryption and deliveries. Here the fsync blocks only this thread: writes
 // that arrive while a commit runs queue on the port and all go into the next
-// transaction (batchWrites), i.e. the commit queue flushes when the previous
+// transaction (GroupCommit), i.e. the commit queue flushes when the previous
 // fsync returns, and each caller still hears back only after the commit that
-// holds its write. The Collectmaxx tables live in the same file, so their
-// writes come here too and join the same commits.
+// holds its write. Features' tables live in the same file, so their write
+// tables are loaded here too (by module URL) and join the same commits.
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteCollectmaxxStore } from '../collectmaxx/store-sqlite.js';
-import { SqliteStore } from './sqlite.js';
-import { CMX_WRITES, SQLITE_WRITES, type WriteTarget, type WriterRequest, type WriterResponse } from './sqlite-writes.js';
-import { batchWrites } from './write-batch.js';
+import { GroupCommit } from './group-commit.js';
+import { openSqlite } from './sqlite-open.js';
+import { SqliteStatements } from './sqlite-statements.js';
+import type { WorkerData, WriterRequest, WriterResponse } from './writer-thread.js';
+import type { WriteTable } from './write-ops.js';
 
 const port = parentPort!;
-const store = new SqliteStore((workerData as { file: string }).file, { writer: 'inline' });
-const cmx = new SqliteCollectmaxxStore(store.db);
-batchWrites(cmx, store.db, CMX_WRITES);
+const data = workerData as WorkerData;
+const db = openSqlite(data.file);
+const commits = new GroupCommit(new SqliteStatements(db));
 
-const targets: Record<WriteTarget, { obj: object; writes: Set<string> }> = {
-  store: { obj: store, writes: new Set(SQLITE_WRITES) },
-  cmx: { obj: cmx, writes: new Set(CMX_WRITES) },
-};
-
-// Structured clone turns Buffers into plain Uint8Arrays; better-sqlite3 binds only Buffers.
-function revive(method: string, args: unknown[]): unknown[] {
-  if (method === 'ingest') {
-    for (const item of args[0] as { callback: { body: Uint8Array } }[]) {
-      const b = item.callback.body;
-      if (!Buffer.isBuffer(b)) item.callback.body = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    }
-  }
-  return args;
+// Messages posted before the listener below is attached wait on the port.
+const tables = new Map<string, WriteTable>();
+for (const ref of data.tables) {
+  const table = (await import(ref.module) as Record<string, WriteTable>)[ref.exportName];
+  if (!table || table.scope !== ref.scope) throw new Error(`writer thread: ${ref.module} does not export the ${ref.scope} write table as ${ref.exportName}`);
+  tables.set(ref.scope, table);
 }
 
 let replies: WriterResponse[] = [];
@@ -45,13 +38,15 @@ const reply = (r: WriterResponse) => {
 };
 
 function run(msg: WriterRequest): void {
-  const t = targets[msg.target];
-  if (!t || !t.writes.has(msg.method)) {
-    reply({ id: msg.id, error: { name: 'Error', message: `not a write: ${msg.target}.${msg.method}` } });
+  const table = tables.get(msg.scope);
+  const op = table?.ops[msg.op];
+  if (!table || !op) {
+    reply({ id: msg.id, error: { name: 'Error', message: `not a write: ${msg.scope}.${msg.op}` } });
     return;
   }
-  const fn = (t.obj as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method]!;
-  fn.apply(t.obj, revive(msg.method, msg.args)).then(
+  const wire = table.wire[msg.op];
+  const args = wire ? wire.decode(msg.args) : msg.args;
+  commits.enqueue(() => op(commits.statements, ...args)).then(
     (value) => reply({ id: msg.id, value }),
     (err: { name?: string; message?: string; code?: string }) => reply({ id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(err), code: err.code } }),
   );
@@ -59,9 +54,10 @@ function run(msg: WriterRequest): void {
 
 port.on('message', (msg: WriterRequest[] | { close: true }) => {
   if (!Array.isArray(msg)) {
-    void store.close().then(() => port.postMessage({ closed: true }));
+    db.close();
+    port.postMessage({ closed: true });
     return;
   }
-  // All of them join one transaction (batchWrites flushes on setImmediate).
+  // All of them join one transaction (GroupCommit flushes on setImmediate).
   for (const m of msg) run(m);
 });

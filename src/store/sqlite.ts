@@ -1,27 +1,26 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import * as admin from './sqlite-admin.js';
-import * as intake from './sqlite-intake.js';
+import type { StoreExtension } from './extension.js';
+import { GroupCommit } from './group-commit.js';
+import { CORE_MIGRATIONS, runMigrations, type MigrationConnection } from './migrate.js';
 import * as outbox from './sqlite-outbox.js';
-import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
+import { openSqlite } from './sqlite-open.js';
 import { SqliteStatements } from './sqlite-statements.js';
-import { batchWrites } from './write-batch.js';
-import { SQLITE_WRITES, WriterThread } from './sqlite-writes.js';
+import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
   EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
 } from './types.js';
+import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
+import { WriterThread } from './writer-thread.js';
 
 /**
- * The embedded store. better-sqlite3 is synchronous, so every method commits
- * before it returns; the async signatures exist for the shared contract.
- * One process per database file: leases are released on start.
+ * The embedded store. One process per database file: leases are released on start.
  *
- * The statements live in sqlite-intake.ts, sqlite-outbox.ts and sqlite-admin.ts; the methods
- * here stay (prototype methods named as in SQLITE_WRITES) because the constructor replaces
- * the writes with batched or writer-thread calls.
+ * Reads run here, on this connection (statements in sqlite-admin.ts and sqlite-outbox.ts).
+ * Writes are the named operations of CORE_WRITES (sqlite-writes.ts), run through the
+ * store's WriteChannel: group commit on this connection, or the writer thread.
  */
 export class SqliteStore implements Store {
   /** Newest rows listEvents walks by primary key before a broad filter uses its index. */
@@ -29,88 +28,92 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
   private readonly sql: SqliteStatements;
-
-  /** Set when writes commit on a writer thread; other stores on this file (Collectmaxx) route theirs through it. */
-  writer: WriterThread | null = null;
+  /** Where writes commit: `writer: 'thread'` (what the relay uses) so fsyncs never stall the event loop. */
+  readonly writer: WriteChannel;
+  private readonly write: Writer<typeof CORE_WRITES.ops>;
+  private readonly extensions: StoreExtension<unknown>[] = [];
 
   /**
-   * `writer: 'thread'` (what the relay uses) commits on a writer thread so fsyncs never stall
-   * the event loop; 'inline' commits on the caller's thread (the writer thread itself, tools, tests).
+   * `writer: 'thread'` commits on a writer thread; 'inline' (default) commits on this thread,
+   * in the same group commits (tools, tests).
    */
   constructor(file: string, opts: { writer?: 'inline' | 'thread' } = {}) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
+    this.db = openSqlite(file);
     this.sql = new SqliteStatements(this.db);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before we answer 200 to Paygate.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    if (opts.writer === 'thread' && file !== ':memory:') {
-      this.writer = new WriterThread(file);
-      this.writer.route(this, 'store', SQLITE_WRITES);
-    }
-    else batchWrites(this, this.db, SQLITE_WRITES);
+    this.writer = opts.writer === 'thread' && file !== ':memory:' ? new WriterThread(file) : new GroupCommit(this.sql);
+    this.write = this.writer.writer(CORE_WRITES);
+  }
+
+  extend<S, Ops extends WriteOps>(ext: StoreExtension<S, Ops>): S {
+    this.extensions.push(ext as unknown as StoreExtension<unknown>);
+    return ext.sqlite.open({ sql: this.sql, write: this.writer.writer(ext.sqlite.writes) });
   }
 
   async migrate(): Promise<void> {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)));
-    for (const m of SQLITE_MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
-      }).immediate();
+    const c: MigrationConnection = {
+      exec: async (sql) => void this.db.exec(sql),
+      all: async (sql, params = []) => {
+        const st = this.db.prepare(sql);
+        return st.reader ? (st.all(...params) as Row[]) : (st.run(...params), []);
+      },
+    };
+    // Every extension is registered by now: the writer thread starts while the migrations run.
+    this.writer.start();
+    // One transaction for the whole run: a failing file leaves the database as it was.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      await runMigrations(c, 'sqlite', [CORE_MIGRATIONS, ...this.extensions.map((e) => e.migrations)], Date.now());
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
     }
   }
 
   async ping(): Promise<void> {
-    if (this.writer && !this.writer.healthy) throw new Error('sqlite writer thread is down');
+    if (!this.writer.healthy) throw new Error('sqlite writer thread is down');
     this.sql.st('SELECT 1').get();
   }
 
   async close(): Promise<void> {
-    const writer = this.writer;
-    this.writer = null;
-    await writer?.close();
+    await this.writer.close();
     if (this.db.open) this.db.close();
   }
 
   // ---------------------------------------------------------------- intake
 
   async ingest(items: IngestItem[]): Promise<IngestResult[]> {
-    return intake.ingest(this.sql, items);
+    return this.write.run('ingest', items);
   }
 
   async addEvent(event: EventDraft, now: number): Promise<{ eventId: string; duplicate: boolean }> {
-    return intake.addEvent(this.sql, event, now);
+    return this.write.run('addEvent', event, now);
   }
 
   async resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null> {
-    return intake.resolveQuarantine(this.sql, callbackId, event, merchantId, decoded, now);
+    return this.write.run('resolveQuarantine', callbackId, event, merchantId, decoded, now);
   }
 
   // ---------------------------------------------------------------- outbox
 
   async claim(endpointId: string, owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
-    return outbox.claim(this.sql, endpointId, owner, now, leaseMs, limit);
+    return this.write.run('claim', endpointId, owner, now, leaseMs, limit);
   }
 
   async complete(deliveryId: number, owner: string, attempt: AttemptRecord, now: number): Promise<boolean> {
-    return outbox.complete(this.sql, deliveryId, owner, attempt, now);
+    return this.write.run('complete', deliveryId, owner, attempt, now);
   }
 
   async fail(deliveryId: number, owner: string, attempt: AttemptRecord, next: { retryAt: number } | { dead: true }, now: number): Promise<boolean> {
-    return outbox.fail(this.sql, deliveryId, owner, attempt, next, now);
+    return this.write.run('fail', deliveryId, owner, attempt, next, now);
   }
 
   async release(deliveryId: number, owner: string, now: number): Promise<boolean> {
-    return outbox.release(this.sql, deliveryId, owner, now);
+    return this.write.run('release', deliveryId, owner, now);
   }
 
   async releaseAllLeases(now: number): Promise<number> {
-    return outbox.releaseAllLeases(this.sql, now);
+    return this.write.run('releaseAllLeases', now);
   }
 
   async nextDueAt(endpointId: string, now: number): Promise<number | null> {
@@ -124,15 +127,15 @@ export class SqliteStore implements Store {
   }
 
   async recordEndpointSuccess(endpointId: string, now: number): Promise<void> {
-    outbox.recordEndpointSuccess(this.sql, endpointId, now);
+    return this.write.run('recordEndpointSuccess', endpointId, now);
   }
 
   async recordEndpointFailure(endpointId: string, now: number, error: string): Promise<number> {
-    return outbox.recordEndpointFailure(this.sql, endpointId, now, error);
+    return this.write.run('recordEndpointFailure', endpointId, now, error);
   }
 
   async setEndpointDisabled(endpointId: string, disabled: boolean, reason: string | null, now: number): Promise<void> {
-    outbox.setEndpointDisabled(this.sql, endpointId, disabled, reason, now);
+    return this.write.run('setEndpointDisabled', endpointId, disabled, reason, now);
   }
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
@@ -182,11 +185,11 @@ export class SqliteStore implements Store {
   }
 
   async redeliverDeadLetters(f: DeadLetterFilter, now: number): Promise<number> {
-    return admin.redeliverDeadLetters(this.sql, f, now);
+    return this.write.run('redeliverDeadLetters', f, now);
   }
 
   async redeliver(eventId: string, endpointIds: string[], orderKeys: Record<string, string | null>, now: number): Promise<string[]> {
-    return admin.redeliver(this.sql, eventId, endpointIds, orderKeys, now);
+    return this.write.run('redeliver', eventId, endpointIds, orderKeys, now);
   }
 
   async activity(since: number, until: number, bucketMs: number): Promise<ActivityBucket[]> {

@@ -1,9 +1,10 @@
-// The storage contract. Every adapter (SQLite now, PostgreSQL later) implements
-// exactly this; the contract test suite in test/store/ runs against each.
+// The storage contract. Every adapter (SQLite, PostgreSQL) implements exactly
+// this; the contract test suite in test/store/ runs against each.
 // Times are epoch milliseconds, passed in by the caller (adapters never read the clock
 // for decisions, so tests can drive time).
 
 import type { Channel } from '../paygate/types.js';
+import type { StoreExtension } from './extension.js';
 
 export type CallbackState = 'accepted' | 'duplicate' | 'quarantined' | 'reprocessed';
 
@@ -89,7 +90,7 @@ export interface DeliveryRecord {
   lastError: string | null;
 }
 
-/** `local`: an in-process endpoint (the Collectmaxx exporter) threw; the message is the response body. */
+/** `local`: an in-process endpoint (Endpoint.local) threw; the message is the response body. */
 export type ErrorClass = 'timeout' | 'connection_refused' | 'connection_error' | 'tls' | 'dns' | 'non_2xx' | 'local';
 
 export interface AttemptRecord {
@@ -197,6 +198,12 @@ export interface AttemptSummary {
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Plug a feature's tables in (see extension.ts): returns its storage on this store's connections.
+   * Before migrate(), which then runs the feature's migrations with the core's.
+   */
+  extend<S>(ext: StoreExtension<S>): S;
+  /** Run every migration not yet in the ledger (core first, then the extensions in order). */
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { planFlush } from '../../src/collectmaxx/batch.js';
+import { planFlush } from '../../src/collectmaxx/core/batch.js';
 
 const policy = { maxRecords: 3, maxDelayMs: 60_000 };
 

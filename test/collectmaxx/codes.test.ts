@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { CODE_TABLES, lookupCode, PAYLINK_STATUS_NAMES, type CodeTableName } from '../../src/collectmaxx/codes.js';
-import { parseResultFile } from '../../src/collectmaxx/results.js';
+import { CODE_TABLES, lookupCode, PAYLINK_STATUS_NAMES, type CodeTableName } from '../../src/collectmaxx/core/codes.js';
+import { parseResultFile } from '../../src/collectmaxx/core/results.js';
 import { fixture, FIXTURES } from './helpers.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collectmaxxConfigSchema, exportRuleSchema } from '../../src/collectmaxx/config.js';
+import { collectmaxxConfigSchema, exportRuleSchema } from '../../src/collectmaxx/core/config.js';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
 const FP = 'SHA256:' + Buffer.alloc(32, 7).toString('base64').replace(/=+$/, '');

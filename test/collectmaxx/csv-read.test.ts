@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { decodeUtf8, FileFormatError, readCsv } from '../../src/collectmaxx/csv-read.js';
+import { decodeUtf8, FileFormatError, readCsv } from '../../src/collectmaxx/core/csv-read.js';
 
 const values = (s: string | Uint8Array) => readCsv(s).map((r) => r.cells.map((c) => c.value));
 

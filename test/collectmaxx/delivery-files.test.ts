@@ -1,10 +1,10 @@
 import t from 'tap';
-import { writeDeliveryCsv } from '../../src/collectmaxx/csv.js';
-import { deliveryFileName } from '../../src/collectmaxx/filename.js';
-import { buildDeliveryRecord } from '../../src/collectmaxx/record.js';
-import { DELIVERY_FIELD_NAMES } from '../../src/collectmaxx/spec.js';
-import type { DeliveryRecord } from '../../src/collectmaxx/validate.js';
-import { writeDeliveryXml } from '../../src/collectmaxx/xml.js';
+import { writeDeliveryCsv } from '../../src/collectmaxx/core/csv.js';
+import { deliveryFileName } from '../../src/collectmaxx/core/filename.js';
+import { buildDeliveryRecord } from '../../src/collectmaxx/core/record.js';
+import { DELIVERY_FIELD_NAMES } from '../../src/collectmaxx/core/spec.js';
+import type { DeliveryRecord } from '../../src/collectmaxx/core/validate.js';
+import { writeDeliveryXml } from '../../src/collectmaxx/core/xml.js';
 import { COUNTRY, EVENTS, fixture, SMS_PAYLINK_RULE, TODAY } from './helpers.js';
 
 function records(): DeliveryRecord[] {

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCsv } from '../../src/collectmaxx/index.js';
+import { readCsv } from '../../src/collectmaxx/core/index.js';
 import { baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
 import { startSshd } from '../helpers/sshd.js';

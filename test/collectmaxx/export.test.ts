@@ -4,7 +4,8 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addDays, buildIdentifier, readCsv, writeDeliveryCsv } from '../../src/collectmaxx/index.js';
+import { addDays, buildIdentifier, readCsv, writeDeliveryCsv } from '../../src/collectmaxx/core/index.js';
+import { collectmaxx } from '../../src/collectmaxx/module.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { api, metric, notify, until } from '../delivery/_lib.js';
 import { baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
@@ -67,7 +68,7 @@ t.test('OC callbacks become delivery files; full files split; invalid events are
   t.equal((await api(h, 'GET', '/admin/collectmaxx/rejects', { token: null })).status, 401);
   await new Promise((r) => setTimeout(r, 1700));
   t.equal(files(outbox).length, 3, 'no file for the rejected record');
-  t.same((await h.relay.collectmaxx!.store.pendingSummary()).count, 0);
+  t.same((await h.relay.feature(collectmaxx)!.store.pendingSummary()).count, 0);
 
   t.equal(await metric(h.url, 'paygate_relay_collectmaxx_rejects_total', { reason: 'required' }), 1, 'a reject counts once per distinct reason code');
   t.equal(await metric(h.url, 'paygate_relay_collectmaxx_rejects_total', { reason: 'gender' }), 1);
@@ -85,7 +86,7 @@ t.test('a file allocated before a crash is completed on start: rewritten when mi
   const raw = baseConfig(dir, { collectmaxx: { export: { clientNumber: '4711', outboxDir: outbox, format: 'xml', batch: { maxRecords: 10, maxDelayMs: 0 }, rules: [RULE] } } });
   // First life: records allocated into two files, then the process "dies" before writing either.
   const h1 = await startRelay(t, raw, { delivery: false });
-  const cmx = h1.relay.collectmaxx!.store;
+  const cmx = h1.relay.feature(collectmaxx)!.store;
   for (let i = 0; i < 5; i++) {
     await cmx.addExport({ identifier: `id-${i}`, eventId: `e${i}`, merchantId: 'ShopTest', transId: `T${i}`, flowId: 'F100', ruleIndex: 0, format: 'xml', record: { IDENTIFICATION_IDENTIFIER: `id-${i}`, CONTROL_FLOWID: 'F100' }, queuedAt: i });
   }
@@ -102,10 +103,10 @@ t.test('a file allocated before a crash is completed on start: rewritten when mi
 
   const h2 = await startRelay(t, raw);
   await until('all three files marked written', async () => {
-    const rows = await h2.relay.collectmaxx!.store.listDeliveryFiles(10);
+    const rows = await h2.relay.feature(collectmaxx)!.store.listDeliveryFiles(10);
     return rows.length === 3 && rows.every((f) => f.writtenAt !== null);
   });
-  const { writeDeliveryXml } = await import('../../src/collectmaxx/index.js');
+  const { writeDeliveryXml } = await import('../../src/collectmaxx/core/index.js');
   t.ok(readFileSync(join(outbox, a!.name)).equals(writeDeliveryXml(a!.records.map((r) => r.record))), 'the missing file is written from the same records');
   t.equal(readFileSync(join(outbox, b!.name), 'utf8'), 'renamed before the crash', 'a renamed file is left as it is (it may be uploading)');
   t.same(files(outbox), [a!.name, b!.name], 'the uploaded one is not written again (it would go up twice)');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { deliveryFileName, nextDeliverySequence, parseDeliveryFileName, parseResultFileName } from '../../src/collectmaxx/filename.js';
+import { deliveryFileName, nextDeliverySequence, parseDeliveryFileName, parseResultFileName } from '../../src/collectmaxx/core/filename.js';
 
 t.test('delivery file names', async (t) => {
   t.equal(deliveryFileName({ date: '2020-05-19', clientNumber: 'XXXX', sequence: 1, format: 'csv' }), '20200519-XXXX-1.csv', 'the seed example');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PaygateEvent } from '../../src/events/schema.js';
-import { exportRuleSchema, type ExportRule } from '../../src/collectmaxx/config.js';
+import { exportRuleSchema, type ExportRule } from '../../src/collectmaxx/core/config.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { buildIdentifier, IDENTIFIER_MAX_LENGTH, parseIdentifier } from '../../src/collectmaxx/identifier.js';
+import { buildIdentifier, IDENTIFIER_MAX_LENGTH, parseIdentifier } from '../../src/collectmaxx/core/identifier.js';
 
 const parts = { merchantId: 'ShopTest', transId: 'TX-1001', eventId: 'evt_01JGZ8W7Q3V5N8M2K4R6T9X1YA', flowId: 'F100' };
 

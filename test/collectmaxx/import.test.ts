@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readCsv } from '../../src/collectmaxx/index.js';
+import { readCsv } from '../../src/collectmaxx/core/index.js';
 import { ADMIN_TOKEN, baseConfig, startRelay, tmpDir, type Harness } from '../helpers/relay.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
 import { api, ep, metric, notify, until } from '../delivery/_lib.js';
@@ -111,7 +111,7 @@ t.test('result files: events only for changes, original merchant + TransID, ever
   writeFileSync(cliGood, csv([HEADER, [identifier, '491701234567', '1', '2026-01-18T09:00:05+00:00', 'paid', '2026-01-18T10:00:00+00:00']]));
   const cliBad = join(dir, 'cli', 'result_20260119-acos1001.csv');
   writeFileSync(cliBad, broken);
-  const cli = await run(process.execPath, ['--import=tsx', 'src/cli.ts', 'collectmaxx', 'import', '--config', cfgFile, cliGood, cliBad], { cwd: process.cwd(), timeout: 30_000 })
+  const cli = await run(process.execPath, ['--import=tsx', '--import=./test/helpers/tsx-workers.mjs', 'src/cli.ts', 'collectmaxx', 'import', '--config', cfgFile, cliGood, cliBad], { cwd: process.cwd(), timeout: 30_000 })
     .then(() => ({ code: 0, stdout: '' }), (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }));
   t.equal(cli.code, 1, 'exit code 1 when a file failed');
   t.same(cli.stdout.trim().split('\n'), [

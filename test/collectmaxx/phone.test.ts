@@ -1,5 +1,5 @@
 import t from 'tap';
-import { normalisePhone } from '../../src/collectmaxx/phone.js';
+import { normalisePhone } from '../../src/collectmaxx/core/phone.js';
 
 const OK: Array<[input: string, country: string, e164: string]> = [
   ['31107989525', '31', '31107989525'],

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCsv } from '../../src/collectmaxx/index.js';
+import { readCsv } from '../../src/collectmaxx/core/index.js';
 import { notify, until } from '../delivery/_lib.js';
 import { freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
 import { baseConfig, startRelay, tmpDir } from '../helpers/relay.js';

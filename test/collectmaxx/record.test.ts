@@ -1,7 +1,7 @@
 import t from 'tap';
-import { exportRuleSchema } from '../../src/collectmaxx/config.js';
-import { parseIdentifier } from '../../src/collectmaxx/identifier.js';
-import { buildDeliveryRecord, matchingRules } from '../../src/collectmaxx/record.js';
+import { exportRuleSchema } from '../../src/collectmaxx/core/config.js';
+import { parseIdentifier } from '../../src/collectmaxx/core/identifier.js';
+import { buildDeliveryRecord, matchingRules } from '../../src/collectmaxx/core/record.js';
 import { COUNTRY, EVENTS, SMS_PAYLINK_RULE, TODAY } from './helpers.js';
 
 const ctx = { today: TODAY, defaultCountryCode: COUNTRY };

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { resultEvents, type ResultEventDraft } from '../../src/collectmaxx/result-events.js';
-import { parseResultFile } from '../../src/collectmaxx/results.js';
+import { resultEvents, type ResultEventDraft } from '../../src/collectmaxx/core/result-events.js';
+import { parseResultFile } from '../../src/collectmaxx/core/results.js';
 import { fixture } from './helpers.js';
 
 const eventsOf = (name: string, content: string | Buffer = fixture('results', name)) => resultEvents(parseResultFile(name, content));

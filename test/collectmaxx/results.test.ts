@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
-import { FileFormatError } from '../../src/collectmaxx/csv-read.js';
-import { parseResultFile, type ScriptResultFile, type PaylinkResultFile } from '../../src/collectmaxx/results.js';
+import { FileFormatError } from '../../src/collectmaxx/core/csv-read.js';
+import { parseResultFile, type ScriptResultFile, type PaylinkResultFile } from '../../src/collectmaxx/core/results.js';
 import { fixture } from './helpers.js';
 
 const script = (name: string) => parseResultFile(name, fixture('results', name)) as ScriptResultFile;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import t from 'tap';
-import { sftpConfigSchema, type SftpConfig } from '../../src/collectmaxx/config.js';
+import { sftpConfigSchema, type SftpConfig } from '../../src/collectmaxx/core/config.js';
 import { nextDelayMs, SftpSync, type SftpSyncOptions, type SyncReport } from '../../src/collectmaxx/sftp.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 

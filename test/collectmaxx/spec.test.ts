@@ -1,7 +1,7 @@
 import t from 'tap';
 import {
   DELIVERY_FIELDS, DELIVERY_FIELD_NAMES, REQUIRED_MATRIX, SERVICES, deliveryField, matrixColumns, requiredRows, type Service,
-} from '../../src/collectmaxx/spec.js';
+} from '../../src/collectmaxx/core/spec.js';
 
 t.test('every delivery column of the seed, in the seed order, with _x expanded', async (t) => {
   t.equal(DELIVERY_FIELDS.length, 70);

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import type { CollectmaxxStore, ExportRecord } from '../../src/collectmaxx/store.js';
-import { openCollectmaxxStore } from '../../src/collectmaxx/service.js';
+import { collectmaxxStorage } from '../../src/collectmaxx/storage.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
@@ -18,18 +18,16 @@ type Factory = (t: Tap, sameAs?: Store) => Promise<{ main: Store; cmx: Collectma
 const ADAPTERS: Record<string, Factory> = {
   sqlite: async (t, sameAs) => {
     const main = new SqliteStore(sameAs ? (sameAs as SqliteStore).db.name : join(tmpDir(t), 'cmx.db'));
+    const cmx = main.extend(collectmaxxStorage);
     await main.migrate();
-    const cmx = openCollectmaxxStore(main);
-    await cmx.migrate();
     t.teardown(() => main.close());
     return { main, cmx };
   },
   // What the relay runs: cmx writes committed on the relay's writer thread, reads on this thread's connection.
   'sqlite-thread': async (t, sameAs) => {
     const main = new SqliteStore(sameAs ? (sameAs as SqliteStore).db.name : join(tmpDir(t), 'cmx.db'), { writer: 'thread' });
+    const cmx = main.extend(collectmaxxStorage);
     await main.migrate();
-    const cmx = openCollectmaxxStore(main);
-    await cmx.migrate();
     t.teardown(() => main.close());
     return { main, cmx };
   },
@@ -37,9 +35,8 @@ const ADAPTERS: Record<string, Factory> = {
     await requirePostgres();
     await sharePostgres(t);
     const main = new PostgresStore(pgUrl(sameAs ? (sameAs as PostgresStore).schema : freshSchema(t, 'cmx')));
+    const cmx = main.extend(collectmaxxStorage);
     await main.migrate();
-    const cmx = openCollectmaxxStore(main);
-    await cmx.migrate();
     t.teardown(() => main.close());
     return { main, cmx };
   },

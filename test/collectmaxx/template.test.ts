@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseTemplate, renderTemplate, TemplateError } from '../../src/collectmaxx/template.js';
+import { parseTemplate, renderTemplate, TemplateError } from '../../src/collectmaxx/core/template.js';
 import { EVENTS } from './helpers.js';
 
 const event = EVENTS[0]!;

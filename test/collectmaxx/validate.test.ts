@@ -1,5 +1,5 @@
 import t from 'tap';
-import { validateRecord, type RejectReason, type ValidateOptions } from '../../src/collectmaxx/validate.js';
+import { validateRecord, type RejectReason, type ValidateOptions } from '../../src/collectmaxx/core/validate.js';
 
 const TODAY = '2026-01-15';
 const opts = (services: ValidateOptions['services'] = ['voice']): ValidateOptions => ({ services, today: TODAY, defaultCountryCode: '31' });

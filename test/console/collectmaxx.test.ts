@@ -4,7 +4,8 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCsv } from '../../src/collectmaxx/index.js';
+import { readCsv } from '../../src/collectmaxx/core/index.js';
+import { collectmaxx } from '../../src/collectmaxx/module.js';
 import { ADMIN_TOKEN, VIEWER_TOKEN, baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 import { notify, until } from '../delivery/_lib.js';
 import { GOOD, RULE } from '../collectmaxx/_relay.js';
@@ -56,7 +57,7 @@ t.test('collectmaxx page: rejects with every reason, delivery files, imports fro
   const h = await startRelay(t, baseConfig(dir, {
     collectmaxx: { export: { clientNumber: '4711', outboxDir: outbox, defaultCountryCode: '49', batch: { maxRecords: 100, maxDelayMs: 0 }, rules: [RULE] } },
   }));
-  const cmx = h.relay.collectmaxx!;
+  const cmx = h.relay.feature(collectmaxx)!;
   const op = await session(h.url, ADMIN_TOKEN);
 
   const empty = await op.get('/console/collectmaxx');
@@ -163,7 +164,7 @@ t.test('collectmaxx page: rejects with every reason, delivery files, imports fro
 t.test('viewers read the page but cannot import; every import needs the CSRF token', async (t) => {
   const dir = tmpDir(t);
   const h = await startRelay(t, baseConfig(dir, { collectmaxx: { import: { inboxDir: join(dir, 'inbox') } } }), { delivery: false });
-  const cmx = h.relay.collectmaxx!;
+  const cmx = h.relay.feature(collectmaxx)!;
   const viewer = await session(h.url, VIEWER_TOKEN);
   const op = await session(h.url, ADMIN_TOKEN);
   const content = pasted([['IDENTIFICATION_IDENTIFIER', 'SMSRESULTS_SMS_1_RESULT'], ['x1', '1']]);

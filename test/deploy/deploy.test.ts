@@ -496,7 +496,7 @@ async function startRelay(tt: Test, name: string, config: any, env: Record<strin
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'serve', '--config', file], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--import', path.join(ROOT, 'test/helpers/tsx-workers.mjs'), path.join(ROOT, 'src/cli.ts'), 'serve', '--config', file], {
     cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...DUMMY_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

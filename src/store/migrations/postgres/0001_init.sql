@@ -1,20 +1,13 @@
-// Versioned migrations for the PostgreSQL store. Append only: a released
-// migration is never edited, a change is a new entry. The tables mirror the
-// SQLite ones (src/store/sqlite-schema.ts) column for column, with three
-// PostgreSQL-specific choices:
-// - epoch-millisecond times are BIGINT, sequences BIGSERIAL;
-// - callbacks get `rid`, a BIGSERIAL arrival order (SQLite's rowid) for
-//   quarantine paging and export;
-// - deliveries.order_key is BYTEA: the key is `merchant NUL transId` and
-//   PostgreSQL text cannot hold NUL. It is only ever compared, never read back;
-// - deliveries_open also holds event_seq, so the claim's ORDER BY comes straight
-//   from the index and the scan stops after LIMIT rows whatever the statistics say.
-// The statements run with search_path set to the configured schema.
-
-export const POSTGRES_MIGRATIONS: { version: number; sql: string }[] = [
-  {
-    version: 1,
-    sql: `
+-- The tables mirror the SQLite ones (../sqlite/0001_init.sql) column for column,
+-- with four PostgreSQL-specific choices:
+-- - epoch-millisecond times are BIGINT, sequences BIGSERIAL;
+-- - callbacks get `rid`, a BIGSERIAL arrival order (SQLite's rowid) for
+--   quarantine paging and export;
+-- - deliveries.order_key is BYTEA: the key is `merchant NUL transId` and
+--   PostgreSQL text cannot hold NUL. It is only ever compared, never read back;
+-- - deliveries_open also holds event_seq, so the claim's ORDER BY comes straight
+--   from the index and the scan stops after LIMIT rows whatever the statistics say.
+-- The statements run with search_path set to the configured schema.
 CREATE TABLE callbacks (
   rid BIGSERIAL NOT NULL UNIQUE,
   id TEXT PRIMARY KEY,
@@ -107,6 +100,3 @@ CREATE TABLE endpoint_state (
   last_failure_at BIGINT,
   last_error TEXT
 );
-`,
-  },
-];

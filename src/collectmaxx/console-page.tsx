@@ -1,18 +1,16 @@
-/** @jsxRuntime classic */
-/** @jsx h */
-/** @jsxFrag Fragment */
 // The Collectmaxx page: records rejected before export (with every reason), delivery files,
 // imported result files, and for operators a form that imports a result file through the same
-// Importer as POST /admin/collectmaxx/results. Registered only when collectmaxx is configured.
+// Importer as POST /admin/collectmaxx/results. Registered (module.ts) only when collectmaxx is configured.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
-import type { Collectmaxx } from '../../collectmaxx/service.js';
-import type { DeliveryFileRow, ImportedFileRow, RejectRow } from '../../collectmaxx/store.js';
-import type { Relay } from '../../relay.js';
-import { RESULT_FILE_MAX_BYTES } from '../../routes/collectmaxx.js';
-import { fmtInt, fmtTime, qs } from '../format.js';
-import { h, Fragment, type Html } from '../jsx-runtime.js';
-import { Badge, canOperate, Csrf, Empty, Flash, Layout, Time, type PageCtx } from '../ui.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { fmtInt, fmtTime, qs } from '../console/format.js';
+import type { ConsoleHooks } from '../console/hooks.js';
+import type { Html } from '../console/jsx-runtime.js';
+import { Badge, canOperate, Csrf, Empty, Flash, Layout, Time, type PageCtx } from '../console/ui.js';
+import { InvalidCursorError } from '../store/query.js';
+import { RESULT_FILE_MAX_BYTES } from './routes.js';
+import type { Collectmaxx } from './service.js';
+import type { DeliveryFileRow, ImportedFileRow, RejectRow } from './store.js';
 
 const PAGE = '/console/collectmaxx';
 const PAGE_SIZE = 50;
@@ -167,23 +165,13 @@ export function CollectmaxxPage(props: {
   );
 }
 
-/** What routes.tsx shares with its pages: guards, the page context, rendering and the audit log. */
-export interface ConsoleHooks {
-  relay: Relay;
-  viewer: RouteShorthandOptions;
-  operator: RouteShorthandOptions;
-  ctxOf(req: FastifyRequest, timings?: Record<string, number>): PageCtx;
-  html(reply: FastifyReply, page: Html, status?: number): unknown;
-  audit(req: FastifyRequest, action: string, detail: Record<string, unknown>): void;
-}
-
 export function collectmaxxPages(app: FastifyInstance, d: ConsoleHooks, cmx: Collectmaxx): void {
   const render = async (req: FastifyRequest, reply: FastifyReply, cursor: string | undefined, flash: FlashMsg, form: { name: string; content: string } | null, status = 200) => {
     const t0 = performance.now();
     let cursorError: FlashMsg = null;
     const [page, delivery, imports] = await Promise.all([
-      cmx.store.listRejects(PAGE_SIZE, cursor).catch((err: Error) => {
-        if (err.message !== 'invalid cursor') throw err;
+      cmx.store.listRejects(PAGE_SIZE, cursor).catch((err: unknown) => {
+        if (!(err instanceof InvalidCursorError)) throw err;
         cursorError = { text: 'That page link is not valid any more: showing the newest rejected records.', bad: true };
         cursor = undefined;
         return cmx.store.listRejects(PAGE_SIZE);
@@ -234,7 +222,7 @@ export function collectmaxxPages(app: FastifyInstance, d: ConsoleHooks, cmx: Col
     if (content.length > RESULT_FILE_MAX_BYTES) {
       return refuse(413, `The file is larger than ${RESULT_FILE_MAX_BYTES / 1024 / 1024} MiB: use the admin API or the inbox directory.`);
     }
-    const outcome = await cmx.importer.importFile(name, content, d.relay.now());
+    const outcome = await cmx.importer.importFile(name, content, d.now());
     d.audit(req, 'collectmaxx-import', { file: name, status: outcome.status, events: outcome.status === 'imported' ? outcome.events : 0 });
     if (outcome.status === 'failed') {
       const where = outcome.line === 0 ? outcome.message : `${name}, ${outcome.message}`;

@@ -5,7 +5,7 @@
 // produce rejects fails at start-up, not record by record.
 
 import { z } from 'zod';
-import { EVENT_TYPES } from '../paygate/operation.js';
+import { EVENT_TYPES } from '../../paygate/operation.js';
 import { CLIENT_NUMBER } from './filename.js';
 import { isCountryCallingCode } from './phone.js';
 import { deliveryField, matrixColumns, requiredRows, SERVICES } from './spec.js';

@@ -1,10 +1,3 @@
-// Versioned migrations for the embedded SQLite store. Append only: a released
-// migration is never edited, a change is a new entry.
-
-export const SQLITE_MIGRATIONS: { version: number; sql: string }[] = [
-  {
-    version: 1,
-    sql: `
 CREATE TABLE callbacks (
   id TEXT PRIMARY KEY,
   received_at INTEGER NOT NULL,
@@ -96,15 +89,3 @@ CREATE TABLE endpoint_state (
   last_failure_at INTEGER,
   last_error TEXT
 );
-`,
-  },
-  {
-    // Claims must not scan the whole backlog: one partial index per claim path
-    // (due pending rows by time, expired leases by expiry) instead of an OR over both.
-    version: 2,
-    sql: `
-CREATE INDEX deliveries_due ON deliveries(endpoint_id, next_attempt_at, event_seq) WHERE state = 'pending';
-CREATE INDEX deliveries_leased ON deliveries(endpoint_id, lease_expires_at) WHERE state = 'in_flight';
-`,
-  },
-];
