@@ -18,7 +18,7 @@ import { parseForm } from './form.js';
 import { hexDecode } from './hex.js';
 import { verifyMac } from './mac.js';
 import type { PreparedMerchant, PreparedSlot } from './merchant.js';
-import { eventTypeOf, parseKind, resolveOperation } from './operation.js';
+import { eventTypeOf, operationContradiction, parseKind, resolveOperation } from './operation.js';
 import { cutPlaintext, decodeText, looksLikeText, paddingCandidates } from './plaintext.js';
 import type { DecodeResult, DecodeRejected, Operation, PaygateRecord, RawCallback } from './types.js';
 
@@ -248,6 +248,8 @@ function decode(raw: RawCallback, merchants: readonly PreparedMerchant[]): Decod
   }
 
   const operation = resolveOperation(kind, record);
+  const contradiction = operationContradiction(operation, record);
+  if (contradiction) return reject('operation_mismatch', `${contradiction} (${where})`, merchant.id);
   const outcome = outcomeOf(record.code);
   return {
     ok: true,
