@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 
 export const SQLITE_WRITES = [
   'ingest', 'claim', 'complete', 'fail', 'release', 'releaseAllLeases', 'recordEndpointSuccess', 'recordEndpointFailure',
-  'setEndpointDisabled', 'resolveQuarantine', 'redeliverDeadLetters', 'redeliver', 'addEvent',
+  'setEndpointDisabled', 'resolveQuarantine', 'redeliverDeadLetters', 'redeliver', 'addEvent', 'setEventFingerprints',
 ] as const;
 
 /** The Collectmaxx store's writes (src/collectmaxx/store-sqlite.ts), on the same file and thread. */

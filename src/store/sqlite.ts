@@ -10,7 +10,7 @@ import { batchWrites } from './write-batch.js';
 import { SQLITE_WRITES, WriterThread } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
   EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
 } from './types.js';
 
@@ -87,8 +87,18 @@ export class SqliteStore implements Store {
     return intake.addEvent(this.sql, event, now);
   }
 
-  async resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null> {
-    return intake.resolveQuarantine(this.sql, callbackId, event, merchantId, decoded, now);
+  async resolveQuarantine(
+    callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number, conflict?: ConflictDraft,
+  ): Promise<IngestResult | null> {
+    return intake.resolveQuarantine(this.sql, callbackId, event, merchantId, decoded, now, conflict);
+  }
+
+  async eventsWithoutFingerprint(afterSeq: number, limit: number): Promise<{ seq: number; payload: string }[]> {
+    return intake.eventsWithoutFingerprint(this.sql, afterSeq, limit);
+  }
+
+  async setEventFingerprints(rows: { seq: number; dedupeKey: string; fingerprint: string }[]): Promise<number> {
+    return intake.setEventFingerprints(this.sql, rows);
   }
 
   // ---------------------------------------------------------------- outbox
@@ -163,6 +173,14 @@ export class SqliteStore implements Store {
 
   async listQuarantine(f: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>> {
     return admin.listQuarantine(this.sql, f, limit, cursor);
+  }
+
+  async listConflicts(f: ConflictFilter, limit: number, cursor?: string): Promise<Page<ConflictRecord>> {
+    return admin.listConflicts(this.sql, f, limit, cursor);
+  }
+
+  async getConflict(callbackId: string): Promise<ConflictRecord | null> {
+    return admin.getConflict(this.sql, callbackId);
   }
 
   async quarantineSize(): Promise<number> {
