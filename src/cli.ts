@@ -7,8 +7,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.js';
 import pino from 'pino';
 import { createLogger } from './logger.js';
+import { parseKind } from './paygate/operation.js';
 import { buildCallback } from './paygate/simulator.js';
-import { Relay, rawMerchantKeys } from './relay.js';
+import { signedCallbackUrl } from './paygate/url-token.js';
+import { Relay, rawMerchantKeys, urlSecrets } from './relay.js';
 import { serve } from './server.js';
 
 const USAGE = `paygate-relay <command> [options]
@@ -20,6 +22,8 @@ const USAGE = `paygate-relay <command> [options]
                                              build a callback exactly as Paygate would; print it or post it
   export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each
   replay    FILE --target URL                post exported callbacks again, byte for byte
+  url       --config PATH --merchant ID --channel notify|success|failure --kind KIND [--trans-id T] [--base URL]
+                                             print a signed callback URL for URLNotify/URLSuccess/URLFailure (paygate.urlSecret)
   openapi                                    print the OpenAPI document (openapi.yaml)
   collectmaxx import --config PATH FILE...   import Collectmaxx result files (one line per file; exit 1 if any failed)
 `;
@@ -61,6 +65,24 @@ async function simulate(argv: string[]): Promise<void> {
   }
   const res = await fetch(new URL(path, values.target), { method: 'POST', headers: { 'content-type': cb.contentType }, body: new Uint8Array(cb.body), redirect: 'manual' });
   process.stdout.write(`${JSON.stringify({ ...out, status: res.status, location: res.headers.get('location'), answer: await res.text() }, null, 2)}\n`);
+}
+
+/** A signed callback URL (no store, no network): what the shop puts into URLNotify, URLSuccess or URLFailure. */
+function callbackUrl(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' }, merchant: { type: 'string' }, channel: { type: 'string' }, kind: { type: 'string' },
+      'trans-id': { type: 'string' }, base: { type: 'string' },
+    },
+  });
+  const config = loadConfig(configPath(values.config));
+  for (const k of ['merchant', 'channel', 'kind'] as const) if (!values[k]) throw new ConfigError(`--${k} is required`);
+  const r = signedCallbackUrl(urlSecrets(config), config.merchants.map((m) => m.id), {
+    merchantId: values.merchant!, channel: values.channel!, kind: values.kind!, transId: values['trans-id'], base: values.base,
+  }, parseKind);
+  if (!r.ok) throw new ConfigError(r.error);
+  process.stdout.write(`${r.url ?? r.path}\n`);
 }
 
 async function exportCallbacks(argv: string[]): Promise<void> {
@@ -151,6 +173,8 @@ async function main(): Promise<void> {
     }
     case 'simulate':
       return simulate(rest);
+    case 'url':
+      return callbackUrl(rest);
     case 'export':
       return exportCallbacks(rest);
     case 'replay':

@@ -8,9 +8,11 @@ export interface RelayEventMap {
   callback: {
     callbackId: string;
     channel: Channel;
-    result: 'accepted' | 'duplicate' | 'quarantined';
+    result: 'accepted' | 'duplicate' | 'conflict' | 'returned' | 'quarantined';
     reason?: ErrorCode;
     merchantId?: string;
+    /** Quarantined without a proven merchant: the configured merchant its plain MerchantID named. */
+    claimedMerchantId?: string;
     operation?: string;
     outcome?: string;
     eventId?: string;
@@ -19,6 +21,8 @@ export interface RelayEventMap {
     durationMs: number;
   };
   'event:stored': { eventId: string; type: string; endpointIds: string[] };
+  /** A callback with a stored identity but other content (see callback.conflict). */
+  conflict: { merchantId: string; firstEventId: string; conflictEventId: string; fields: string[] };
   attempt: {
     endpointId: string;
     eventId: string;

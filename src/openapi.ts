@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
-import { COLLECTMAXX_EVENT_TYPES, collectmaxxEventSchema, paygateEventSchema } from './events/schema.js';
+import { COLLECTMAXX_EVENT_TYPES, CONFLICT_EVENT_TYPE, collectmaxxEventSchema, conflictEventSchema, paygateEventSchema } from './events/schema.js';
 import { EVENT_TYPES } from './paygate/operation.js';
 import { VERSION } from './relay.js';
 
@@ -21,6 +21,11 @@ const kindParam = {
   description: 'Operation the shop started: mandate, MD/debtor, OC/open-position, OS/open-position-reversal, CR/credit, AN/prepayment, ST/prepayment-reversal, ZE/prepayment-paid, UP/prepayment-update (case-insensitive).',
   schema: { type: 'string' },
 };
+const tokenParam = {
+  name: 'token', in: 'path', required: true,
+  description: 'Signed-URL token (paygate.urlSecret), minted by `paygate-relay url` or POST /admin/callback-urls: `1a`/`1t` + 22 base64url characters, binding merchant, channel, kind and optionally the TransID. Checked against the decrypted merchant and TransID.',
+  schema: { type: 'string', pattern: '^1[at][A-Za-z0-9_-]{22}$' },
+};
 const form = {
   required: false,
   description: 'Paygate result: Len and Data (encrypted), usually MerchantID in plain, plus plaintext Custom pairs. UTF-8 or charset=iso-8859-1.',
@@ -28,38 +33,48 @@ const form = {
 };
 const rejected = {
   '400': errorResponse('Can never be valid (no Data/Len, not hex, cannot decrypt, bad Len, bad Code, unknown merchant); kept in quarantine.'),
-  '401': errorResponse('MAC missing or wrong; kept in quarantine.'),
+  '401': errorResponse('MAC missing or wrong, or (paygate.urlSecret) the URL token is missing or was minted for another merchant, channel, kind or TransID; kept in quarantine.'),
   '404': errorResponse('Unknown :kind; kept in quarantine.'),
   '413': errorResponse('Body over limits.bodyBytes.'),
   '415': errorResponse('Not a form body or unsupported charset; kept in quarantine.'),
   '503': errorResponse('Not stored (storage unavailable or draining); Paygate retries.'),
 };
 
-function notifyOp(withKind: boolean) {
+type PathShape = 'plain' | 'kind' | 'token';
+const paramsOf = (shape: PathShape) => (shape === 'plain' ? {} : { parameters: shape === 'kind' ? [kindParam] : [kindParam, tokenParam] });
+const idSuffix = (shape: PathShape) => (shape === 'plain' ? '' : shape === 'kind' ? 'Kind' : 'Signed');
+
+function notifyOp(shape: PathShape) {
   return {
     post: {
-      operationId: withKind ? 'notifyKind' : 'notify', tags: ['paygate'], summary: 'URLNotify: store and classify a Paygate result',
-      ...(withKind ? { parameters: [kindParam] } : {}),
+      operationId: `notify${idSuffix(shape)}`, tags: ['paygate'], summary: 'URLNotify: store and classify a Paygate result',
+      ...paramsOf(shape),
       requestBody: form,
-      responses: { '200': text('Stored durably (or a repeat of a stored callback): body OK.'), ...rejected },
+      responses: {
+        '200': text('Stored durably: a new event, a repeat of a stored callback, or a conflict with one (kept, announced as callback.conflict): body OK.'),
+        ...rejected,
+      },
     },
   };
 }
 
-function returnOps(channel: 'success' | 'failure', withKind: boolean) {
+function returnOps(channel: 'success' | 'failure', shape: PathShape) {
   const base = {
     tags: ['paygate'], summary: `URL${channel === 'success' ? 'Success' : 'Failure'}: browser return, stored like notify, then redirected by the verified outcome`,
-    ...(withKind ? { parameters: [kindParam] } : {}),
+    ...paramsOf(shape),
     responses: {
-      '303': { description: "Redirect to the merchant's returnUrls entry for the decrypted, verified outcome (failure when it does not verify).", headers: { location: { schema: { type: 'string', format: 'uri' } } } },
+      '303': {
+        description: "Redirect to the merchant's returnUrls entry for the decrypted, verified outcome (failure when it does not verify; a merchant named only in the plain MerchantID may pick its failure page). With browserReturns \"redirect-only\" the return is stored but makes no event.",
+        headers: { location: { schema: { type: 'string', format: 'uri' } } },
+      },
       '200': text('No return URL configured: a neutral page.'),
       '4XX': errorResponse('Rejected and no return URL configured.'),
       '503': errorResponse('Not stored; try again.'),
     },
   };
-  const id = `${channel}${withKind ? 'Kind' : ''}`;
+  const id = `${channel}${idSuffix(shape)}`;
   return {
-    get: { ...base, operationId: `${id}Get`, description: 'The result arrives as the query string (Len, Data, MerchantID, Custom pairs).' },
+    get: { ...base, operationId: `${id}Get`, description: 'The result arrives as the query string (Len, Data, MerchantID, Custom pairs). HEAD is answered like GET and stored as HEAD.' },
     post: { ...base, operationId: `${id}Post`, requestBody: form },
   };
 }
@@ -87,6 +102,8 @@ export function buildOpenApi(): Json {
   delete eventSchema.$schema;
   const cmxEventSchema = z.toJSONSchema(collectmaxxEventSchema, { target: 'draft-2020-12' }) as Json;
   delete cmxEventSchema.$schema;
+  const conflictSchema = z.toJSONSchema(conflictEventSchema, { target: 'draft-2020-12' }) as Json;
+  delete conflictSchema.$schema;
   const eventFilters = filterParams(['type', 'transId', 'payId', 'mandateId', 'merchantId', 'outcome', 'since', 'until']);
   const deadFilters = filterParams(['endpoint', 'type', 'since', 'until']);
   const webhookHeaders = [
@@ -102,21 +119,45 @@ export function buildOpenApi(): Json {
     },
     tags: [{ name: 'paygate' }, { name: 'admin' }, { name: 'ops' }],
     paths: {
-      '/paygate/notify': notifyOp(false),
-      '/paygate/notify/{kind}': notifyOp(true),
-      '/paygate/success': returnOps('success', false),
-      '/paygate/success/{kind}': returnOps('success', true),
-      '/paygate/failure': returnOps('failure', false),
-      '/paygate/failure/{kind}': returnOps('failure', true),
+      '/paygate/notify': notifyOp('plain'),
+      '/paygate/notify/{kind}': notifyOp('kind'),
+      '/paygate/notify/{kind}/{token}': notifyOp('token'),
+      '/paygate/success': returnOps('success', 'plain'),
+      '/paygate/success/{kind}': returnOps('success', 'kind'),
+      '/paygate/success/{kind}/{token}': returnOps('success', 'token'),
+      '/paygate/failure': returnOps('failure', 'plain'),
+      '/paygate/failure/{kind}': returnOps('failure', 'kind'),
+      '/paygate/failure/{kind}/{token}': returnOps('failure', 'token'),
       '/healthz': { get: { operationId: 'healthz', tags: ['ops'], summary: 'Alive', responses: { '200': json(obj, 'Alive') } } },
       '/readyz': { get: { operationId: 'readyz', tags: ['ops'], summary: 'Ready: storage reachable, not draining', responses: { '200': json(obj, 'Ready'), '503': json(obj, 'Not ready') } } },
       '/metrics': { get: { operationId: 'metrics', tags: ['ops'], summary: 'Prometheus metrics', responses: { '200': text('Prometheus text format') } } },
       '/admin/events': { get: admin('Events, newest first', { operationId: 'listEvents', params: [...eventFilters, ...pageParams], response: page(ref('PaygateEvent')) }) },
       '/admin/events/{id}': { get: admin('An event, its callback and its deliveries with every attempt', { operationId: 'getEvent', params: [idParam('id')], response: ref('EventDetail') }) },
       '/admin/events/{id}/redeliver': { post: admin('Deliver again (same webhook-id)', { operationId: 'redeliverEvent', params: [idParam('id'), ...filterParams(['endpoint'])], response: obj }) },
-      '/admin/quarantine': { get: admin('Rejected callbacks with their reason', { operationId: 'listQuarantine', params: [...filterParams(['reason', 'merchantId', 'since', 'until']), ...pageParams], response: page(ref('Callback')) }) },
+      '/admin/quarantine': { get: admin('Rejected callbacks with their reason (claimedMerchantId: the merchant only named in plain, no key of it verified)', { operationId: 'listQuarantine', params: [...filterParams(['reason', 'merchantId', 'claimedMerchantId', 'since', 'until']), ...pageParams], response: page(ref('Callback')) }) },
       '/admin/quarantine/{id}/reprocess': { post: admin('Decode a quarantined callback again', { operationId: 'reprocessOne', params: [idParam('id')], response: obj }) },
-      '/admin/quarantine/reprocess': { post: admin('Reprocess every quarantined callback matching the filter', { operationId: 'reprocessMatching', params: filterParams(['reason', 'merchantId', 'since', 'until']), body: true, response: obj }) },
+      '/admin/quarantine/reprocess': { post: admin('Reprocess every quarantined callback matching the filter', { operationId: 'reprocessMatching', params: filterParams(['reason', 'merchantId', 'claimedMerchantId', 'since', 'until']), body: true, response: obj }) },
+      '/admin/conflicts': { get: admin('Callbacks with the signed identity of a stored event but other content, newest first', { operationId: 'listConflicts', params: [...filterParams(['merchantId', 'transId', 'since', 'until']), ...pageParams], response: page(ref('Conflict')) }) },
+      '/admin/conflicts/{callbackId}': { get: admin('A conflict with both versions: the differing fields\' values and how each callback arrived', { operationId: 'getConflict', params: [idParam('callbackId')], response: ref('ConflictDetail') }) },
+      '/admin/callback-urls': {
+        post: {
+          ...admin('Mint a signed callback URL for URLNotify/URLSuccess/URLFailure (operator)', { operationId: 'mintCallbackUrl', response: ref('CallbackUrl') }),
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object', required: ['merchant', 'channel', 'kind'],
+                  properties: {
+                    merchant: { type: 'string' }, channel: { type: 'string', enum: ['notify', 'success', 'failure'] }, kind: { type: 'string' },
+                    transId: { type: 'string', description: 'Bind the URL to this TransID.' }, base: { type: 'string', format: 'uri', description: 'e.g. https://pay.shop.example; without it only the path is returned.' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
       '/admin/dead-letters': { get: admin('Dead-lettered deliveries', { operationId: 'listDeadLetters', params: [...deadFilters, ...pageParams], response: page(obj) }) },
       '/admin/dead-letters/redeliver': { post: admin('Bulk redelivery of dead letters (dryRun=true only counts)', { operationId: 'redeliverDeadLetters', params: [...deadFilters, ...filterParams(['dryRun'])], body: true, response: obj }) },
       '/admin/endpoints': { get: admin('Endpoints with health', { operationId: 'listEndpoints', response: { type: 'object', properties: { items: { type: 'array', items: obj } } } }) },
@@ -146,7 +187,10 @@ export function buildOpenApi(): Json {
       '/admin/collectmaxx/files': { get: admin('Collectmaxx delivery files written and result files imported, newest first', { operationId: 'listCollectmaxxFiles', params: filterParams(['limit']), response: { type: 'object', required: ['delivery', 'imported'], properties: { delivery: { type: 'array', items: obj }, imported: { type: 'array', items: obj } } } }) },
     },
     webhooks: Object.fromEntries(
-      [...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), ...COLLECTMAXX_EVENT_TYPES.map((type) => [type, 'CollectmaxxEvent'] as const)].map(([type, schema]) => [
+      [
+        ...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const), [CONFLICT_EVENT_TYPE, 'ConflictEvent'] as const,
+        ...COLLECTMAXX_EVENT_TYPES.map((type) => [type, 'CollectmaxxEvent'] as const),
+      ].map(([type, schema]) => [
         type,
         {
           post: {
@@ -170,6 +214,27 @@ export function buildOpenApi(): Json {
         },
         PaygateEvent: eventSchema,
         CollectmaxxEvent: cmxEventSchema,
+        ConflictEvent: conflictSchema,
+        Conflict: {
+          type: 'object', required: ['callbackId', 'receivedAt', 'merchantId', 'firstEventId', 'conflictEventId', 'fields'],
+          properties: {
+            callbackId: { type: 'string' }, receivedAt: { type: 'string', format: 'date-time' }, merchantId: { type: 'string' },
+            transId: { type: ['string', 'null'] }, payId: { type: ['string', 'null'] }, firstEventId: { type: 'string' }, conflictEventId: { type: 'string' },
+            fields: { type: 'array', items: { type: 'string' } },
+          },
+        },
+        ConflictDetail: {
+          allOf: [ref('Conflict'), {
+            type: 'object', required: ['first', 'second'],
+            properties: Object.fromEntries(['first', 'second'].map((k) => [k, {
+              oneOf: [{ type: 'null' }, { type: 'object', required: ['callback', 'values'], properties: { callback: ref('Callback'), values: { type: 'object', additionalProperties: true, description: 'The differing fields of this version, by name.' } } }],
+            }])),
+          }],
+        },
+        CallbackUrl: {
+          type: 'object', required: ['url', 'path', 'token', 'transIdBound'],
+          properties: { url: { type: ['string', 'null'] }, path: { type: 'string' }, token: { type: 'string' }, transIdBound: { type: 'boolean' } },
+        },
         CollectmaxxImport: {
           type: 'object', required: ['status', 'file', 'sha256', 'events'],
           properties: {

@@ -7,9 +7,11 @@ import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { buildEndpoint, type Endpoint } from './delivery/endpoints.js';
 import { Sender } from './delivery/sender.js';
+import { fingerprintStoredEvents } from './events/upgrade.js';
 import { Intake } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
+import { allowList } from './net/cidr.js';
 import { Hub } from './observe.js';
 import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
 import type { MerchantKeys } from './paygate/types.js';
@@ -31,6 +33,13 @@ export function rawMerchantKeys(config: Config): MerchantKeys[] {
       hmac: Buffer.from(k.hmac, 'utf8'),
     })),
   }));
+}
+
+/** paygate.urlSecret as bytes, newest first; null when callback URLs are not signed. */
+export function urlSecrets(config: Config): Buffer[] | null {
+  const s = config.paygate.urlSecret;
+  if (s === undefined) return null;
+  return (Array.isArray(s) ? s : [s]).map((x) => Buffer.from(x, 'utf8'));
 }
 
 export function merchantKeys(config: Config): PreparedMerchant[] {
@@ -81,7 +90,12 @@ export class Relay {
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
     const exportEndpoint = this.collectmaxx?.endpoint();
     if (exportEndpoint) this.endpoints.push(exportEndpoint);
-    this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub);
+    const browserReturns = new Map(config.merchants.map((m) => [m.id, m.browserReturns]));
+    this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub, {
+      urlSecrets: urlSecrets(config),
+      allowFrom: config.paygate.allowFrom ? allowList(config.paygate.allowFrom) : null,
+      browserReturns: (id) => browserReturns.get(id) ?? 'events',
+    });
     this.dispatcher = new Dispatcher({
       store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
       leaseMs: config.delivery.leaseMs, pollIntervalMs: config.delivery.pollIntervalMs, userAgent: USER_AGENT,
@@ -104,6 +118,13 @@ export class Relay {
     const logger = opts.logger ?? createLogger(opts.config.log.level);
     const store = opts.store ?? openStore(opts.config.storage);
     await store.migrate();
+    const upgraded = await fingerprintStoredEvents(store);
+    if (upgraded.events > 0) {
+      logger.info(upgraded, 'gave events stored before conflict detection their identity key and fingerprint');
+      if (upgraded.rekeyed < upgraded.events) {
+        logger.warn({ kept: upgraded.events - upgraded.rekeyed }, 'some stored events share a signed identity (stored before conflicts were detected); they keep their old dedupe key');
+      }
+    }
     const relay = new Relay(opts.config, store, logger, opts);
     await relay.collectmaxx?.migrate();
     return relay;
@@ -118,6 +139,9 @@ export class Relay {
   }
 
   async start(): Promise<void> {
+    if (!this.config.paygate.urlSecret) {
+      this.logger.warn('callback URLs are unsigned (paygate.urlSecret is not set): the operation in the URL path is not authenticated; see README, Security');
+    }
     if (this.store.kind === 'sqlite') {
       // One process owns a SQLite file: whatever it had leased before a crash is free now.
       const n = await this.store.releaseAllLeases(this.now());

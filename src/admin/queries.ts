@@ -4,8 +4,10 @@
 import { orderKeyFor } from '../delivery/endpoints.js';
 import { RelayError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Relay } from '../relay.js';
-import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter } from '../store/types.js';
+import { parseKind } from '../paygate/operation.js';
+import { signedCallbackUrl } from '../paygate/url-token.js';
+import { urlSecrets, type Relay } from '../relay.js';
+import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, EventDraft, EventFilter, QuarantineFilter } from '../store/types.js';
 
 export const MAX_PAGE = 200;
 
@@ -48,7 +50,14 @@ export function deadLetterFilterFrom(q: Record<string, unknown>): DeadLetterFilt
 }
 
 export function quarantineFilterFrom(q: Record<string, unknown>): QuarantineFilter {
-  return { merchantId: str(q.merchantId), reason: str(q.reason), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until') };
+  return {
+    merchantId: str(q.merchantId), claimedMerchantId: str(q.claimedMerchantId), reason: str(q.reason),
+    since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until'),
+  };
+}
+
+export function conflictFilterFrom(q: Record<string, unknown>): ConflictFilter {
+  return { merchantId: str(q.merchantId), transId: str(q.transId), since: parseTime(q.since, 'since'), until: parseTime(q.until, 'until') };
 }
 
 /** A cursor the store cannot read is the caller's mistake: 400, not 500. */
@@ -69,7 +78,7 @@ export function callbackView(c: CallbackRecord) {
   return {
     id: c.id, receivedAt: new Date(c.receivedAt).toISOString(), channel: c.channel, method: c.method, path: c.path, kind: c.kind,
     contentType: c.contentType, remoteIp: c.remoteIp, userAgent: c.headers['user-agent'] ?? null, merchantId: c.merchantId,
-    state: c.state, reason: c.reason, detail: c.detail, eventId: c.eventId, bodyBytes: c.body.length, decoded: c.decoded,
+    claimedMerchantId: c.claimedMerchantId, state: c.state, reason: c.reason, detail: c.detail, eventId: c.eventId, bodyBytes: c.body.length, decoded: c.decoded,
   };
 }
 
@@ -118,6 +127,49 @@ export async function listQuarantine(relay: Relay, q: Record<string, unknown>) {
   return { items: page.items.map(callbackView), next: page.next };
 }
 
+function conflictView(c: ConflictRecord) {
+  return {
+    callbackId: c.callbackId, receivedAt: new Date(c.receivedAt).toISOString(), merchantId: c.merchantId, transId: c.transId, payId: c.payId,
+    firstEventId: c.eventId, conflictEventId: c.conflictEventId, fields: c.fields,
+  };
+}
+
+export async function listConflicts(relay: Relay, q: Record<string, unknown>) {
+  const page = await wrapCursor(() => relay.store.listConflicts(conflictFilterFrom(q), pageSize(q.limit), str(q.cursor)));
+  return { items: page.items.map(conflictView), next: page.next };
+}
+
+/**
+ * A conflict with both versions as an operator may see them: the decoded fields (never MAC or
+ * Data) of the callback the first event came from and of the conflicting one, and how each arrived.
+ */
+export async function conflictDetail(relay: Relay, callbackId: string) {
+  const c = await relay.store.getConflict(callbackId);
+  if (!c) throw new RelayError('not_found', `conflict ${callbackId}`);
+  const first = await relay.store.getEvent(c.eventId);
+  const [firstCb, secondCb] = await Promise.all([first?.callbackId ? relay.store.getCallback(first.callbackId) : null, relay.store.getCallback(c.callbackId)]);
+  const version = (cb: CallbackRecord | null) => (cb ? { callback: callbackView(cb), values: Object.fromEntries(c.fields.map((f) => [f, valueOf(cb.decoded, f)])) } : null);
+  return { ...conflictView(c), first: version(firstCb), second: version(secondCb) };
+}
+
+/** A field as the conflict names it (`operation`, `xid`, `fields.amount`) in a callback's decoded fields. */
+function valueOf(decoded: Record<string, unknown> | null, field: string): unknown {
+  if (!decoded) return null;
+  if (field.startsWith('fields.')) return (decoded.fields as Record<string, unknown> | undefined)?.[field.slice(7)] ?? null;
+  return decoded[field] ?? null;
+}
+
+/** A signed callback URL for one shop or transaction (the CLI's `url`, for shops that mint per transaction). */
+export function mintCallbackUrl(relay: Relay, body: Record<string, unknown>) {
+  const s = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+  for (const k of ['merchant', 'channel', 'kind']) if (!s(k)) throw new RelayError('bad_request', `${k} is required`);
+  const r = signedCallbackUrl(urlSecrets(relay.config), relay.config.merchants.map((m) => m.id), {
+    merchantId: s('merchant')!, channel: s('channel')!, kind: s('kind')!, transId: s('transId'), base: s('base'),
+  }, parseKind);
+  if (!r.ok) throw new RelayError('bad_request', r.error);
+  return { url: r.url, path: r.path, token: r.token, transIdBound: r.transIdBound };
+}
+
 export async function reprocessOne(relay: Relay, id: string) {
   const r = await relay.intake.reprocess(id);
   if (!r) throw new RelayError('not_found', `quarantined callback ${id}`);
@@ -127,7 +179,7 @@ export async function reprocessOne(relay: Relay, id: string) {
 /** Reprocess every quarantined callback matching the filter, page by page. */
 export async function reprocessMatching(relay: Relay, q: Record<string, unknown>) {
   const filter = quarantineFilterFrom(q);
-  const counts = { processed: 0, accepted: 0, duplicate: 0, stillQuarantined: 0 };
+  const counts = { processed: 0, accepted: 0, duplicate: 0, conflict: 0, stillQuarantined: 0 };
   const seen = new Set<string>();
   let cursor: string | undefined;
   do {
@@ -140,6 +192,7 @@ export async function reprocessMatching(relay: Relay, q: Record<string, unknown>
       counts.processed++;
       if (r.result === 'accepted') counts.accepted++;
       else if (r.result === 'duplicate') counts.duplicate++;
+      else if (r.result === 'conflict') counts.conflict++;
       else counts.stillQuarantined++;
     }
     cursor = page.next ?? undefined;

@@ -24,6 +24,7 @@ import { EVENT_FILTER_KEYS, EventsPage, type EventQuery } from './pages/events.j
 import { ErrorPage, LoginPage } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
 import { QuarantinePage, type QuarantineQuery } from './pages/quarantine.js';
+import { ConflictPage, ConflictsPage, type ConflictQuery } from './pages/conflicts.js';
 import { LOGIN_COOKIE, LoginThrottle, SessionKeeper, cookie, parseCookies, safeEqual, type Session } from './session.js';
 import type { PageCtx } from './ui.js';
 
@@ -160,6 +161,8 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
         return { text: 'Reprocessed: the callback verified and this event was stored.' };
       case 'reprocessed-duplicate':
         return { text: 'Reprocessed: the callback verified; it repeats this event, which was already stored.' };
+      case 'reprocessed-conflict':
+        return { text: 'Reprocessed: the callback verified but conflicts with this event (same signed identity, other content); see Conflicts.', bad: true };
       case 'still': {
         const reason = String(query.reason ?? '');
         const entry = (ERROR_CODES as Record<string, { message: string }>)[reason];
@@ -307,7 +310,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
 
   // ------------------------------------------------------------------ quarantine
 
-  const QUARANTINE_KEYS = ['merchantId', 'reason', 'since', 'until'] as const;
+  const QUARANTINE_KEYS = ['merchantId', 'claimedMerchantId', 'reason', 'since', 'until'] as const;
 
   app.get('/quarantine', viewer, async (req, reply) => {
     const query = req.query as Body;
@@ -326,7 +329,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     const r = await q.reprocessOne(relay, id);
     audit(req, 'reprocess', { callbackId: id, result: r.result });
     if (r.result === 'still_quarantined') return reply.redirect(`${CONSOLE_PREFIX}/quarantine${qs({ msg: 'still', reason: r.reason })}`, 303);
-    const msg = r.result === 'duplicate' ? 'reprocessed-duplicate' : 'reprocessed';
+    const msg = r.result === 'duplicate' ? 'reprocessed-duplicate' : r.result === 'conflict' ? 'reprocessed-conflict' : 'reprocessed';
     return reply.redirect(`${CONSOLE_PREFIX}/events/${encodeURIComponent(r.eventId)}${qs({ msg })}`, 303);
   });
 
@@ -335,6 +338,26 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
     const r = await q.reprocessMatching(relay, withUtc(filters));
     audit(req, 'reprocess-matching', { filters, ...r });
     return reply.redirect(`${CONSOLE_PREFIX}/quarantine${qs({ ...filters, msg: 'bulk', n: r.processed, a: r.accepted, d: r.duplicate, s: r.stillQuarantined })}`, 303);
+  });
+
+  // ------------------------------------------------------------------ conflicts
+
+  const CONFLICT_KEYS = ['merchantId', 'transId', 'since', 'until'] as const;
+
+  app.get('/conflicts', viewer, async (req, reply) => {
+    const query = req.query as Body;
+    const filters: ConflictQuery = pick(query, [...CONFLICT_KEYS, 'cursor'] as const);
+    const t0 = performance.now();
+    const { value: page, error } = await orBadFilter(() => q.listConflicts(relay, { ...withUtc(filters), limit: PAGE_SIZE }), { items: [], next: null });
+    const ctx = ctxOf(req, { queries: performance.now() - t0 });
+    return html(reply, <ConflictsPage ctx={ctx} q={filters} items={page.items} next={page.next} merchants={merchantIds()} flash={error} />);
+  });
+
+  app.get('/conflicts/:id', viewer, async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    const t0 = performance.now();
+    const detail = await q.conflictDetail(relay, id);
+    return html(reply, <ConflictPage ctx={ctxOf(req, { queries: performance.now() - t0 })} detail={detail} />);
   });
 
   // ------------------------------------------------------------------ dead letters

@@ -23,6 +23,11 @@ export function identityKey(i: Identity): string {
   return createHash('sha256').update(['paygate', i.merchantId, i.payId, i.transId, i.status, i.code].join('\u001f')).digest('hex');
 }
 
+/** The dedupe key of the `callback.conflict` event for one conflicting version of an identity. */
+export function conflictKey(identity: string, fingerprint: string): string {
+  return `conflict:${identity}:${createHash('sha256').update(fingerprint).digest('hex')}`;
+}
+
 /** The decrypted fields of an event's `data`, by name; `fields.*` holds the rest. Codes are derived, Custom pairs are plain. */
 const DATA_FIELDS = ['payId', 'xid', 'transId', 'status', 'code', 'description', 'mandateId', 'refNr', 'userData', 'plain', 'eventToken'] as const;
 

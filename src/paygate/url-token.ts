@@ -64,3 +64,46 @@ export function checkUrlToken(secrets: readonly Buffer[], token: string, c: Requ
   }
   return { ok: false, why: 'mismatch' };
 }
+
+/** Paygate's URLNotify, URLSuccess and URLFailure are ans..256. */
+export const PAYGATE_URL_MAX = 256;
+
+export interface CallbackUrlRequest {
+  merchantId: string;
+  channel: string;
+  kind: string;
+  transId?: string;
+  /** Where the relay is reached from Paygate, e.g. https://pay.shop.example (a path prefix is kept). */
+  base?: string;
+}
+
+export type CallbackUrl = { ok: true; path: string; url: string | null; token: string; transIdBound: boolean } | { ok: false; error: string };
+
+/**
+ * The signed URL a shop gives Paygate. Paygate refuses query strings, so everything
+ * travels in path segments: /paygate/{channel}/{kind}/{token}.
+ */
+export function signedCallbackUrl(secrets: readonly Buffer[] | null, merchantIds: readonly string[], r: CallbackUrlRequest, parseKind: (k: string) => Operation | null): CallbackUrl {
+  if (!secrets || secrets.length === 0) return { ok: false, error: 'paygate.urlSecret is not configured: callback URLs are not signed' };
+  if (!merchantIds.includes(r.merchantId)) return { ok: false, error: `merchant ${JSON.stringify(r.merchantId)} is not configured` };
+  if (r.channel !== 'notify' && r.channel !== 'success' && r.channel !== 'failure') return { ok: false, error: 'channel must be notify, success or failure' };
+  const operation = /^[A-Za-z_-]{1,40}$/.test(r.kind) ? parseKind(r.kind) : null;
+  if (!operation) return { ok: false, error: `kind ${JSON.stringify(r.kind.slice(0, 40))} is not known (mandate, MD, OC, OS, CR, AN, ST, ZE, UP, payment or their long names)` };
+  if (r.transId !== undefined && (r.transId === '' || r.transId.length > 64)) return { ok: false, error: 'trans-id must be 1 to 64 characters (Paygate TransID is ans..64)' };
+  const token = mintUrlToken(secrets, { merchantId: r.merchantId, channel: r.channel, operation, transId: r.transId });
+  const path = `/paygate/${r.channel}/${r.kind}/${token}`;
+  let url: string | null = null;
+  if (r.base !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(r.base);
+    } catch {
+      return { ok: false, error: 'base must be an absolute URL such as https://pay.shop.example' };
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return { ok: false, error: 'base must be an https URL (Paygate calls port 443 only)' };
+    if (u.search || u.hash || u.username || u.password) return { ok: false, error: 'base must not carry a query string, fragment or credentials (Paygate refuses query strings)' };
+    url = `${u.origin}${u.pathname.replace(/\/+$/, '')}${path}`;
+    if (url.length > PAYGATE_URL_MAX) return { ok: false, error: `the URL is ${url.length} characters; Paygate's URL fields hold ${PAYGATE_URL_MAX}` };
+  }
+  return { ok: true, path, url, token, transIdBound: r.transId !== undefined };
+}

@@ -23,6 +23,10 @@ export async function adminRoutes(app: FastifyInstance, opts: { relay: Relay; to
   app.post('/admin/quarantine/:id/reprocess', operator, (req) => q.reprocessOne(relay, param(req, 'id')));
   app.post('/admin/quarantine/reprocess', operator, (req) => q.reprocessMatching(relay, filters(req)));
 
+  app.get('/admin/conflicts', viewer, (req) => q.listConflicts(relay, query(req)));
+  app.get('/admin/conflicts/:callbackId', viewer, (req) => q.conflictDetail(relay, param(req, 'callbackId')));
+  app.post('/admin/callback-urls', operator, async (req) => q.mintCallbackUrl(relay, filters(req)));
+
   app.get('/admin/dead-letters', viewer, (req) => q.listDeadLetters(relay, query(req)));
   app.post('/admin/dead-letters/redeliver', operator, (req) => {
     const f = filters(req);

@@ -6,20 +6,27 @@ import type { Relay } from '../relay.js';
 import { allowList } from '../net/cidr.js';
 import { tokenBucket } from '../net/rate-limit.js';
 
-type Req = FastifyRequest<{ Params: { kind?: string } }>;
+type Req = FastifyRequest<{ Params: { kind?: string; token?: string } }>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Content-Type as sent; the parser sees application/octet-stream (see the onRequest hook). */
+    callbackContentType?: string;
+  }
+}
 
 function keptHeaders(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
   for (const h of KEPT_HEADERS) {
-    const v = req.headers[h];
+    const v = h === 'content-type' ? req.callbackContentType : req.headers[h];
     if (typeof v === 'string') out[h] = v;
   }
   return out;
 }
 
-/** For GET the raw query string is the body: bytes exactly as sent (URLs are latin1 on the wire). */
+/** For GET (and HEAD) the raw query string is the body: bytes exactly as sent (URLs are latin1 on the wire). */
 function rawBody(req: FastifyRequest): Buffer {
-  if (req.method === 'GET') {
+  if (req.method === 'GET' || req.method === 'HEAD') {
     const q = req.raw.url?.indexOf('?') ?? -1;
     return q < 0 ? Buffer.alloc(0) : Buffer.from(req.raw.url!.slice(q + 1), 'latin1');
   }
@@ -39,7 +46,12 @@ export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }
   // Guards run before the body is read: a refused request costs us nothing and is not stored.
   app.addHook('onRequest', async (req, reply) => {
     const channel = (/^\/paygate\/(notify|success|failure)/.exec(req.url)?.[1] ?? 'notify') as Channel;
-    if (allowed && !allowed(req.ip)) {
+    // Everything that reaches a callback route is stored, a Content-Type Fastify cannot parse
+    // included: the body is read as raw bytes whatever it says, and intake judges the type sent.
+    req.callbackContentType = req.headers['content-type'];
+    if (req.method === 'POST') req.headers['content-type'] = 'application/octet-stream';
+    // allowFrom is for Paygate's server-to-server notify; browser returns come from customers' browsers.
+    if (allowed && channel === 'notify' && !allowed(req.ip)) {
       relay.metrics.callbacks.inc({ channel, result: 'forbidden', reason: 'forbidden_source' });
       return reply.code(403).send(errorBody('forbidden_source'));
     }
@@ -57,10 +69,11 @@ export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }
     const startedAt = Date.now();
     const incoming: IncomingCallback = {
       channel,
-      method: req.method === 'GET' ? 'GET' : 'POST',
+      method: req.method === 'GET' || req.method === 'HEAD' ? req.method : 'POST',
       path: req.url.split('?')[0]!,
       kind: req.params.kind,
-      contentType: req.headers['content-type'],
+      token: req.params.token,
+      contentType: req.callbackContentType,
       remoteIp: req.ip,
       headers: keptHeaders(req),
       body: rawBody(req),
@@ -79,7 +92,8 @@ export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }
   }
 
   function returnTarget(out: IntakeOutcome): string | null {
-    const merchantId = out.result === 'quarantined' ? out.merchantId : out.decoded.merchantId;
+    // A merchant only claimed in plain may choose its failure page: that is all a claim ever gets.
+    const merchantId = out.result === 'quarantined' ? out.merchantId ?? out.claimedMerchantId : out.decoded.merchantId;
     const merchants = relay.config.merchants.filter((m) => m.returnUrls);
     const m = merchantId ? merchants.find((x) => x.id === merchantId) : merchants.length === 1 ? merchants[0] : undefined;
     if (!m?.returnUrls) return null;
@@ -102,9 +116,10 @@ export async function paygateRoutes(app: FastifyInstance, opts: { relay: Relay }
     };
   }
 
-  for (const path of ['/paygate/notify', '/paygate/notify/:kind']) app.post(path, notify);
+  // The token segment (signed URLs, paygate.urlSecret) comes after the kind, which stays readable in logs.
+  for (const path of ['/paygate/notify', '/paygate/notify/:kind', '/paygate/notify/:kind/:token']) app.post(path, notify);
   for (const channel of ['success', 'failure'] as const) {
-    for (const path of [`/paygate/${channel}`, `/paygate/${channel}/:kind`]) {
+    for (const path of [`/paygate/${channel}`, `/paygate/${channel}/:kind`, `/paygate/${channel}/:kind/:token`]) {
       app.route({ method: ['GET', 'POST'], url: path, handler: browserReturn(channel) });
     }
   }
