@@ -62,8 +62,9 @@ export function displayFields(d: DecodeOk): Record<string, unknown> {
 
 export function decodeIncoming(c: Pick<IncomingCallback, 'method' | 'contentType' | 'body' | 'kind'>, merchants: PreparedMerchant[]): DecodeResult {
   const mediaType = c.contentType?.split(';')[0]?.trim().toLowerCase();
-  if (c.method === 'POST' && mediaType && mediaType !== FORM) {
-    return { ok: false, reason: 'unsupported_media_type', detail: `content type ${mediaType.slice(0, 60)}` };
+  // A POST without Content-Type is read as a form; one with any other (or an unparsable) type is not.
+  if (c.method === 'POST' && c.contentType !== undefined && mediaType !== FORM) {
+    return { ok: false, reason: 'unsupported_media_type', detail: mediaType ? `content type ${mediaType.slice(0, 60)}` : 'the Content-Type header cannot be parsed' };
   }
   return decodeCallback({ method: c.method === 'POST' ? 'POST' : 'GET', contentType: c.contentType, body: c.body, kind: c.kind }, merchants);
 }
