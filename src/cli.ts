@@ -57,7 +57,14 @@ async function simulate(argv: string[]): Promise<void> {
     merchant,
     { keySlot: Number(values['key-slot']) },
   );
-  const path = `/paygate/${values.channel}${values.kind ? `/${encodeURIComponent(values.kind)}` : ''}`;
+  let path = `/paygate/${values.channel}${values.kind ? `/${encodeURIComponent(values.kind)}` : ''}`;
+  // A relay with signed URLs takes callbacks only on URLs it minted: mint one as a shop would.
+  const secrets = urlSecrets(config);
+  if (secrets && values.kind) {
+    const url = signedCallbackUrl(secrets, [merchant.id], { merchantId: merchant.id, channel: values.channel!, kind: values.kind }, parseKind);
+    if (!url.ok) throw new ConfigError(url.error);
+    path = url.path;
+  }
   const out = { method: 'POST', path, contentType: cb.contentType, body: cb.body.toString('latin1') };
   if (!values.target) {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -169,3 +169,21 @@ t.test('events stored before conflict detection are rekeyed at start: a repeat s
   t.equal((await h.app.inject({ method: 'POST', url: '/paygate/notify/OC', headers: { 'content-type': other.contentType }, payload: other.body })).statusCode, 200);
   t.same((await events(h)).map((e) => [e.type, e.data.fields ?? null]), [['callback.conflict', ['xid']], ['open_position.created', { amount: '1999' }]]);
 });
+
+t.test('PostgreSQL: a conflicting version through the whole relay is kept and announced, not a second event', async (t) => {
+  const { freshSchema, pgUrl, requirePostgres, sharePostgres } = await import('./helpers/pg.js');
+  await requirePostgres();
+  await sharePostgres(t);
+  const h = await startRelay(t, baseConfig(tmpDir(t), { storage: pgUrl(freshSchema(t, 'trust')) }), { listen: false, delivery: false });
+  const same = { transId: 'PG-1', code: '00000000', payId: 'a'.repeat(32) };
+  const a = buildCallback({ ...same, xid: 'b'.repeat(32) }, SHOP);
+  const b = buildCallback({ ...same, xid: 'c'.repeat(32) }, SHOP);
+  const answers = await Promise.all([a, a, b].map((cb) => h.app.inject({ method: 'POST', url: '/paygate/notify/OC', headers: { 'content-type': cb.contentType }, payload: cb.body })));
+  t.same(answers.map((r) => r.statusCode), [200, 200, 200]);
+  const evs = await events(h);
+  t.equal(evs.filter((e) => e.type === 'open_position.created').length, 1, 'one event');
+  const conflicts = evs.filter((e) => e.type === 'callback.conflict');
+  t.equal(conflicts.length, 1, 'one conflict event');
+  t.same(conflicts[0]!.data.fields, ['xid']);
+  t.equal((await h.app.inject({ method: 'GET', url: '/admin/conflicts?transId=PG-1', headers: auth })).json().items.length, 1);
+});
