@@ -251,6 +251,10 @@ export class Intake {
       else decoded = v;
     }
     if (!decoded.ok) return { result: 'still_quarantined', reason: decoded.reason, detail: decoded.detail };
+    if (cb.channel !== 'notify' && this.opts.browserReturns(decoded.merchantId) === 'redirect-only') {
+      // It verifies now, but a browser return of this merchant never makes an event: the notify does.
+      return { result: 'still_quarantined', reason: cb.reason as ErrorCode, detail: 'a browser return of a merchant with browserReturns "redirect-only" makes no event; its event comes from the notify' };
+    }
     // The event keeps the time Paygate called us; its deliveries start now.
     const { draft, event } = this.eventDraft(decoded, cb.channel, cb.receivedAt, this.origin({ channel: cb.channel, remoteIp: cb.remoteIp ?? undefined }, signedUrl));
     const conflict = this.conflictDraft(decoded, draft, event, callbackId);

@@ -187,3 +187,21 @@ t.test('PostgreSQL: a conflicting version through the whole relay is kept and an
   t.same(conflicts[0]!.data.fields, ['xid']);
   t.equal((await h.app.inject({ method: 'GET', url: '/admin/conflicts?transId=PG-1', headers: auth })).json().items.length, 1);
 });
+
+t.test('reprocessing never turns a redirect-only browser return into an event', async (t) => {
+  const cfg = baseConfig(tmpDir(t), { paygate: { urlSecret: URL_SECRET } });
+  (cfg.merchants as any[])[0].browserReturns = 'redirect-only';
+  const h = await startRelay(t, cfg, { listen: false, delivery: false });
+  t.equal((await post(h, '/paygate/success/OC', { transId: 'RO-1' })).headers.location, 'https://shop.example/failed', 'no token: quarantined');
+  t.equal((await post(h, '/paygate/notify/OC', { transId: 'RO-2' })).statusCode, 401);
+  const [ret, notify] = (await h.app.inject({ method: 'GET', url: '/admin/quarantine', headers: auth })).json().items.reverse();
+  // The operator decides the missing token is fine after all: reprocess with signing off.
+  await h.close();
+  const h2 = await startRelay(t, { ...cfg, paygate: {} }, { listen: false, delivery: false });
+  const r1 = (await h2.app.inject({ method: 'POST', url: `/admin/quarantine/${ret.id}/reprocess`, headers: auth })).json();
+  t.same([r1.result, r1.reason], ['still_quarantined', 'url_token_missing']);
+  t.match(r1.detail, /redirect-only/);
+  const r2 = (await h2.app.inject({ method: 'POST', url: `/admin/quarantine/${notify.id}/reprocess`, headers: auth })).json();
+  t.equal(r2.result, 'accepted', 'a notify becomes its event');
+  t.same((await events(h2)).map((e) => e.data.transId), ['RO-2']);
+});
