@@ -8,7 +8,7 @@
 // again. Equal fingerprints: a duplicate. Different: a conflict, and the
 // differing field names are the keys whose digests differ.
 
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export interface Identity {
   merchantId: string;
@@ -31,7 +31,8 @@ export function conflictKey(identity: string, fingerprint: string): string {
 /** The decrypted fields of an event's `data`, by name; `fields.*` holds the rest. Codes are derived, Custom pairs are plain. */
 const DATA_FIELDS = ['payId', 'xid', 'transId', 'status', 'code', 'description', 'mandateId', 'refNr', 'userData', 'plain', 'eventToken'] as const;
 
-const digest = (v: string) => createHash('sha256').update(v, 'utf8').digest('hex').slice(0, 16);
+// One-shot crypto.hash: a third of createHash's cost, and a callback has a dozen fields.
+const digest = (v: string) => hash('sha256', v, 'hex').slice(0, 16);
 
 /** Field → digest, keys sorted, as the JSON text stored in events.fingerprint. */
 export function fingerprintOf(e: { operation: string; data: Record<string, unknown> }): string {
