@@ -205,3 +205,21 @@ t.test('reprocessing never turns a redirect-only browser return into an event', 
   t.equal(r2.result, 'accepted', 'a notify becomes its event');
   t.same((await events(h2)).map((e) => e.data.transId), ['RO-2']);
 });
+
+t.test('console: the Conflicts page lists a conflict and compares both values', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t)), { listen: false, delivery: false });
+  const same = { transId: 'CON-1', code: '00000000', payId: 'd'.repeat(32), xid: 'e'.repeat(32) };
+  for (const amount of ['1999', '9999']) {
+    const cb = buildCallback({ ...same, extra: { Amount: amount } }, SHOP);
+    t.equal((await h.app.inject({ method: 'POST', url: '/paygate/notify/OC', headers: { 'content-type': cb.contentType }, payload: cb.body })).statusCode, 200);
+  }
+  const { client } = await login(h, VIEWER_TOKEN);
+  const list = await client!.get('/console/conflicts?transId=CON-1');
+  t.equal(list.status, 200);
+  t.equal([...list.body.matchAll(/data-testid="conflict-row"/g)].length, 1);
+  t.match(list.body, /<span class="badge bad">fields\.amount<\/span>/);
+  const link = /href="(\/console\/conflicts\/cb_[0-9A-Z]+)"/.exec(list.body)?.[1];
+  const page = await client!.get(link!);
+  t.equal(page.status, 200);
+  t.match(page.body, /<td class="mono">fields\.amount<\/td>\s*<td class="mono">1999<\/td>\s*<td class="mono">9999<\/td>/, 'both values side by side');
+});
