@@ -23,6 +23,8 @@ const COMMAND_USAGE: Record<string, string> = {
                                              --forge-mac signs with a wrong key: both must be refused)`,
   export: `export    --config PATH [--since TIME]     raw callbacks as received, one JSON line each`,
   replay: `replay    FILE --target URL                post exported callbacks again, byte for byte`,
+  url: `url       --config PATH --merchant ID --channel notify|success|failure --kind KIND [--trans-id T] [--base URL]
+                                             print a signed callback URL for URLNotify/URLSuccess/URLFailure (paygate.urlSecret)`,
   openapi: `openapi                                    print the OpenAPI document (openapi.yaml)`,
 };
 
@@ -76,7 +78,9 @@ async function simulate(argv: string[]): Promise<void> {
     },
   });
   const config = loadConfig(configPath(values.config));
-  const [{ rawMerchantKeys }, { buildCallback }] = await Promise.all([import('./relay.js'), import('./paygate/simulator.js')]);
+  const [{ rawMerchantKeys, urlSecrets }, { buildCallback }, { signedCallbackUrl }, { parseKind }] = await Promise.all([
+    import('./relay.js'), import('./paygate/simulator.js'), import('./paygate/url-token.js'), import('./paygate/operation.js'),
+  ]);
   const merchants = rawMerchantKeys(config);
   const merchant = values.merchant ? merchants.find((m) => m.id === values.merchant) : merchants[0];
   if (!merchant) throw new ConfigError(`--merchant: no merchant ${values.merchant} in the configuration`);
@@ -90,7 +94,14 @@ async function simulate(argv: string[]): Promise<void> {
     // A MAC made with a key the relay does not have: what a forger without the HMAC key can do.
     { keySlot: Number(values['key-slot']), macOverride: values['forge-mac'] ? createHmac('sha256', randomBytes(32)).update('forged').digest('hex').toUpperCase() : undefined },
   );
-  const path = `/paygate/${values.channel}${values.kind ? `/${encodeURIComponent(values.kind)}` : ''}`;
+  let path = `/paygate/${values.channel}${values.kind ? `/${encodeURIComponent(values.kind)}` : ''}`;
+  // A relay with signed URLs takes callbacks only on URLs it minted: mint one as a shop would.
+  const secrets = urlSecrets(config);
+  if (secrets && values.kind) {
+    const url = signedCallbackUrl(secrets, [merchant.id], { merchantId: merchant.id, channel: values.channel!, kind: values.kind }, parseKind);
+    if (!url.ok) throw new ConfigError(url.error);
+    path = url.path;
+  }
   const body = values.tamper ? tamperData(cb.body.toString('latin1')) : cb.body.toString('latin1');
   const out = { method: 'POST', path, contentType: cb.contentType, body };
   if (!values.target) {
@@ -113,6 +124,27 @@ function tamperData(body: string): string {
     const flipped = (parseInt(hex[i]!, 16) ^ 0x1).toString(16).toUpperCase();
     return `${lead}${key}${hex.slice(0, i)}${flipped}${hex.slice(i + 1)}`;
   });
+}
+
+/** A signed callback URL (no store, no network): what the shop puts into URLNotify, URLSuccess or URLFailure. */
+async function callbackUrl(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' }, merchant: { type: 'string' }, channel: { type: 'string' }, kind: { type: 'string' },
+      'trans-id': { type: 'string' }, base: { type: 'string' },
+    },
+  });
+  const config = loadConfig(configPath(values.config));
+  for (const k of ['merchant', 'channel', 'kind'] as const) if (!values[k]) throw new ConfigError(`--${k} is required`);
+  const [{ urlSecrets }, { signedCallbackUrl }, { parseKind }] = await Promise.all([
+    import('./relay.js'), import('./paygate/url-token.js'), import('./paygate/operation.js'),
+  ]);
+  const r = signedCallbackUrl(urlSecrets(config), config.merchants.map((m) => m.id), {
+    merchantId: values.merchant!, channel: values.channel!, kind: values.kind!, transId: values['trans-id'], base: values.base,
+  }, parseKind);
+  if (!r.ok) throw new ConfigError(r.error);
+  process.stdout.write(`${r.url ?? r.path}\n`);
 }
 
 async function exportCallbacks(argv: string[]): Promise<void> {
@@ -170,6 +202,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   simulate,
   export: exportCallbacks,
   replay,
+  url: callbackUrl,
   async openapi(argv) {
     parseArgs({ args: argv, options: {} });
     const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);

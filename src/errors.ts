@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   invalid_code: { status: 400, message: 'Code is missing or not 8 characters [0-9A-Z].' },
   missing_field: { status: 400, message: 'A mandatory result field is missing.' },
   body_too_large: { status: 413, message: 'The body exceeds the configured size limit.' },
+  url_token_missing: { status: 401, message: 'Callback URLs are signed here: this URL has no token (/paygate/{channel}/{kind}/{token}).' },
+  url_token_invalid: { status: 401, message: 'The URL token was not minted by this relay for this merchant, channel, kind and transaction.' },
+  operation_mismatch: { status: 400, message: 'The decrypted EventToken or MandateID contradicts the operation the URL names.' },
   // Service-side failures (never quarantined: the callback was not taken)
   storage_unavailable: { status: 503, message: 'The callback could not be stored; please retry.' },
   shutting_down: { status: 503, message: 'The relay is shutting down; please retry.' },

@@ -30,12 +30,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 export function logObservations(hub: Hub, log: Logger): void {
   hub.on('callback', (e) => {
     const line = {
-      callbackId: e.callbackId, channel: e.channel, result: e.result, reason: e.reason, merchant: e.merchantId,
+      callbackId: e.callbackId, channel: e.channel, result: e.result, reason: e.reason, merchant: e.merchantId, claimedMerchant: e.claimedMerchantId,
       operation: e.operation, outcome: e.outcome, eventId: e.eventId, eventType: e.eventType, keySlot: e.keySlot, durationMs: e.durationMs,
     };
     if (e.result === 'quarantined') log.warn(line, 'callback quarantined');
     else log.info(line, 'callback stored');
   });
+  hub.on('conflict', (e) => log.error(
+    { merchant: e.merchantId, firstEventId: e.firstEventId, conflictEventId: e.conflictEventId, fields: e.fields },
+    'callback conflicts with a stored event of the same signed identity: one of them was tampered with',
+  ));
   hub.on('attempt', (e) => {
     const line = { endpoint: e.endpointId, eventId: e.eventId, attempt: e.attempt, status: e.statusCode, errorClass: e.errorClass, durationMs: e.durationMs, result: e.result,
       nextAttemptAt: e.nextAttemptAt ? new Date(e.nextAttemptAt).toISOString() : undefined };

@@ -11,7 +11,9 @@ export class Metrics {
   readonly registry = new Registry();
   readonly callbacks: Counter<'channel' | 'result' | 'reason'>;
   readonly events: Counter<'type' | 'merchant'>;
-  readonly decryptFailures: Counter<'merchant'>;
+  readonly decryptFailures: Counter<'merchant' | 'claimed'>;
+  readonly conflicts: Counter<'merchant'>;
+  readonly urlTokenRejections: Counter<'merchant' | 'reason'>;
   readonly macFailures: Counter<'merchant'>;
   readonly keySlotMatches: Counter<'merchant' | 'slot'>;
   readonly httpDuration: Histogram<'route' | 'method' | 'status_code'>;
@@ -50,9 +52,11 @@ export class Metrics {
     this.tlsExpiry = opts.tls
       ? new Gauge({ name: 'paygate_relay_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate (unix seconds); absent without listen.tls.', registers: [r] })
       : null;
-    this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result (accepted, duplicate, quarantined, forbidden, rate_limited) and reject reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
+    this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result (accepted, duplicate, conflict, returned, quarantined, forbidden, rate_limited) and reject reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
     this.events = new Counter({ name: 'paygate_relay_events_total', help: 'Events created, by type and merchant (none for events without one).', labelNames: ['type', 'merchant'], registers: [r] });
-    this.decryptFailures = new Counter({ name: 'paygate_relay_decrypt_failures_total', help: 'Callbacks that could not be decrypted/parsed, by merchant (unknown when not identified).', labelNames: ['merchant'], registers: [r] });
+    this.decryptFailures = new Counter({ name: 'paygate_relay_decrypt_failures_total', help: 'Callbacks that could not be decrypted/parsed, by merchant (claimed="true": only named in the plain MerchantID, no key of it verified; unknown when not identified).', labelNames: ['merchant', 'claimed'], registers: [r] });
+    this.conflicts = new Counter({ name: 'paygate_relay_callback_conflicts_total', help: 'Callbacks with the signed identity of a stored event but other content (a callback.conflict each), by merchant.', labelNames: ['merchant'], registers: [r] });
+    this.urlTokenRejections = new Counter({ name: 'paygate_relay_url_token_rejections_total', help: 'Callbacks refused (401, quarantined) for a missing or wrong signed-URL token, by the merchant that decrypted them and reason.', labelNames: ['merchant', 'reason'], registers: [r] });
     this.macFailures = new Counter({ name: 'paygate_relay_mac_failures_total', help: 'Callbacks whose MAC was missing or wrong, by merchant.', labelNames: ['merchant'], registers: [r] });
     this.keySlotMatches = new Counter({ name: 'paygate_relay_key_slot_matches_total', help: 'Verified callbacks by the key slot that matched (0 = newest).', labelNames: ['merchant', 'slot'], registers: [r] });
     this.httpDuration = new Histogram({ name: 'paygate_relay_http_request_duration_seconds', help: 'HTTP request duration.', labelNames: ['route', 'method', 'status_code'],
@@ -135,11 +139,15 @@ export class Metrics {
       this.callbacks.inc({ channel: e.channel, result: e.result, reason: e.reason ?? 'none' });
       const merchant = this.merchantLabel(e.merchantId);
       if (e.reason === 'mac_invalid' || e.reason === 'mac_missing') this.macFailures.inc({ merchant });
-      else if (e.reason && ['invalid_hex', 'decrypt_failed', 'len_mismatch', 'malformed_plaintext', 'merchant_mismatch'].includes(e.reason)) this.decryptFailures.inc({ merchant });
+      else if (e.reason && ['invalid_hex', 'decrypt_failed', 'len_mismatch', 'malformed_plaintext', 'merchant_mismatch'].includes(e.reason)) {
+        const claimed = e.merchantId === undefined && e.claimedMerchantId !== undefined;
+        this.decryptFailures.inc({ merchant: claimed ? this.merchantLabel(e.claimedMerchantId) : merchant, claimed: String(claimed) });
+      } else if (e.reason === 'url_token_missing' || e.reason === 'url_token_invalid') this.urlTokenRejections.inc({ merchant, reason: e.reason });
       if (e.keySlot !== undefined) this.keySlotMatches.inc({ merchant, slot: String(e.keySlot) });
     });
     hub.on('event:stored', (e) => this.events.inc({ type: e.type, merchant: e.merchantId ? this.merchantLabel(e.merchantId) : 'none' }));
     hub.on('store:commit', (e) => this.commitDuration.observe(e.durationMs / 1000));
+    hub.on('conflict', (e) => this.conflicts.inc({ merchant: this.merchantLabel(e.merchantId) }));
     hub.on('attempt', (e) => {
       if (e.result === 'lease_lost') return;
       this.deliveries.inc({ endpoint: e.endpointId, result: e.result });

@@ -14,9 +14,11 @@ export interface RelayEventMap {
   callback: {
     callbackId: string;
     channel: Channel;
-    result: 'accepted' | 'duplicate' | 'quarantined';
+    result: 'accepted' | 'duplicate' | 'conflict' | 'returned' | 'quarantined';
     reason?: ErrorCode;
     merchantId?: string;
+    /** Quarantined without a proven merchant: the configured merchant its plain MerchantID named. */
+    claimedMerchantId?: string;
     operation?: string;
     outcome?: string;
     eventId?: string;
@@ -32,6 +34,8 @@ export interface RelayEventMap {
   'event:stored': { eventId: string; type: string; endpointIds: string[]; merchantId?: string | null };
   /** One intake transaction (a batch of callbacks) committed or failed. */
   'store:commit': { items: number; durationMs: number; ok: boolean };
+  /** A callback with a stored identity but other content (see callback.conflict). */
+  conflict: { merchantId: string; firstEventId: string; conflictEventId: string; fields: string[] };
   attempt: {
     endpointId: string;
     eventId: string;

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { app, type AppServices } from './app.js';
 import type { Config } from './config/schema.js';
+import { CONFLICT_EVENT_TYPE, conflictEventSchema } from './events/schema.js';
 import { FEATURES } from './features.js';
 import { FailureThrottle } from './net/failure-throttle.js';
 import { EVENT_TYPES } from './paygate/operation.js';
@@ -30,6 +31,7 @@ function webhooks(): Json {
   ];
   const types = [
     ...EVENT_TYPES.map((type) => [type, 'PaygateEvent'] as const),
+    [CONFLICT_EVENT_TYPE, 'ConflictEvent'] as const,
     ...FEATURES.flatMap((f) => f.events ?? []).flatMap((family) => family.types.map((type) => [type, family.name] as const)),
   ];
   return Object.fromEntries(types.map(([type, schema]) => [type, {
@@ -137,9 +139,9 @@ export async function buildOpenApi(): Promise<Json> {
   await fastify.ready();
   const doc = optionalBodies(fastify.swagger() as unknown as Json, optional);
   await fastify.close();
-  // The envelopes of the features' events, which only the webhooks name.
+  // The envelopes of events only the webhooks name: callback.conflict and the features' events.
   const schemas = ((doc.components ??= {}) as Json).schemas ??= {};
-  for (const family of FEATURES.flatMap((f) => f.events ?? [])) {
+  for (const family of [{ name: 'ConflictEvent', schema: conflictEventSchema }, ...FEATURES.flatMap((f) => f.events ?? [])]) {
     const schema = z.toJSONSchema(family.schema, { target: 'draft-2020-12' }) as Json;
     delete schema.$schema;
     (schemas as Json)[family.name] = schema;

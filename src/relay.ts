@@ -9,9 +9,11 @@ import { Sender } from './delivery/sender.js';
 import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/publish.js';
 import { featureSection, type AnyFeatureModule, type FeatureInstance } from './feature.js';
 import { FEATURES } from './features.js';
+import { fingerprintStoredEvents } from './events/upgrade.js';
 import { Intake } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
+import { allowList } from './net/cidr.js';
 import { Hub } from './observe.js';
 import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
 import type { MerchantKeys } from './paygate/types.js';
@@ -36,6 +38,13 @@ export function rawMerchantKeys(config: Config): MerchantKeys[] {
       hmac: Buffer.from(k.hmac, 'utf8'),
     })),
   }));
+}
+
+/** paygate.urlSecret as bytes, newest first; null when callback URLs are not signed. */
+export function urlSecrets(config: Config): Buffer[] | null {
+  const s = config.paygate.urlSecret;
+  if (s === undefined) return null;
+  return (Array.isArray(s) ? s : [s]).map((x) => Buffer.from(x, 'utf8'));
 }
 
 export function merchantKeys(config: Config): PreparedMerchant[] {
@@ -81,6 +90,8 @@ export class Relay {
   /** The configured features, in registry order. */
   readonly features: readonly RunningFeature[];
   private readonly publishing: PublishDeps;
+  /** What minting signed callback URLs needs (admin API). */
+  readonly urlSigning: { secrets: Buffer[] | null; merchantIds: readonly string[] };
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   draining = false;
   private started = false;
@@ -94,6 +105,7 @@ export class Relay {
     private readonly parts: Parts,
   ) {
     this.merchants = merchantKeys(config);
+    this.urlSigning = { secrets: urlSecrets(config), merchantIds: config.merchants.map((m) => m.id) };
     this.endpoints = config.endpoints.map(buildEndpoint);
     this.publishing = { store, endpoints: () => this.endpoints, hub: this.hub };
     this.features = configuredFeatures(config).map((module) => ({
@@ -105,7 +117,12 @@ export class Relay {
     }));
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
     for (const f of this.features) this.endpoints.push(...(f.instance.endpoints?.() ?? []));
-    this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub);
+    const browserReturns = new Map(config.merchants.map((m) => [m.id, m.browserReturns]));
+    this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub, {
+      urlSecrets: urlSecrets(config),
+      allowFrom: config.paygate.allowFrom ? allowList(config.paygate.allowFrom) : null,
+      browserReturns: (id) => browserReturns.get(id) ?? 'events',
+    });
     this.dispatcher = new Dispatcher({
       store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
       leaseMs: config.delivery.leaseMs, pollIntervalMs: config.delivery.pollIntervalMs, userAgent: USER_AGENT,
@@ -137,6 +154,13 @@ export class Relay {
       await s.migrate();
       return s;
     });
+    const upgraded = await fingerprintStoredEvents(store);
+    if (upgraded.events > 0) {
+      logger.info(upgraded, 'gave events stored before conflict detection their identity key and fingerprint');
+      if (upgraded.rekeyed < upgraded.events) {
+        logger.warn({ kept: upgraded.events - upgraded.rekeyed }, 'some stored events share a signed identity (stored before conflicts were detected); they keep their old dedupe key');
+      }
+    }
     // Loaded only when configured: without tracing none of the OpenTelemetry SDK is imported.
     const tracing = opts.config.tracing ? new (await import('./tracing.js')).Tracing(opts.config.tracing, VERSION, logger) : null;
     return new Relay(opts.config, store, logger, opts, { tracing, storages });
@@ -161,6 +185,9 @@ export class Relay {
   }
 
   async start(): Promise<void> {
+    if (!this.config.paygate.urlSecret) {
+      this.logger.warn('callback URLs are unsigned (paygate.urlSecret is not set): the operation in the URL path is not authenticated; see README, Security');
+    }
     if (this.store.kind === 'sqlite') {
       // One process owns a SQLite file: whatever it had leased before a crash is free now.
       const n = await this.store.releaseAllLeases(this.now());

@@ -49,7 +49,7 @@ t.test('bulk filters from the query, a JSON body or a form body; the body wins p
     return { status: r.statusCode, body: r.json() };
   };
   const later = Date.now() + 60_000;
-  t.same((await reprocess(`/admin/quarantine/reprocess?since=${later}`)).body, { processed: 0, accepted: 0, duplicate: 0, stillQuarantined: 0 }, 'query filter');
+  t.same((await reprocess(`/admin/quarantine/reprocess?since=${later}`)).body, { processed: 0, accepted: 0, duplicate: 0, conflict: 0, stillQuarantined: 0 }, 'query filter');
   t.same((await reprocess(`/admin/quarantine/reprocess?since=${later}`, JSON.stringify({ since: 0 }), 'application/json')).body.processed, 2, 'the JSON body overrides the query');
   t.same((await reprocess('/admin/quarantine/reprocess', `reason=mac_missing&since=${later}`, 'application/x-www-form-urlencoded')).body.processed, 0, 'a form body');
   const bad = await reprocess('/admin/quarantine/reprocess', JSON.stringify({ since: 'soon' }), 'application/json');

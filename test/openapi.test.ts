@@ -20,5 +20,5 @@ t.test('every served route is documented and every documented route is served', 
 });
 
 t.test('every event type has a webhook entry', async (t) => {
-  t.same(Object.keys(doc.webhooks).sort(), [...EVENT_TYPES, ...COLLECTMAXX_EVENT_TYPES].sort());
+  t.same(Object.keys(doc.webhooks).sort(), [...EVENT_TYPES, 'callback.conflict', ...COLLECTMAXX_EVENT_TYPES].sort());
 });

@@ -10,8 +10,10 @@ import type { OutgoingEvent } from '../events/publish.js';
 import type { Intake } from '../intake.js';
 import { DEFAULT_PAGE, MAX_PAGE, limit } from '../routes/schemas.js';
 import { InvalidCursorError } from '../store/query.js';
-import type { ActivityBucket, CallbackRecord, DeadLetterFilter, EventFilter, QuarantineFilter, Store } from '../store/types.js';
+import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, EventFilter, QuarantineFilter, Store } from '../store/types.js';
 import type { AnyEvent } from './schemas.js';
+import { parseKind } from '../paygate/operation.js';
+import { signedCallbackUrl } from '../paygate/url-token.js';
 
 /** What the admin operations need from the relay, and nothing else. */
 export interface AdminServices {
@@ -20,6 +22,8 @@ export interface AdminServices {
   dispatcher: Pick<Dispatcher, 'wake' | 'wakeAll' | 'isDisabled' | 'enable' | 'disable'>;
   /** The live endpoint list (the relay's own array, the Collectmaxx export endpoint included). */
   endpoints: readonly Endpoint[];
+  /** What minting signed callback URLs needs: paygate.urlSecret as bytes (null: unsigned) and the merchant ids. */
+  urlSigning: { secrets: Buffer[] | null; merchantIds: readonly string[] };
   /** Route, store and announce an event (events/publish.ts). */
   publish(event: OutgoingEvent, now?: number): Promise<{ eventId: string; duplicate: boolean }>;
   now(): number;
@@ -56,7 +60,7 @@ export function callbackView(c: CallbackRecord) {
   return {
     id: c.id, receivedAt: new Date(c.receivedAt).toISOString(), channel: c.channel, method: c.method, path: c.path, kind: c.kind,
     contentType: c.contentType, remoteIp: c.remoteIp, userAgent: c.headers['user-agent'] ?? null, merchantId: c.merchantId,
-    state: c.state, reason: c.reason, detail: c.detail, eventId: c.eventId, bodyBytes: c.body.length, decoded: c.decoded,
+    claimedMerchantId: c.claimedMerchantId, state: c.state, reason: c.reason, detail: c.detail, eventId: c.eventId, bodyBytes: c.body.length, decoded: c.decoded,
   };
 }
 
@@ -105,6 +109,47 @@ export async function listQuarantine(svc: AdminServices, filter: QuarantineFilte
   return { items: page.items.map(callbackView), next: page.next };
 }
 
+function conflictView(c: ConflictRecord) {
+  return {
+    callbackId: c.callbackId, receivedAt: new Date(c.receivedAt).toISOString(), merchantId: c.merchantId, transId: c.transId, payId: c.payId,
+    firstEventId: c.eventId, conflictEventId: c.conflictEventId, fields: c.fields,
+  };
+}
+
+export async function listConflicts(svc: AdminServices, filter: ConflictFilter, limit: number, cursor?: string) {
+  const page = await wrapCursor(() => svc.store.listConflicts(filter, limit, cursor));
+  return { items: page.items.map(conflictView), next: page.next };
+}
+
+/**
+ * A conflict with both versions as an operator may see them: the decoded fields (never MAC or
+ * Data) of the callback the first event came from and of the conflicting one, and how each arrived.
+ */
+export async function conflictDetail(svc: AdminServices, callbackId: string) {
+  const c = await svc.store.getConflict(callbackId);
+  if (!c) throw new RelayError('not_found', `conflict ${callbackId}`);
+  const first = await svc.store.getEvent(c.eventId);
+  const [firstCb, secondCb] = await Promise.all([first?.callbackId ? svc.store.getCallback(first.callbackId) : null, svc.store.getCallback(c.callbackId)]);
+  const version = (cb: CallbackRecord | null) => (cb ? { callback: callbackView(cb), values: Object.fromEntries(c.fields.map((f) => [f, valueOf(cb.decoded, f)])) } : null);
+  return { ...conflictView(c), first: version(firstCb), second: version(secondCb) };
+}
+
+/** A field as the conflict names it (`operation`, `xid`, `fields.amount`) in a callback's decoded fields. */
+function valueOf(decoded: Record<string, unknown> | null, field: string): unknown {
+  if (!decoded) return null;
+  if (field.startsWith('fields.')) return (decoded.fields as Record<string, unknown> | undefined)?.[field.slice(7)] ?? null;
+  return decoded[field] ?? null;
+}
+
+/** A signed callback URL for one shop or transaction (the CLI's `url`, for shops that mint per transaction). */
+export function mintCallbackUrl(svc: AdminServices, body: { merchant: string; channel: string; kind: string; transId?: string; base?: string }) {
+  const r = signedCallbackUrl(svc.urlSigning.secrets, svc.urlSigning.merchantIds, {
+    merchantId: body.merchant, channel: body.channel, kind: body.kind, transId: body.transId, base: body.base,
+  }, parseKind);
+  if (!r.ok) throw new RelayError('bad_request', r.error);
+  return { url: r.url, path: r.path, token: r.token, transIdBound: r.transIdBound };
+}
+
 export async function reprocessOne(svc: AdminServices, id: string) {
   const r = await svc.intake.reprocess(id);
   if (!r) throw new RelayError('not_found', `quarantined callback ${id}`);
@@ -113,7 +158,7 @@ export async function reprocessOne(svc: AdminServices, id: string) {
 
 /** Reprocess every quarantined callback matching the filter, page by page. */
 export async function reprocessMatching(svc: AdminServices, filter: QuarantineFilter) {
-  const counts = { processed: 0, accepted: 0, duplicate: 0, stillQuarantined: 0 };
+  const counts = { processed: 0, accepted: 0, duplicate: 0, conflict: 0, stillQuarantined: 0 };
   const seen = new Set<string>();
   let cursor: string | undefined;
   do {
@@ -126,6 +171,7 @@ export async function reprocessMatching(svc: AdminServices, filter: QuarantineFi
       counts.processed++;
       if (r.result === 'accepted') counts.accepted++;
       else if (r.result === 'duplicate') counts.duplicate++;
+      else if (r.result === 'conflict') counts.conflict++;
       else counts.stillQuarantined++;
     }
     cursor = page.next ?? undefined;

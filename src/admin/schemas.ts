@@ -20,7 +20,9 @@ export type AnyEvent = z.output<typeof anyEvent> & Record<string, unknown>;
 export const callbackView = component('Callback', z.looseObject({
   id: z.string(), receivedAt: iso, channel: z.enum(['notify', 'success', 'failure']), method: z.string(), path: z.string(),
   kind: z.string().nullable(), contentType: z.string().nullable(), remoteIp: z.string().nullable(), userAgent: z.string().nullable(),
-  merchantId: z.string().nullable(), state: z.string(), reason: z.string().nullable(), detail: z.string().nullable(),
+  merchantId: z.string().nullable(),
+  claimedMerchantId: z.string().nullable().optional().describe('The merchant only named in the plain MerchantID when no key of it verified the callback.'),
+  state: z.string(), reason: z.string().nullable(), detail: z.string().nullable(),
   eventId: z.string().nullable(), bodyBytes: z.int(), decoded: z.record(z.string(), z.unknown()).nullable(),
 }).meta({ description: 'A callback as received (never its raw body, MAC or Data).' }));
 
@@ -47,11 +49,41 @@ export const redeliverResult = z.object({
 });
 
 export const reprocessResult = z.union([
-  z.object({ result: z.enum(['accepted', 'duplicate']), eventId: z.string() }),
+  z.object({ result: z.enum(['accepted', 'duplicate', 'conflict']), eventId: z.string() }),
   z.object({ result: z.literal('still_quarantined'), reason: z.string(), detail: z.string() }),
 ]);
 
-export const reprocessCounts = z.object({ processed: z.int(), accepted: z.int(), duplicate: z.int(), stillQuarantined: z.int() });
+export const reprocessCounts = z.object({ processed: z.int(), accepted: z.int(), duplicate: z.int(), conflict: z.int(), stillQuarantined: z.int() });
+
+export const conflict = component('Conflict', z.object({
+  callbackId: z.string(), receivedAt: iso, merchantId: z.string(), transId: z.string().nullable(), payId: z.string().nullable(),
+  firstEventId: z.string().describe('The event receivers got first for this identity.'),
+  conflictEventId: z.string().describe('The callback.conflict event that announced it.'),
+  fields: z.array(z.string()).describe('Names of the fields that differ (operation, xid, fields.amount, …).'),
+}).meta({ description: 'A callback with the signed identity of a stored event but other content.' }));
+
+export const conflictPage = page(conflict);
+
+const conflictVersion = z.object({
+  callback: callbackView,
+  values: z.record(z.string(), z.unknown()).describe('The differing fields of this version, by name.'),
+}).nullable();
+
+export const conflictDetail = component('ConflictDetail', conflict.extend({ first: conflictVersion, second: conflictVersion }));
+
+const required = (name: string) => z.string({ error: `${name} is required` }).min(1, `${name} is required`);
+
+export const mintCallbackUrlBody = z.object({
+  merchant: required('merchant'),
+  channel: z.enum(['notify', 'success', 'failure'], { error: 'channel must be notify, success or failure' }),
+  kind: required('kind').describe('The operation kind, e.g. ZE or prepayment-paid.'),
+  transId: z.string().min(1).optional().describe('Bind the URL to this TransID.'),
+  base: z.string().optional().describe('e.g. https://pay.shop.example; without it only the path is returned.'),
+});
+
+export const callbackUrl = component('CallbackUrl', z.object({
+  url: z.string().nullable(), path: z.string(), token: z.string(), transIdBound: z.boolean(),
+}));
 
 export const deadLetterPage = page(z.object({
   eventId: z.string(), type: z.string(), endpointId: z.string(), attempts: z.int(), lastStatus: z.int().nullable(),

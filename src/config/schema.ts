@@ -35,6 +35,8 @@ const merchant = z
       .object({ success: httpUrl, failure: httpUrl, pending: httpUrl.optional() })
       .strict()
       .optional(),
+    // "redirect-only": browser returns are stored and redirected but make no event (events come from notify).
+    browserReturns: z.enum(['events', 'redirect-only']).default('events'),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -85,6 +87,8 @@ const endpoint = z
 /** An IPv4/IPv6 address or CIDR block, checked with node:net so it means what BlockList will match. */
 const cidr = z.string().refine((v) => parseCidr(v) !== null, 'must be an IP address or CIDR block, e.g. 10.0.0.0/8 or ::1');
 
+const urlSecret = z.string().min(32, 'a URL secret must be at least 32 characters');
+
 const adminToken = z.union([
   z.string().min(16, 'admin tokens must be at least 16 characters'),
   z
@@ -116,6 +120,8 @@ export const configSchema = z
     paygate: z
       .object({
         allowFrom: z.array(cidr).min(1).optional(),
+        // Signs callback URLs (src/paygate/url-token.ts): one secret, or a list, newest first, for rotation.
+        urlSecret: z.union([urlSecret, z.array(urlSecret).min(1)]).optional(),
         rateLimit: z
           .object({ perSecond: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) })
           .strict()

@@ -31,6 +31,8 @@ export function flashFrom(query: FlashQuery, endpointIds: readonly string[], isD
       return { text: 'Reprocessed: the callback verified and this event was stored.' };
     case 'reprocessed-duplicate':
       return { text: 'Reprocessed: the callback verified; it repeats this event, which was already stored.' };
+    case 'reprocessed-conflict':
+      return { text: 'Reprocessed: the callback verified but conflicts with this event (same signed identity, other content); see Conflicts.', bad: true };
     case 'still': {
       const reason = query.reason ?? '';
       const entry = (ERROR_CODES as Record<string, { message: string }>)[reason];

@@ -17,6 +17,7 @@ import type { TokenTable } from '../routes/auth.js';
 import { typed } from '../routes/type-provider.js';
 import consoleAuth from './auth.js';
 import { ASSETS, pageKit, type ConsoleServices } from './kit.js';
+import conflictPages from './routes/conflicts.js';
 import deadLetterPages from './routes/dead-letters.js';
 import endpointPages from './routes/endpoints.js';
 import eventPages from './routes/events.js';
@@ -85,6 +86,7 @@ async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions): Promis
   await app.register(overviewPages, { kit });
   await app.register(eventPages, { kit });
   await app.register(quarantinePages, { kit });
+  await app.register(conflictPages, { kit });
   await app.register(deadLetterPages, { kit });
   await app.register(endpointPages, { kit });
 

@@ -24,6 +24,7 @@ const NAV = [
   ['overview', '/console', 'Overview'],
   ['events', '/console/events', 'Events'],
   ['quarantine', '/console/quarantine', 'Quarantine'],
+  ['conflicts', '/console/conflicts', 'Conflicts'],
   ['dead-letters', '/console/dead-letters', 'Dead letters'],
   ['endpoints', '/console/endpoints', 'Endpoints'],
 ] as const;

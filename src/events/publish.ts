@@ -20,6 +20,8 @@ export interface OutgoingEvent {
   readonly receivedAt: number;
   /** A second event with this key is a duplicate: stored once, delivered once. */
   readonly dedupeKey: string;
+  /** Digests of the event's content: the same key with another fingerprint is a conflict, not a duplicate. */
+  readonly fingerprint?: string;
   readonly payload: string;
   /** Exactly these endpoints, whatever their filters (an operator's test event). */
   readonly to?: readonly string[];
@@ -45,7 +47,7 @@ export function draftEvent(endpoints: Endpoint[], e: OutgoingEvent): EventDraft 
   return {
     id: e.id, type: e.type, source: e.source, merchantId: e.merchantId, operation: e.operation ?? null, outcome: e.outcome ?? null,
     transId: e.transId, payId: e.payId ?? null, mandateId: e.mandateId ?? null, receivedAt: e.receivedAt, dedupeKey: e.dedupeKey,
-    payload: e.payload, deliveries,
+    fingerprint: e.fingerprint ?? null, payload: e.payload, deliveries,
   };
 }
 

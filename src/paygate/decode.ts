@@ -18,7 +18,7 @@ import { parseForm } from './form.js';
 import { hexDecode } from './hex.js';
 import { verifyMac } from './mac.js';
 import type { PreparedMerchant, PreparedSlot } from './merchant.js';
-import { eventTypeOf, parseKind, resolveOperation } from './operation.js';
+import { eventTypeOf, operationContradiction, parseKind, resolveOperation } from './operation.js';
 import { cutPlaintext, decodeText, looksLikeText, paddingCandidates } from './plaintext.js';
 import type { DecodeResult, DecodeRejected, Operation, PaygateRecord, RawCallback } from './types.js';
 
@@ -142,10 +142,29 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * The configured merchant the plain MerchantID names, when exactly one does: only a label
+ * for a rejected callback (a key-rotation mistake shows under that merchant), never proof.
+ */
+function claimedMerchant(raw: RawCallback, merchants: readonly PreparedMerchant[]): string | undefined {
+  const form = parseForm(raw.body, raw.contentType);
+  if (!form.ok) return undefined;
+  const pair = form.pairs.find(([k, v]) => PLAIN_ID_KEYS.has(k.toLowerCase()) && v.trim() !== '');
+  if (!pair) return undefined;
+  const id = pair[1].trim();
+  const exact = merchants.filter((m) => m.id === id);
+  const matches = exact.length > 0 ? exact : merchants.filter((m) => m.id.toLowerCase() === id.toLowerCase());
+  return matches.length === 1 ? matches[0]!.id : undefined;
+}
+
 /** Never throws: every input maps to a result. */
 export function decodeCallback(raw: RawCallback, merchants: readonly PreparedMerchant[]): DecodeResult {
   try {
-    return decode(raw, merchants);
+    const r = decode(raw, merchants);
+    if (r.ok || r.merchantId !== undefined || r.reason === 'unknown_kind') return r;
+    // Rejections are rare: parsing the form a second time here keeps the accept path as it was.
+    const claimed = claimedMerchant(raw, merchants);
+    return claimed === undefined ? r : { ...r, claimedMerchantId: claimed };
   } catch {
     // A bug, not a bad callback: `internal` makes the caller answer 5xx so Paygate retries.
     return reject('internal', 'unexpected decoder error');
@@ -248,6 +267,8 @@ function decode(raw: RawCallback, merchants: readonly PreparedMerchant[]): Decod
   }
 
   const operation = resolveOperation(kind, record);
+  const contradiction = operationContradiction(operation, record);
+  if (contradiction) return reject('operation_mismatch', `${contradiction} (${where})`, merchant.id);
   const outcome = outcomeOf(record.code);
   return {
     ok: true,

@@ -51,6 +51,37 @@ export function resolveOperation(kind: Operation | undefined, record: Pick<Payga
   return 'payment';
 }
 
+/** Operations of Debtor Management "Ideal" (debtor.aspx): their result tables carry no MandateID. */
+const DEBTOR_OPERATIONS: ReadonlySet<Operation> = new Set(EVENT_TOKENS.values());
+
+/**
+ * Why the decrypted record contradicts the operation the callback is filed
+ * under, or null when it does not. The URL kind is not covered by Paygate's
+ * MAC, and neither are EventToken and MandateID, but a genuine result never
+ * contradicts the request it answers, so a contradiction means Data was moved
+ * to another URL or spliced. The rules, from Paygate's result tables:
+ * - a debtor.aspx EventToken (MD, OC, OS, CR, AN, ST, ZE, UP) names exactly
+ *   one operation; any other operation contradicts it;
+ * - EasyCollect's `EventToken=Payment` (mandate and first debit at once)
+ *   belongs to a mandate or payment result, never to Debtor Management;
+ * - a MandateID belongs to EasyCollect (a mandate approval, a payment on a
+ *   mandate, EventToken=Payment): legitimate on `mandate` and `payment`, but
+ *   the Debtor Management result tables carry none, so a MandateID on a
+ *   debtor, open position, credit or prepayment kind contradicts it;
+ * - any other EventToken value is not judged (Paygate may add parameters).
+ * The detail names operations only, never a decrypted value.
+ */
+export function operationContradiction(operation: Operation, record: Pick<PaygateRecord, 'eventToken' | 'mandateId'>): string | null {
+  const token = record.eventToken?.trim().toLowerCase();
+  if (token) {
+    const byToken = EVENT_TOKENS.get(token);
+    if (byToken && byToken !== operation) return `the decrypted EventToken names operation ${byToken}, the URL ${operation}`;
+    if (token === 'payment' && DEBTOR_OPERATIONS.has(operation)) return `the decrypted EventToken is EasyCollect's Payment, the URL names ${operation}`;
+  }
+  if (record.mandateId && DEBTOR_OPERATIONS.has(operation)) return `the decrypted record carries a MandateID, which ${operation} results never do`;
+  return null;
+}
+
 export const EVENT_TYPES = [
   'mandate.approved',
   'mandate.pending',

@@ -1,9 +1,12 @@
 // The Len rule. Paygate zero-pads the plaintext before Blowfish; other senders
-// use PKCS#7 or spaces. Len is meant to be the byte length before padding, but
-// PHP SDKs compute it in characters, so with multi-byte UTF-8 it comes out too
-// small. Cutting blindly at Len bytes would silently truncate a real payload
-// (and could cut a MAC in half), so a cut is only trusted when what follows it
-// is padding; otherwise the padding-stripped payload must have Len characters.
+// use PKCS#7 or spaces. Len is the byte length before padding and must be
+// exact: a cut that falls inside the padding (Len +1..+n) is refused, because a
+// Len that does not end the payload means someone other than the sender chose
+// it. PHP SDKs compute Len in characters, so with multi-byte UTF-8 it comes out
+// too small. Cutting blindly at Len bytes would silently truncate a real
+// payload (and could cut a MAC in half), so a short cut is only trusted when
+// what follows it is padding; otherwise the padding-stripped payload must have
+// exactly Len characters.
 
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** PKCS#7 pads to the block size: 8 for Blowfish, 16 for AES. */
@@ -53,12 +56,29 @@ function utf8CharCount(buf: Buffer): number | null {
   return n;
 }
 
+/**
+ * True when the cut ends inside the padding rather than at the payload's end:
+ * its last byte is a padding byte of the kind that follows it (zeros or
+ * spaces), or, with nothing after it, the cut itself ends in zero or PKCS#7
+ * padding. A Paygate plaintext never ends in NUL or a PKCS#7 byte; one ending
+ * in a space followed by space padding cannot be told from Len +1 and is
+ * refused with it.
+ */
+function endsInPadding(head: Buffer, tail: Buffer): boolean {
+  const last = head.length > 0 ? head[head.length - 1]! : -1;
+  if (tail.length === 0) return last === 0 || stripPkcs7(head) !== null;
+  if (allBytes(tail, 0)) return last === 0;
+  if (allBytes(tail, 0x20)) return last === 0x20;
+  return false;
+}
+
 /** Applies the Len rule to raw decrypted bytes; null means len_mismatch. */
 export function cutPlaintext(raw: Buffer, len: number): Buffer | null {
   if (!Number.isSafeInteger(len) || len < 0 || len > raw.length) return null;
+  const head = raw.subarray(0, len);
   const tail = raw.subarray(len);
   if (allBytes(tail, 0) || allBytes(tail, 0x20) || isPkcs7Tail(tail)) {
-    return stripTrailing(raw.subarray(0, len), 0);
+    return endsInPadding(head, tail) ? null : head;
   }
   for (const payload of paddingCandidates(raw)) {
     // Only a payload longer than Len in bytes can be the characters-vs-bytes quirk.

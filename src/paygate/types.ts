@@ -92,6 +92,11 @@ export interface DecodeRejected {
   reason: ErrorCode;
   /** Set when the merchant is known (configured), never from unauthenticated input alone. */
   merchantId?: string;
+  /**
+   * Without a proven merchant: the configured merchant the plain MerchantID names. Unauthenticated:
+   * a label for finding key-rotation mistakes, never a merchant anything is done for.
+   */
+  claimedMerchantId?: string;
   /** Human-readable, safe to store and show: never contains key material, Data or MAC. */
   detail: string;
 }

@@ -5,7 +5,7 @@ import * as q from '../admin/queries.js';
 import * as s from '../admin/schemas.js';
 import { BEARER } from './auth.js';
 import {
-  deadLetterFilterSchema, errorResponse, eventFilterSchema, flag, idParams, jsonResponse, merged, optionalBody, pageQuery, quarantineFilterSchema, text,
+  conflictFilterSchema, deadLetterFilterSchema, errorResponse, eventFilterSchema, flag, idParams, jsonResponse, merged, optionalBody, pageQuery, quarantineFilterSchema, text,
 } from './schemas.js';
 import { typed } from './type-provider.js';
 
@@ -70,6 +70,33 @@ async function adminRoutes(app: FastifyInstance, opts: { admin: q.AdminServices 
       querystring: quarantineFilterSchema, body: optionalBody(quarantineFilterSchema), response: ok(s.reprocessCounts),
     },
   }, (req) => q.reprocessMatching(svc, merged(req.query, req.body)));
+
+  r.get('/admin/conflicts', {
+    ...viewer,
+    schema: {
+      ...op('listConflicts', 'Callbacks with the signed identity of a stored event but other content, newest first'),
+      querystring: conflictFilterSchema.extend(pageQuery.shape), response: ok(s.conflictPage),
+    },
+  }, (req) => {
+    const { limit, cursor, ...filter } = req.query;
+    return q.listConflicts(svc, filter, limit, cursor);
+  });
+
+  r.get('/admin/conflicts/:callbackId', {
+    ...viewer,
+    schema: {
+      ...op('getConflict', 'A conflict with both versions: the differing fields\' values and how each callback arrived'),
+      params: z.object({ callbackId: z.string() }), response: ok(s.conflictDetail),
+    },
+  }, (req) => q.conflictDetail(svc, req.params.callbackId));
+
+  r.post('/admin/callback-urls', {
+    ...operator,
+    schema: {
+      ...op('mintCallbackUrl', 'Mint a signed callback URL for URLNotify/URLSuccess/URLFailure'),
+      body: s.mintCallbackUrlBody, response: ok(s.callbackUrl),
+    },
+  }, async (req) => q.mintCallbackUrl(svc, req.body));
 
   r.get('/admin/dead-letters', {
     ...viewer,

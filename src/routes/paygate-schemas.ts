@@ -10,6 +10,11 @@ export const kindParams = z.object({
     description: 'Operation the shop started: mandate, MD/debtor, OC/open-position, OS/open-position-reversal, CR/credit, AN/prepayment, ST/prepayment-reversal, ZE/prepayment-paid, UP/prepayment-update (case-insensitive).',
   }),
 });
+export const tokenParams = kindParams.extend({
+  token: z.string().meta({
+    description: 'Signed-URL token (paygate.urlSecret), minted by `paygate-relay url` or POST /admin/callback-urls: `1a`/`1t` + 22 base64url characters, binding merchant, channel, kind and optionally the TransID. Checked against the decrypted merchant and TransID.',
+  }),
+});
 export const callbackForm = component('PaygateCallbackForm', z.object({
   MerchantID: z.string().optional(),
   Len: z.string().regex(/^[0-9]+$/),
@@ -18,8 +23,8 @@ export const callbackForm = component('PaygateCallbackForm', z.object({
   description: 'Paygate result: Len and Data (encrypted), usually MerchantID in plain, plus plaintext Custom pairs. UTF-8 or charset=iso-8859-1.',
 }));
 export const rejected = {
-  400: errorResponse('Can never be valid (no Data/Len, not hex, cannot decrypt, bad Len, bad Code, unknown merchant); kept in quarantine.'),
-  401: errorResponse('MAC missing or wrong; kept in quarantine.'),
+  400: errorResponse('Can never be valid (no Data/Len, not hex, cannot decrypt, bad Len, bad Code, unknown merchant, an EventToken or MandateID contradicting the kind); kept in quarantine.'),
+  401: errorResponse('MAC missing or wrong, or the signed-URL token missing or not minted for this callback; kept in quarantine.'),
   404: errorResponse('Unknown :kind; kept in quarantine.'),
   413: errorResponse('Body over limits.bodyBytes.'),
   415: errorResponse('Not a form body or unsupported charset; kept in quarantine.'),
@@ -34,4 +39,4 @@ export const returned = {
   '4XX': errorResponse('Rejected and no return URL configured.'),
   503: errorResponse('Not stored; try again.'),
 };
-export const opId = (name: string, withKind: boolean, suffix = '') => `${name}${withKind ? 'Kind' : ''}${suffix}`;
+export const opId = (name: string, variant: 'plain' | 'kind' | 'token', suffix = '') => `${name}${variant === 'plain' ? '' : variant === 'kind' ? 'Kind' : 'Token'}${suffix}`;

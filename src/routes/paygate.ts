@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { Channel, Outcome } from '../paygate/types.js';
 import { allowList } from '../net/cidr.js';
 import { tokenBucket } from '../net/rate-limit.js';
-import { callbackForm, kindParams, opId, rejected, returned } from './paygate-schemas.js';
+import { callbackForm, kindParams, opId, rejected, returned, tokenParams } from './paygate-schemas.js';
 import { optionalBody, textResponse } from './schemas.js';
 import { documentOnly, typed, validatorCompiler } from './type-provider.js';
 
@@ -21,20 +21,27 @@ export interface CallbackServices {
 }
 
 
-type Req = FastifyRequest<{ Params: { kind?: string } }>;
+type Req = FastifyRequest<{ Params: { kind?: string; token?: string } }>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Content-Type as sent; the parser sees application/octet-stream (see the onRequest hook). */
+    callbackContentType?: string;
+  }
+}
 
 function keptHeaders(req: FastifyRequest): Record<string, string> {
   const out: Record<string, string> = {};
   for (const h of KEPT_HEADERS) {
-    const v = req.headers[h];
+    const v = h === 'content-type' ? req.callbackContentType : req.headers[h];
     if (typeof v === 'string') out[h] = v;
   }
   return out;
 }
 
-/** For GET the raw query string is the body: bytes exactly as sent (URLs are latin1 on the wire). */
+/** For GET (and HEAD) the raw query string is the body: bytes exactly as sent (URLs are latin1 on the wire). */
 function rawBody(req: FastifyRequest): Buffer {
-  if (req.method === 'GET') {
+  if (req.method === 'GET' || req.method === 'HEAD') {
     const q = req.raw.url?.indexOf('?') ?? -1;
     return q < 0 ? Buffer.alloc(0) : Buffer.from(req.raw.url!.slice(q + 1), 'latin1');
   }
@@ -56,7 +63,12 @@ async function paygateRoutes(app: FastifyInstance, opts: { relay: CallbackServic
   // Guards run before the body is read: a refused request costs us nothing and is not stored.
   app.addHook('onRequest', async (req, reply) => {
     const channel = (/^\/paygate\/(notify|success|failure)/.exec(req.url)?.[1] ?? 'notify') as Channel;
-    if (allowed && !allowed(req.ip)) {
+    // Everything that reaches a callback route is stored, a Content-Type Fastify cannot parse
+    // included: the body is read as raw bytes whatever it says, and intake judges the type sent.
+    req.callbackContentType = req.headers['content-type'];
+    if (req.method === 'POST') req.headers['content-type'] = 'application/octet-stream';
+    // allowFrom is for Paygate's server-to-server notify; browser returns come from customers' browsers.
+    if (allowed && channel === 'notify' && !allowed(req.ip)) {
       relay.metrics.callbacks.inc({ channel, result: 'forbidden', reason: 'forbidden_source' });
       return reply.code(403).send(errorBody('forbidden_source'));
     }
@@ -74,10 +86,11 @@ async function paygateRoutes(app: FastifyInstance, opts: { relay: CallbackServic
     const startedAt = Date.now();
     const incoming: IncomingCallback = {
       channel,
-      method: req.method === 'GET' ? 'GET' : 'POST',
+      method: req.method === 'GET' || req.method === 'HEAD' ? req.method : 'POST',
       path: req.url.split('?')[0]!,
       kind: req.params.kind,
-      contentType: req.headers['content-type'],
+      token: req.params.token,
+      contentType: req.callbackContentType,
       remoteIp: req.ip,
       headers: keptHeaders(req),
       body: rawBody(req),
@@ -96,7 +109,8 @@ async function paygateRoutes(app: FastifyInstance, opts: { relay: CallbackServic
   }
 
   function returnTarget(out: IntakeOutcome): string | null {
-    const merchantId = out.result === 'quarantined' ? out.merchantId : out.decoded.merchantId;
+    // A merchant only claimed in plain may choose its failure page: that is all a claim ever gets.
+    const merchantId = out.result === 'quarantined' ? out.merchantId ?? out.claimedMerchantId : out.decoded.merchantId;
     const merchants = relay.config.merchants.filter((m) => m.returnUrls);
     const m = merchantId ? merchants.find((x) => x.id === merchantId) : merchants.length === 1 ? merchants[0] : undefined;
     if (!m?.returnUrls) return null;
@@ -120,14 +134,18 @@ async function paygateRoutes(app: FastifyInstance, opts: { relay: CallbackServic
   }
 
   const r = typed(app);
-  for (const withKind of [false, true]) {
-    const url = withKind ? '/paygate/notify/:kind' : '/paygate/notify';
-    const params = withKind ? { params: kindParams } : {};
-    r.post(url, {
+  // The token segment (signed URLs, paygate.urlSecret) comes after the kind, which stays readable in logs.
+  for (const variant of ['plain', 'kind', 'token'] as const) {
+    const suffix = variant === 'plain' ? '' : variant === 'kind' ? '/:kind' : '/:kind/:token';
+    const params = variant === 'plain' ? {} : { params: variant === 'kind' ? kindParams : tokenParams };
+    r.post(`/paygate/notify${suffix}`, {
       schema: {
-        operationId: opId('notify', withKind), tags: ['paygate'], summary: 'URLNotify: store and classify a Paygate result', ...params,
+        operationId: opId('notify', variant), tags: ['paygate'], summary: 'URLNotify: store and classify a Paygate result', ...params,
         consumes: ['application/x-www-form-urlencoded'], body: optionalBody(callbackForm),
-        response: { 200: textResponse('Stored durably (or a repeat of a stored callback): body OK.'), ...rejected },
+        response: {
+          200: textResponse('Stored durably: a new event, a repeat of a stored callback, or a conflict with one (kept, announced as callback.conflict): body OK.'),
+          ...rejected,
+        },
       },
     }, notify);
     for (const channel of ['success', 'failure'] as const) {
@@ -135,12 +153,12 @@ async function paygateRoutes(app: FastifyInstance, opts: { relay: CallbackServic
         tags: ['paygate'], ...params, response: returned,
         summary: `URL${channel === 'success' ? 'Success' : 'Failure'}: browser return, stored like notify, then redirected by the verified outcome`,
       };
-      const path = withKind ? `/paygate/${channel}/:kind` : `/paygate/${channel}`;
+      const path = `/paygate/${channel}${suffix}`;
       r.get(path, {
-        schema: { ...base, operationId: opId(channel, withKind, 'Get'), description: 'The result arrives as the query string (Len, Data, MerchantID, Custom pairs).' },
+        schema: { ...base, operationId: opId(channel, variant, 'Get'), description: 'The result arrives as the query string (Len, Data, MerchantID, Custom pairs).' },
       }, browserReturn(channel));
       r.post(path, {
-        schema: { ...base, operationId: opId(channel, withKind, 'Post'), consumes: ['application/x-www-form-urlencoded'], body: optionalBody(callbackForm) },
+        schema: { ...base, operationId: opId(channel, variant, 'Post'), consumes: ['application/x-www-form-urlencoded'], body: optionalBody(callbackForm) },
       }, browserReturn(channel));
     }
   }

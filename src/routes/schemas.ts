@@ -101,7 +101,13 @@ export const eventFilterSchema = z.object({
   outcome: text(), since: time('since'), until: time('until'),
 });
 
-export const quarantineFilterSchema = z.object({ reason: text(), merchantId: text(), since: time('since'), until: time('until') });
+export const quarantineFilterSchema = z.object({
+  reason: text(), merchantId: text(),
+  claimedMerchantId: text().meta({ description: 'The merchant a callback only named in its plain MerchantID (no key of it verified the callback).' }),
+  since: time('since'), until: time('until'),
+});
+
+export const conflictFilterSchema = z.object({ merchantId: text(), transId: text(), since: time('since'), until: time('until') });
 
 /** Dead letters: `endpoint` is the endpoint id. */
 export const deadLetterFilterSchema = z.object({ endpoint: text(), type: typeGlob(), since: time('since'), until: time('until') });

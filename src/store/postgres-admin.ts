@@ -2,11 +2,12 @@
 import { lockOrderKeys } from './postgres-locks.js';
 import { notify } from './postgres-notify.js';
 import type { PgSession } from './postgres-session.js';
-import { deadLetterWhere, decodeCursor, eventWhere, globToSql, pageOf, positionalBind, quarantineWhere, type Bind } from './query.js';
-import { mapAttempt, mapCallback, mapDelivery, mapEvent, type Row } from './rows.js';
+import { conflictWhere, deadLetterWhere, decodeCursor, eventWhere, globToSql, pageOf, positionalBind, quarantineWhere, type Bind } from './query.js';
+import { mapAttempt, mapCallback, mapConflict, mapDelivery, mapEvent, type Row } from './rows.js';
 import { activityBuckets, fillActivity } from './stats.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, DeadLetterFilter, DeliveryRecord, EventFilter, Page, QuarantineFilter, StoredEvent,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EventFilter, Page,
+  QuarantineFilter, StoredEvent,
 } from './types.js';
 
 export async function listEvents(db: PgSession, f: EventFilter, limit: number, cursor?: string): Promise<Page<StoredEvent>> {
@@ -57,6 +58,21 @@ export async function listQuarantine(db: PgSession, f: QuarantineFilter, limit: 
 export async function quarantineStats(db: PgSession): Promise<{ size: number; oldestAt: number | null }> {
   const [r] = await db.q(`SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM callbacks WHERE state = 'quarantined'`);
   return { size: Number(r!.n), oldestAt: r!.oldest === null ? null : Number(r!.oldest) };
+}
+
+export async function listConflicts(db: PgSession, f: ConflictFilter, limit: number, cursor?: string): Promise<Page<ConflictRecord>> {
+  const p: unknown[] = [];
+  const bind = positionalBind(p);
+  const where = conflictWhere(f, bind);
+  const c = decodeCursor(cursor);
+  if (c !== null) where.push(`seq < ${bind('cursor', c)}`);
+  const rows = await db.q(`SELECT * FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ${bind('limit', limit + 1)}`, p);
+  return pageOf(rows, limit, mapConflict, (r) => Number(r.seq));
+}
+
+export async function getConflict(db: PgSession, callbackId: string): Promise<ConflictRecord | null> {
+  const [r] = await db.q('SELECT * FROM conflicts WHERE callback_id = $1', [callbackId]);
+  return r ? mapConflict(r) : null;
 }
 
 export async function quarantineSize(db: PgSession): Promise<number> {

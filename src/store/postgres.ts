@@ -10,7 +10,7 @@ import { PgSession } from './postgres-session.js';
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
   EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
 } from './types.js';
 
@@ -107,8 +107,18 @@ export class PostgresStore implements Store {
     return intake.addEvent(this.session, event, now);
   }
 
-  async resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null> {
-    return intake.resolveQuarantine(this.session, callbackId, event, merchantId, decoded, now);
+  async resolveQuarantine(
+    callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number, conflict?: ConflictDraft,
+  ): Promise<IngestResult | null> {
+    return intake.resolveQuarantine(this.session, callbackId, event, merchantId, decoded, now, conflict);
+  }
+
+  async eventsWithoutFingerprint(afterSeq: number, limit: number): Promise<{ seq: number; payload: string }[]> {
+    return intake.eventsWithoutFingerprint(this.session, afterSeq, limit);
+  }
+
+  async setEventFingerprints(rows: { seq: number; dedupeKey: string; fingerprint: string }[]): Promise<number> {
+    return intake.setEventFingerprints(this.session, rows);
   }
 
   // ---------------------------------------------------------------- outbox
@@ -189,6 +199,14 @@ export class PostgresStore implements Store {
 
   async quarantineStats(): Promise<{ size: number; oldestAt: number | null }> {
     return admin.quarantineStats(this.session);
+  }
+
+  async listConflicts(f: ConflictFilter, limit: number, cursor?: string): Promise<Page<ConflictRecord>> {
+    return admin.listConflicts(this.session, f, limit, cursor);
+  }
+
+  async getConflict(callbackId: string): Promise<ConflictRecord | null> {
+    return admin.getConflict(this.session, callbackId);
   }
 
   async quarantineSize(): Promise<number> {

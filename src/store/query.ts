@@ -1,6 +1,6 @@
 // Small helpers shared by the storage adapters.
 import { isEventGlob } from '../events/glob.js';
-import type { DeadLetterFilter, EventFilter, Page, QuarantineFilter } from './types.js';
+import type { ConflictFilter, DeadLetterFilter, EventFilter, Page, QuarantineFilter } from './types.js';
 
 /** Event-type glob (`*` within one dot segment) → SQL GLOB pattern plus the dot count it must have. */
 export function globToSql(glob: string): { glob: string; dots: number } {
@@ -57,7 +57,18 @@ export function eventWhere(f: EventFilter, bind: Bind, typeMatch: TypeMatch): st
 export function quarantineWhere(f: QuarantineFilter, bind: Bind): string[] {
   const where = [`state = 'quarantined'`];
   if (f.merchantId !== undefined) where.push(`merchant_id = ${bind('merchantId', f.merchantId)}`);
+  if (f.claimedMerchantId !== undefined) where.push(`claimed_merchant_id = ${bind('claimedMerchantId', f.claimedMerchantId)}`);
   if (f.reason !== undefined) where.push(`reason = ${bind('reason', f.reason)}`);
+  if (f.since !== undefined) where.push(`received_at >= ${bind('since', f.since)}`);
+  if (f.until !== undefined) where.push(`received_at < ${bind('until', f.until)}`);
+  return where;
+}
+
+/** The conditions of a conflict filter; the caller adds its own cursor (seq). */
+export function conflictWhere(f: ConflictFilter, bind: Bind): string[] {
+  const where: string[] = [];
+  if (f.merchantId !== undefined) where.push(`merchant_id = ${bind('merchantId', f.merchantId)}`);
+  if (f.transId !== undefined) where.push(`trans_id = ${bind('transId', f.transId)}`);
   if (f.since !== undefined) where.push(`received_at >= ${bind('since', f.since)}`);
   if (f.until !== undefined) where.push(`received_at < ${bind('until', f.until)}`);
   return where;

@@ -1,4 +1,4 @@
-import type { AttemptRecord, CallbackRecord, ClaimedDelivery, DeliveryRecord, EndpointState, ErrorClass, StoredEvent } from './types.js';
+import type { AttemptRecord, CallbackRecord, ClaimedDelivery, ConflictRecord, DeliveryRecord, EndpointState, ErrorClass, StoredEvent } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -41,6 +41,21 @@ export function mapCallback(r: Row): CallbackRecord {
     detail: str(r.detail),
     eventId: str(r.event_id),
     decoded: r.decoded ? (JSON.parse(String(r.decoded)) as Record<string, unknown>) : null,
+    claimedMerchantId: str(r.claimed_merchant_id),
+  };
+}
+
+export function mapConflict(r: Row): ConflictRecord {
+  return {
+    seq: Number(r.seq),
+    callbackId: String(r.callback_id),
+    eventId: String(r.event_id),
+    conflictEventId: String(r.conflict_event_id),
+    merchantId: String(r.merchant_id),
+    transId: str(r.trans_id),
+    payId: str(r.pay_id),
+    fields: JSON.parse(String(r.fields)) as string[],
+    receivedAt: Number(r.received_at),
   };
 }
 

@@ -1,10 +1,10 @@
 // The embedded store's admin side: the console's and API's queries, quarantine, dead letters, redelivery (see SqliteStore).
-import { deadLetterWhere, decodeCursor, encodeCursor, eventWhere, globToSql, namedBind, pageOf, quarantineWhere, type Bind } from './query.js';
-import { mapAttempt, mapCallback, mapDelivery, mapEvent, type Row } from './rows.js';
+import { conflictWhere, deadLetterWhere, decodeCursor, encodeCursor, eventWhere, globToSql, namedBind, pageOf, quarantineWhere, type Bind } from './query.js';
+import { mapAttempt, mapCallback, mapConflict, mapDelivery, mapEvent, type Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { activityBuckets, fillActivity } from './stats.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, DeadLetterFilter, DeliveryRecord, EventFilter, Page, QuarantineFilter, StoredEvent,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EventFilter, Page, QuarantineFilter, StoredEvent,
 } from './types.js';
 
 /** The event-type glob as GLOB plus the dot count, so a `*` stays within one segment. */
@@ -108,6 +108,21 @@ export function listQuarantine(s: SqliteStatements, f: QuarantineFilter, limit: 
 export function quarantineStats(s: SqliteStatements): { size: number; oldestAt: number | null } {
   const r = s.st(`SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM callbacks WHERE state = 'quarantined'`).get() as Row;
   return { size: Number(r.n), oldestAt: r.oldest === null ? null : Number(r.oldest) };
+}
+
+export function listConflicts(s: SqliteStatements, f: ConflictFilter, limit: number, cursor?: string): Page<ConflictRecord> {
+  const p: Record<string, unknown> = { limit: limit + 1 };
+  const bind = namedBind(p);
+  const where = conflictWhere(f, bind);
+  const c = decodeCursor(cursor);
+  if (c !== null) where.push(`seq < ${bind('cursor', c)}`);
+  const rows = s.db.prepare(`SELECT * FROM conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`).all(p) as Row[];
+  return pageOf(rows, limit, mapConflict, (r) => Number(r.seq));
+}
+
+export function getConflict(s: SqliteStatements, callbackId: string): ConflictRecord | null {
+  const r = s.st('SELECT * FROM conflicts WHERE callback_id = ?').get(callbackId) as Row | undefined;
+  return r ? mapConflict(r) : null;
 }
 
 export function quarantineSize(s: SqliteStatements): number {

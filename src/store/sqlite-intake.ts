@@ -1,16 +1,17 @@
 // The embedded store's intake: callbacks and events (see SqliteStore).
+import { conflictEvent, differingFields } from './conflict.js';
 import type { Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import type { EventDraft, IngestItem, IngestResult } from './types.js';
+import type { ConflictDraft, EventDraft, IngestItem, IngestResult } from './types.js';
 
 function insertCallback(s: SqliteStatements, c: IngestItem['callback'], state: string, eventId: string | null): void {
   s.st(
     `INSERT INTO callbacks (id, received_at, channel, method, path, kind, content_type, remote_ip, headers, body,
-       merchant_id, state, reason, detail, event_id, decoded)
+       merchant_id, state, reason, detail, event_id, decoded, claimed_merchant_id)
      VALUES (@id, @receivedAt, @channel, @method, @path, @kind, @contentType, @remoteIp, @headers, @body,
-       @merchantId, @state, @reason, @detail, @eventId, @decoded)`,
+       @merchantId, @state, @reason, @detail, @eventId, @decoded, @claimedMerchantId)`,
   ).run({
-    ...c, state, eventId,
+    ...c, state, eventId, claimedMerchantId: c.claimedMerchantId ?? null,
     // Strings when they came through the writer thread (serialised on the caller's thread).
     headers: typeof c.headers === 'string' ? c.headers : JSON.stringify(c.headers),
     decoded: typeof c.decoded === 'string' ? c.decoded : c.decoded ? JSON.stringify(c.decoded) : null,
@@ -19,19 +20,27 @@ function insertCallback(s: SqliteStatements, c: IngestItem['callback'], state: s
 
 /** Insert the event unless its dedupe key exists; schedule deliveries only for a new event. */
 export function insertEvent(s: SqliteStatements, e: EventDraft, callbackId: string | null, now: number): { eventId: string; duplicate: boolean } {
+  const first = storeEvent(s, e, callbackId, now);
+  return { eventId: first.eventId, duplicate: first.existing !== null };
+}
+
+type Stored = { eventId: string; existing: null } | { eventId: string; existing: { fingerprint: string | null; payload: string } };
+
+function storeEvent(s: SqliteStatements, e: EventDraft, callbackId: string | null, now: number): Stored {
   const info = s.st(
     `INSERT INTO events (id, dedupe_key, type, source, merchant_id, operation, outcome, trans_id, pay_id, mandate_id,
-       received_at, callback_id, payload)
+       received_at, callback_id, payload, fingerprint)
      VALUES (@id, @dedupeKey, @type, @source, @merchantId, @operation, @outcome, @transId, @payId, @mandateId,
-       @receivedAt, @callbackId, @payload)
+       @receivedAt, @callbackId, @payload, @fingerprint)
      ON CONFLICT (dedupe_key) DO NOTHING`,
   ).run({
     id: e.id, dedupeKey: e.dedupeKey, type: e.type, source: e.source, merchantId: e.merchantId, operation: e.operation,
     outcome: e.outcome, transId: e.transId, payId: e.payId, mandateId: e.mandateId, receivedAt: e.receivedAt, callbackId, payload: e.payload,
+    fingerprint: e.fingerprint ?? null,
   });
   if (info.changes === 0) {
-    const row = s.st('SELECT id FROM events WHERE dedupe_key = ?').get(e.dedupeKey) as Row;
-    return { eventId: String(row.id), duplicate: true };
+    const row = s.st('SELECT id, fingerprint, payload FROM events WHERE dedupe_key = ?').get(e.dedupeKey) as Row;
+    return { eventId: String(row.id), existing: { fingerprint: (row.fingerprint as string | null) ?? null, payload: String(row.payload) } };
   }
   const seq = Number(info.lastInsertRowid);
   const ins = s.st(
@@ -39,8 +48,28 @@ export function insertEvent(s: SqliteStatements, e: EventDraft, callbackId: stri
      VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`,
   );
   for (const d of e.deliveries) ins.run(seq, e.id, d.endpointId, d.orderKey, now, now, now);
-  return { eventId: e.id, duplicate: false };
+  return { eventId: e.id, existing: null };
 }
+
+/**
+ * Store the event or, when its identity is stored already, decide duplicate or conflict against
+ * that event's fingerprint, inside the caller's transaction (the single writer makes the
+ * decision race-free). A conflict stores its `callback.conflict` event and its conflicts row.
+ */
+function settle(s: SqliteStatements, e: EventDraft, callbackId: string, now: number, conflict: ConflictDraft | undefined): IngestResult {
+  const stored = storeEvent(s, e, callbackId, now);
+  if (stored.existing === null) return { callbackId, eventId: stored.eventId, duplicate: false };
+  const fields = conflict ? differingFields(stored.existing.fingerprint, e.fingerprint) : [];
+  if (fields.length === 0) return { callbackId, eventId: stored.eventId, duplicate: true };
+  const ce = insertEvent(s, conflictEvent(conflict!, { eventId: stored.eventId, payload: stored.existing.payload }, fields), callbackId, now);
+  s.st(
+    `INSERT INTO conflicts (callback_id, event_id, conflict_event_id, merchant_id, trans_id, pay_id, fields, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(callbackId, stored.eventId, ce.eventId, conflict!.merchantId, conflict!.transId, conflict!.payId, JSON.stringify(fields), conflict!.receivedAt);
+  return { callbackId, eventId: stored.eventId, duplicate: true, conflict: { conflictEventId: ce.eventId, fields, created: !ce.duplicate } };
+}
+
+const stateOf = (r: IngestResult) => (r.conflict ? 'conflict' : r.duplicate ? 'duplicate' : 'accepted');
 
 export function ingest(s: SqliteStatements, items: IngestItem[]): IngestResult[] {
   return s.db.transaction(() =>
@@ -52,9 +81,9 @@ export function ingest(s: SqliteStatements, items: IngestItem[]): IngestResult[]
       }
       // Event first (no foreign key between the two), so the callback row is written once,
       // already knowing whether it was a duplicate: one statement less per callback.
-      const { eventId, duplicate } = insertEvent(s, item.event, c.id, c.receivedAt);
-      insertCallback(s, c, duplicate ? 'duplicate' : 'accepted', eventId);
-      return { callbackId: c.id, eventId, duplicate };
+      const r = settle(s, item.event, c.id, c.receivedAt, item.conflict);
+      insertCallback(s, c, stateOf(r), r.eventId);
+      return r;
     }),
   ).immediate();
 }
@@ -63,13 +92,33 @@ export function addEvent(s: SqliteStatements, event: EventDraft, now: number): {
   return s.db.transaction(() => insertEvent(s, event, null, now)).immediate();
 }
 
-export function resolveQuarantine(s: SqliteStatements, callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): IngestResult | null {
+export function resolveQuarantine(
+  s: SqliteStatements, callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number, conflict?: ConflictDraft,
+): IngestResult | null {
   return s.db.transaction(() => {
     const row = s.st(`SELECT state FROM callbacks WHERE id = ?`).get(callbackId) as Row | undefined;
     if (!row || row.state !== 'quarantined') return null;
-    const { eventId, duplicate } = insertEvent(s, event, callbackId, now);
-    s.st(`UPDATE callbacks SET state = 'reprocessed', event_id = ?, merchant_id = ?, decoded = ? WHERE id = ?`)
-      .run(eventId, merchantId, JSON.stringify(decoded), callbackId);
-    return { callbackId, eventId, duplicate };
+    const r = settle(s, event, callbackId, now, conflict);
+    s.st(`UPDATE callbacks SET state = ?, event_id = ?, merchant_id = ?, decoded = ? WHERE id = ?`)
+      .run(r.conflict ? 'conflict' : 'reprocessed', r.eventId, merchantId, JSON.stringify(decoded), callbackId);
+    return r;
+  }).immediate();
+}
+
+/** Paygate events without a fingerprint (stored before version 3), oldest first. */
+export function eventsWithoutFingerprint(s: SqliteStatements, afterSeq: number, limit: number): { seq: number; payload: string }[] {
+  return (s.st(`SELECT seq, payload FROM events WHERE seq > ? AND fingerprint IS NULL AND source = 'paygate' ORDER BY seq LIMIT ?`)
+    .all(afterSeq, limit) as Row[]).map((r) => ({ seq: Number(r.seq), payload: String(r.payload) }));
+}
+
+export function setEventFingerprints(s: SqliteStatements, rows: { seq: number; dedupeKey: string; fingerprint: string }[]): number {
+  return s.db.transaction(() => {
+    let rekeyed = 0;
+    for (const r of rows) {
+      // OR IGNORE: the key belongs to another old event of the same identity; keep this one's.
+      rekeyed += s.st(`UPDATE OR IGNORE events SET dedupe_key = ?, fingerprint = ? WHERE seq = ?`).run(r.dedupeKey, r.fingerprint, r.seq).changes;
+      s.st(`UPDATE events SET fingerprint = ? WHERE seq = ? AND fingerprint IS NULL`).run(r.fingerprint, r.seq);
+    }
+    return rekeyed;
   }).immediate();
 }

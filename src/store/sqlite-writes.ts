@@ -16,6 +16,7 @@ export const CORE_WRITES = defineWrites(
     ingest: intake.ingest,
     addEvent: intake.addEvent,
     resolveQuarantine: intake.resolveQuarantine,
+    setEventFingerprints: intake.setEventFingerprints,
     claim: outbox.claim,
     complete: outbox.complete,
     fail: outbox.fail,

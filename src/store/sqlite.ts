@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import * as admin from './sqlite-admin.js';
+import * as intake from './sqlite-intake.js';
 import type { StoreExtension } from './extension.js';
 import { GroupCommit } from './group-commit.js';
 import { CORE_MIGRATIONS, runMigrations, type MigrationConnection } from './migrate.js';
@@ -9,7 +10,7 @@ import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
   EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
@@ -90,8 +91,18 @@ export class SqliteStore implements Store {
     return this.write.run('addEvent', event, now);
   }
 
-  async resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null> {
-    return this.write.run('resolveQuarantine', callbackId, event, merchantId, decoded, now);
+  async resolveQuarantine(
+    callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number, conflict?: ConflictDraft,
+  ): Promise<IngestResult | null> {
+    return this.write.run('resolveQuarantine', callbackId, event, merchantId, decoded, now, conflict);
+  }
+
+  async eventsWithoutFingerprint(afterSeq: number, limit: number): Promise<{ seq: number; payload: string }[]> {
+    return intake.eventsWithoutFingerprint(this.sql, afterSeq, limit);
+  }
+
+  async setEventFingerprints(rows: { seq: number; dedupeKey: string; fingerprint: string }[]): Promise<number> {
+    return this.write.run('setEventFingerprints', rows);
   }
 
   // ---------------------------------------------------------------- outbox
@@ -170,6 +181,14 @@ export class SqliteStore implements Store {
 
   async quarantineStats(): Promise<{ size: number; oldestAt: number | null }> {
     return admin.quarantineStats(this.sql);
+  }
+
+  async listConflicts(f: ConflictFilter, limit: number, cursor?: string): Promise<Page<ConflictRecord>> {
+    return admin.listConflicts(this.sql, f, limit, cursor);
+  }
+
+  async getConflict(callbackId: string): Promise<ConflictRecord | null> {
+    return admin.getConflict(this.sql, callbackId);
   }
 
   async quarantineSize(): Promise<number> {

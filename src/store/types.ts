@@ -6,7 +6,11 @@
 import type { Channel } from '../paygate/types.js';
 import type { StoreExtension } from './extension.js';
 
-export type CallbackState = 'accepted' | 'duplicate' | 'quarantined' | 'reprocessed';
+/**
+ * `conflict`: the signed identity of a stored event with other content (see ConflictRecord);
+ * `returned`: a browser return of a merchant with browserReturns "redirect-only" (stored, no event).
+ */
+export type CallbackState = 'accepted' | 'duplicate' | 'quarantined' | 'reprocessed' | 'conflict' | 'returned';
 
 /** A callback exactly as received plus what became of it. */
 export interface CallbackRecord {
@@ -27,6 +31,11 @@ export interface CallbackRecord {
   eventId: string | null;
   /** Decoded fields for display (never the MAC); null when it could not be decoded. */
   decoded: Record<string, unknown> | null;
+  /**
+   * The configured merchant this callback named in plain when no key of it verified the
+   * callback (a key-rotation mistake, or someone else's claim). Never the callback's merchant.
+   */
+  claimedMerchantId: string | null;
 }
 
 export interface EventDraft {
@@ -43,19 +52,70 @@ export interface EventDraft {
   dedupeKey: string;
   /** Serialized event, delivered byte for byte. */
   payload: string;
+  /**
+   * JSON {field: digest} of the operation and every decrypted field (src/events/identity.ts);
+   * on a dedupe hit, differing digests make the callback a conflict. Absent for non-Paygate events.
+   */
+  fingerprint?: string | null;
   /** Endpoints this event is scheduled for, with the ordering key (null = unordered). */
   deliveries: { endpointId: string; orderKey: string | null }[];
 }
 
+/**
+ * The `callback.conflict` event to store when the draft's identity exists with another
+ * fingerprint. Only the store knows the first event, so it completes `event.data` with
+ * `firstEventId`, `fields` (the differing names) and `first` ({ eventId, origin }).
+ */
+export interface ConflictDraft {
+  id: string;
+  /** One conflict event per (identity, conflicting version): a repeat of the same version adds none. */
+  dedupeKey: string;
+  merchantId: string;
+  transId: string;
+  payId: string;
+  receivedAt: number;
+  deliveries: { endpointId: string; orderKey: string | null }[];
+  event: Record<string, unknown> & { data: Record<string, unknown> };
+}
+
 export interface IngestItem {
-  callback: Omit<CallbackRecord, 'eventId' | 'state'> & { state: 'accepted' | 'quarantined' };
+  callback: Omit<CallbackRecord, 'eventId' | 'state' | 'claimedMerchantId'> & { state: 'accepted' | 'quarantined' | 'returned'; claimedMerchantId?: string | null };
   event?: EventDraft;
+  conflict?: ConflictDraft;
 }
 
 export interface IngestResult {
   callbackId: string;
+  /** The event stored, or for a duplicate or conflict the first event of that identity. */
   eventId: string | null;
+  /** No new event was stored (a repeat, or a conflict). */
   duplicate: boolean;
+  /** Set when the callback conflicts with the event of its identity. */
+  conflict?: { conflictEventId: string; fields: string[]; created: boolean };
+}
+
+/** A callback with the signed identity of a stored event but other content. */
+export interface ConflictRecord {
+  seq: number;
+  /** The conflicting callback (state `conflict`). */
+  callbackId: string;
+  /** The first event of the identity: what receivers got first. */
+  eventId: string;
+  /** The `callback.conflict` event (shared by repeats of the same conflicting version). */
+  conflictEventId: string;
+  merchantId: string;
+  transId: string | null;
+  payId: string | null;
+  /** Names of the fields that differ (`operation`, `xid`, `fields.amount`, …). */
+  fields: string[];
+  receivedAt: number;
+}
+
+export interface ConflictFilter {
+  merchantId?: string;
+  transId?: string;
+  since?: number;
+  until?: number;
 }
 
 export interface StoredEvent {
@@ -165,6 +225,8 @@ export interface DeadLetterFilter {
 
 export interface QuarantineFilter {
   merchantId?: string;
+  /** The merchant a callback named in plain without any of its keys verifying it. */
+  claimedMerchantId?: string;
   reason?: string;
   since?: number;
   until?: number;
@@ -243,7 +305,18 @@ export interface Store {
   /** Size and the oldest receivedAt of the quarantine (null when empty), for the metrics. */
   quarantineStats(): Promise<{ size: number; oldestAt: number | null }>;
   /** A quarantined callback now decodes: store its event and mark it reprocessed, in one commit. */
-  resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number): Promise<IngestResult | null>;
+  resolveQuarantine(callbackId: string, event: EventDraft, merchantId: string, decoded: Record<string, unknown>, now: number, conflict?: ConflictDraft): Promise<IngestResult | null>;
+  /** Conflicts, newest first. */
+  listConflicts(filter: ConflictFilter, limit: number, cursor?: string): Promise<Page<ConflictRecord>>;
+  getConflict(callbackId: string): Promise<ConflictRecord | null>;
+  /** Paygate events stored before fingerprints (oldest first, after `afterSeq`), for the start-up upgrade. */
+  eventsWithoutFingerprint(afterSeq: number, limit: number): Promise<{ seq: number; payload: string }[]>;
+  /**
+   * Give old events their identity key and fingerprint. A key another event already has is left
+   * as it was (two old events of one identity, stored before conflicts were detected); the
+   * fingerprint is set either way. Returns how many were rekeyed.
+   */
+  setEventFingerprints(rows: { seq: number; dedupeKey: string; fingerprint: string }[]): Promise<number>;
   listDeadLetters(filter: DeadLetterFilter, limit: number, cursor?: string): Promise<Page<DeliveryRecord & { type: string }>>;
   countDeadLetters(filter: DeadLetterFilter): Promise<number>;
   redeliverDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;

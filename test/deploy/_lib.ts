@@ -50,6 +50,8 @@ export const RELAY_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = 
   paygate_relay_ready: 'gauge',
   paygate_relay_collectmaxx_sftp_cycles_total: 'counter',
   paygate_relay_collectmaxx_rejects_total: 'counter',
+  paygate_relay_callback_conflicts_total: 'counter',
+  paygate_relay_url_token_rejections_total: 'counter',
 };
 
 /** Series names the relay exposes: its own metrics plus prom-client's default ones, histograms expanded. */

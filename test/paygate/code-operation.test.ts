@@ -1,6 +1,6 @@
 import t from 'tap';
 import { codeInfo, isValidCode, outcomeOf } from '../../src/paygate/code.js';
-import { EVENT_TYPES, eventTypeOf, parseKind, resolveOperation } from '../../src/paygate/operation.js';
+import { EVENT_TYPES, eventTypeOf, operationContradiction, parseKind, resolveOperation } from '../../src/paygate/operation.js';
 import type { Operation, Outcome } from '../../src/paygate/types.js';
 
 t.test('code validation and outcome', async (t) => {
@@ -68,4 +68,29 @@ t.test('eventTypeOf covers exactly EVENT_TYPES', async (t) => {
   t.equal(eventTypeOf('prepayment_paid', 'succeeded'), 'prepayment.paid');
   t.equal(eventTypeOf('prepayment_update', 'pending'), 'prepayment.pending');
   t.equal(eventTypeOf('payment', 'succeeded'), 'payment.succeeded');
+});
+
+t.test('operationContradiction: EventToken or MandateID against the operation the URL names', async (t) => {
+  const debtor: Operation[] = ['debtor', 'open_position', 'open_position_reversal', 'credit', 'prepayment', 'prepayment_reversal', 'prepayment_paid', 'prepayment_update'];
+  // Written out from the debtor.aspx EventToken table.
+  const tokenOf: Record<string, Operation> = { MD: 'debtor', OC: 'open_position', OS: 'open_position_reversal', CR: 'credit', AN: 'prepayment', ST: 'prepayment_reversal', ZE: 'prepayment_paid', UP: 'prepayment_update' };
+  for (const [token, own] of Object.entries(tokenOf)) {
+    t.equal(operationContradiction(own, { eventToken: token }), null, `${token} on its own kind`);
+    t.equal(operationContradiction(own, { eventToken: token.toLowerCase() }), null, `${token} lower case`);
+    for (const other of [...debtor, 'mandate', 'payment'] as Operation[]) {
+      if (other !== own) t.ok(operationContradiction(other, { eventToken: token }), `${token} on ${other}`);
+    }
+  }
+  t.ok(operationContradiction('prepayment_paid', { eventToken: 'AN' })?.includes('prepayment'), 'AN Data on a ZE URL');
+  for (const op of ['mandate', 'payment'] as Operation[]) {
+    t.equal(operationContradiction(op, { eventToken: 'Payment', mandateId: 'M-1' }), null, `EasyCollect EventToken=Payment with a MandateID on ${op}`);
+    t.equal(operationContradiction(op, { mandateId: 'M-1' }), null, `a MandateID on ${op}`);
+  }
+  for (const op of debtor) {
+    t.ok(operationContradiction(op, { mandateId: 'M-1' }), `a MandateID on ${op}`);
+    t.ok(operationContradiction(op, { eventToken: 'Payment' }), `EventToken=Payment on ${op}`);
+    t.equal(operationContradiction(op, {}), null, `nothing to judge on ${op}`);
+    t.equal(operationContradiction(op, { eventToken: 'XY' }), null, `an unknown EventToken on ${op} is not judged`);
+  }
+  t.notMatch(operationContradiction('prepayment', { mandateId: 'SECRET-MANDATE' }) ?? '', /SECRET/, 'no decrypted value in the detail');
 });

@@ -267,8 +267,8 @@ t.test('Len handling', async (t) => {
     rejected(t, res, 'missing_len');
   }
   rejected(t, withLen(String(cb.len - 3)), 'len_mismatch', 'ShopTest');
-  // Len reaching into the zero padding yields the same payload once trailing \0 are stripped.
-  if (cb.len % 8 !== 0) t.equal(ok(t, withLen(String(cb.len + 1))).record.description, 'Müller € 😀');
+  // Len reaching into the zero padding: the cut must end the payload, not fall inside the padding.
+  for (let k = 1; k <= 3 && (cb.len + k) <= cb.data.length / 2; k++) rejected(t, withLen(String(cb.len + k)), 'len_mismatch', 'ShopTest');
   rejected(t, withLen(String(cb.data.length / 2 + 1)), 'len_mismatch', 'ShopTest');
   rejected(t, withLen(String(cb.data.length)), 'len_mismatch', 'ShopTest');
   rejected(t, withLen(String(cb.len), `&Len=${cb.len}`), 'malformed_body');

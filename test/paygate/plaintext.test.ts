@@ -11,8 +11,20 @@ t.test('Len followed by padding', async (t) => {
   t.equal(s(cutPlaintext(Buffer.concat([q, Buffer.from([1])]), 7)), 'a=1&b=2', 'PKCS#7 one byte');
   t.equal(s(cutPlaintext(Buffer.concat([q, Buffer.from(' ')]), 7)), 'a=1&b=2', 'space padding');
   t.equal(s(cutPlaintext(q, 7)), 'a=1&b=2', 'no padding at all (AES after PKCS#7 removal)');
-  t.equal(s(cutPlaintext(Buffer.from('a=1\0\0\0\0\0'), 5)), 'a=1', 'Len beyond payload into zeros: zeros stripped');
   t.equal(s(cutPlaintext(Buffer.concat([Buffer.from('a=1&b=2'), Buffer.alloc(16 - 7, 9)]), 7)), 'a=1&b=2', 'AES-size PKCS#7 tail');
+});
+
+t.test('Len that ends inside the padding is refused: it must be the exact payload length', async (t) => {
+  const p = Buffer.from('a=1&b=2'); // 7 bytes
+  for (const k of [1, 2, 3]) {
+    t.equal(cutPlaintext(Buffer.concat([p, Buffer.alloc(9)]), 7 + k), null, `zero padding, Len +${k}`);
+    t.equal(cutPlaintext(Buffer.concat([p, Buffer.alloc(9, 9)]), 7 + k), null, `PKCS#7 padding, Len +${k}`);
+    t.equal(cutPlaintext(Buffer.concat([p, Buffer.alloc(9, 0x20)]), 7 + k), null, `space padding, Len +${k}`);
+  }
+  t.equal(cutPlaintext(Buffer.concat([p, Buffer.alloc(1)]), 8), null, 'Len = the whole zero-padded block');
+  t.equal(cutPlaintext(Buffer.concat([p, Buffer.alloc(9, 9)]), 16), null, 'Len = the whole PKCS#7-padded buffer');
+  t.equal(s(cutPlaintext(Buffer.concat([p, Buffer.alloc(9)]), 7)), 'a=1&b=2', 'the exact Len still cuts');
+  t.equal(cutPlaintext(p, 8), null, 'Len beyond an unpadded (AES) plaintext');
 });
 
 t.test('characters-vs-bytes quirk', async (t) => {

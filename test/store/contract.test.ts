@@ -233,3 +233,132 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.equal((await s1.listEvents({}, 100)).items.length, 32, 'one event per dedupe key');
   });
 }
+
+// ---- conflicts: same signed identity, other content (decided in the ingest transaction)
+
+/** An item whose event carries a fingerprint and a conflict draft, as intake builds them. */
+function versioned(identity: string, version: Record<string, string>, over: { transId?: string; endpoints?: string[] } = {}): IngestItem {
+  const base = item({ dedupe: identity, transId: over.transId ?? identity, endpoints: over.endpoints });
+  const ev = base.event!;
+  ev.fingerprint = JSON.stringify(version);
+  ev.payload = JSON.stringify({ id: ev.id, transId: ev.transId, origin: { channel: 'notify', clientIp: '127.0.0.1', trusted: true } });
+  const cid = `${ev.id}C`;
+  base.conflict = {
+    id: cid, dedupeKey: `conflict:${identity}:${JSON.stringify(version)}`, merchantId: 'M', transId: ev.transId!, payId: ev.payId!, receivedAt: ev.receivedAt,
+    deliveries: (over.endpoints ?? ['a']).map((e) => ({ endpointId: e, orderKey: `M\u0000${ev.transId}` })),
+    event: { id: cid, type: 'callback.conflict', source: 'relay', merchantId: 'M', receivedAt: 'now', data: { transId: ev.transId, firstEventId: '', fields: [], first: null, second: { callbackId: base.callback.id } } },
+  };
+  return base;
+}
+
+for (const [name, make] of Object.entries(ADAPTERS)) {
+  t.test(`${name}: a repeat with other content is a conflict: kept, named, announced once per version`, async (t) => {
+    const s = await make(t);
+    const genuine = versioned('id1', { amount: 'aa', xid: 'x1' });
+    const spliced = versioned('id1', { amount: 'bb', xid: 'x1' });
+    const repeat = versioned('id1', { amount: 'aa', xid: 'x1' });
+    const splicedAgain = versioned('id1', { amount: 'bb', xid: 'x1' });
+    const third = versioned('id1', { xid: 'x2', amount: 'aa', extra: 'e' });
+    // One batch (PostgreSQL decides set-wise), then one more commit.
+    const r = await s.ingest([genuine, spliced, repeat, splicedAgain]);
+    t.same(r.map((x) => x.duplicate), [false, true, true, true]);
+    t.same(r.map((x) => x.eventId), Array(4).fill(genuine.event!.id), 'all point at the first event');
+    t.same(r.map((x) => !!x.conflict), [false, true, false, true], 'equal content is a duplicate, other content a conflict');
+    t.same(r[1]!.conflict, { conflictEventId: spliced.conflict!.id, fields: ['amount'], created: true }, 'the differing field is named');
+    t.same(r[3]!.conflict, { conflictEventId: spliced.conflict!.id, fields: ['amount'], created: false }, 'the same conflicting version again: no second conflict event');
+    const [third1] = await s.ingest([third]);
+    t.same(third1!.conflict?.fields, ['extra', 'xid'], 'fields present in one version only count');
+    t.same((await Promise.all([genuine, spliced, repeat, splicedAgain, third].map((i) => s.getCallback(i.callback.id)))).map((c) => c!.state),
+      ['accepted', 'conflict', 'duplicate', 'conflict', 'conflict'], 'every callback is kept with its state');
+    const ce = await s.getEvent(spliced.conflict!.id);
+    t.equal(ce?.type, 'callback.conflict');
+    t.equal(ce?.transId, 'id1');
+    const payload = JSON.parse(ce!.payload);
+    t.equal(payload.data.firstEventId, genuine.event!.id, 'the conflict event names the first event');
+    t.same(payload.data.fields, ['amount']);
+    t.same(payload.data.first, { eventId: genuine.event!.id, origin: { channel: 'notify', clientIp: '127.0.0.1', trusted: true } }, "the first event's origin");
+    t.same(payload.data.second, { callbackId: spliced.callback.id }, 'the draft part is kept');
+    t.same(Object.keys(payload.data), ['transId', 'firstEventId', 'fields', 'first', 'second'], 'the filled keys keep their place');
+    t.equal((await s.deliveriesOf(spliced.conflict!.id)).length, 1, 'the conflict event is scheduled for delivery');
+    t.equal((await s.deliveriesOf(repeat.event!.id)).length, 0);
+    const list = await s.listConflicts({}, 10);
+    t.same(list.items.map((c) => c.callbackId), [third.callback.id, splicedAgain.callback.id, spliced.callback.id], 'newest first');
+    t.match(list.items[2], { eventId: genuine.event!.id, conflictEventId: spliced.conflict!.id, merchantId: 'M', transId: 'id1', fields: ['amount'] });
+    t.equal((await s.listConflicts({ transId: 'other' }, 10)).items.length, 0);
+    const p1 = await s.listConflicts({ transId: 'id1' }, 2);
+    t.equal((await s.listConflicts({}, 2, p1.next!)).items[0]!.callbackId, spliced.callback.id, 'paged');
+    t.same((await s.getConflict(third.callback.id))?.fields, ['extra', 'xid']);
+    // Ordering: the conflict goes out after the first event of its transaction.
+    const claimed = await s.claim('a', 'w', 2_000_000, 1000, 10);
+    t.same(claimed.map((c) => c.eventId), [genuine.event!.id], 'the conflict event waits for the first event of its TransID');
+  });
+
+  t.test(`${name}: an event without a fingerprint (stored before) is matched by identity alone`, async (t) => {
+    const s = await make(t);
+    const old = item({ dedupe: 'legacy-old', transId: 'L' });
+    await s.ingest([old]);
+    const again = versioned('legacy-old', { amount: 'zz' });
+    const [r] = await s.ingest([again]);
+    t.equal(r!.duplicate, true);
+    t.equal(r!.conflict, undefined, 'no fingerprint to compare: a duplicate');
+  });
+
+  t.test(`${name}: the start-up upgrade rekeys old events and fills their fingerprints`, async (t) => {
+    const s = await make(t);
+    const a = item({ dedupe: 'old-a' });
+    const b = item({ dedupe: 'old-b' });
+    const c = item({ dedupe: 'old-c' });
+    const relayTest = item({ dedupe: 'relay-test' });
+    for (const x of [a, b, c]) x.event!.payload = JSON.stringify({ id: x.event!.id, source: 'paygate' });
+    relayTest.event!.source = 'relay';
+    await s.ingest([a, b, c, relayTest]);
+    const todo = await s.eventsWithoutFingerprint(0, 2);
+    t.same(todo.map((x) => x.payload), [a.event!.payload, b.event!.payload], 'paygate events only, oldest first, limited');
+    const rest = await s.eventsWithoutFingerprint(todo[1]!.seq, 10);
+    t.same(rest.map((x) => x.payload), [c.event!.payload]);
+    // b and c are two old events of one identity (a spliced XID stored before conflicts were detected).
+    const n = await s.setEventFingerprints([
+      { seq: todo[0]!.seq, dedupeKey: 'new-a', fingerprint: '{"f":"1"}' },
+      { seq: todo[1]!.seq, dedupeKey: 'new-bc', fingerprint: '{"f":"2"}' },
+      { seq: rest[0]!.seq, dedupeKey: 'new-bc', fingerprint: '{"f":"3"}' },
+    ]);
+    t.equal(n, 2, 'a key another event holds is left as it was');
+    t.same(await s.eventsWithoutFingerprint(0, 10), [], 'every old paygate event has its fingerprint');
+    const [dup] = await s.ingest([versioned('new-a', { f: '1' })]);
+    t.same([dup!.eventId, dup!.duplicate, dup!.conflict], [a.event!.id, true, undefined], 'the rekeyed event dedupes new callbacks of its identity');
+    const [con] = await s.ingest([versioned('new-bc', { f: '9' })]);
+    t.same([con!.eventId, con!.conflict?.fields], [b.event!.id, ['f']], 'and its fingerprint finds conflicts');
+    t.equal(await s.setEventFingerprints([]), 0);
+  });
+
+  t.test(`${name}: two processes storing two versions of one identity at once: one event, one conflict`, async (t) => {
+    const s1 = await make(t);
+    const s2 = await make(t, s1);
+    for (let r = 0; r < 8; r++) {
+      const v1 = versioned(`race-c${r}`, { amount: '1' });
+      const v2 = versioned(`race-c${r}`, { amount: '2' });
+      const [[a], [b]] = await Promise.all([s1.ingest([v1]), s2.ingest([v2])]);
+      t.equal([a, b].filter((x) => !x!.duplicate).length, 1, `round ${r}: one event`);
+      t.equal([a, b].filter((x) => x!.conflict).length, 1, 'the other is the conflict');
+      t.equal(a!.eventId, b!.eventId);
+    }
+    t.equal((await s1.listConflicts({}, 100)).items.length, 8);
+  });
+
+  t.test(`${name}: claimed merchant and redirect-only returns are stored`, async (t) => {
+    const s = await make(t);
+    const q = item({ quarantined: true });
+    q.callback.merchantId = null;
+    q.callback.claimedMerchantId = 'M';
+    const ret = item({ quarantined: true });
+    ret.callback.state = 'returned';
+    ret.callback.reason = null;
+    await s.ingest([q, ret]);
+    t.equal((await s.getCallback(q.callback.id))!.claimedMerchantId, 'M');
+    t.equal((await s.getCallback(q.callback.id))!.merchantId, null, 'the claim is not the merchant');
+    t.same((await s.listQuarantine({ claimedMerchantId: 'M' }, 10)).items.map((c) => c.id), [q.callback.id]);
+    t.same((await s.listQuarantine({ merchantId: 'M' }, 10)).items, [], 'the merchant filter does not take claims');
+    t.equal((await s.getCallback(ret.callback.id))!.state, 'returned');
+    t.equal(await s.quarantineSize(), 1, 'a stored browser return is not quarantined');
+  });
+}

@@ -5,7 +5,7 @@ import type { Html } from '../jsx-runtime.js';
 import { AnySelect, Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, Time, TimeRange, type PageCtx } from '../ui.js';
 
 type Item = Awaited<ReturnType<typeof listQuarantine>>['items'][number];
-export type QuarantineQuery = Partial<Record<'merchantId' | 'reason' | 'since' | 'until' | 'cursor', string>>;
+export type QuarantineQuery = Partial<Record<'merchantId' | 'claimedMerchantId' | 'reason' | 'since' | 'until' | 'cursor', string>>;
 
 /** Reasons a callback can be quarantined for: the 4xx codes before "storage_unavailable". */
 export const QUARANTINE_REASONS = Object.keys(ERROR_CODES).slice(0, Object.keys(ERROR_CODES).indexOf('storage_unavailable'));
@@ -15,6 +15,7 @@ function FilterFields(props: { q: QuarantineQuery; merchants: string[] }): Html 
   return (
     <>
       <AnySelect name="merchantId" label="Merchant" value={q.merchantId} options={props.merchants} />
+      <AnySelect name="claimedMerchantId" label="Claimed merchant (no key verified)" value={q.claimedMerchantId} options={props.merchants} />
       <AnySelect name="reason" label="Reason" value={q.reason} options={QUARANTINE_REASONS} />
       <TimeRange since={q.since} until={q.until} />
     </>
@@ -25,7 +26,7 @@ export function QuarantinePage(props: {
   ctx: PageCtx; q: QuarantineQuery; items: Item[]; next: string | null; total: number; merchants: string[]; flash: { text: string; bad?: boolean } | null;
 }): Html {
   const { ctx, q, items } = props;
-  const filters = { merchantId: q.merchantId, reason: q.reason, since: q.since, until: q.until };
+  const filters = { merchantId: q.merchantId, claimedMerchantId: q.claimedMerchantId, reason: q.reason, since: q.since, until: q.until };
   const filtered = Object.values(filters).some((v) => v);
   return (
     <Layout ctx={ctx} title="Quarantine" section="quarantine">
@@ -60,7 +61,11 @@ export function QuarantinePage(props: {
                 <td class="mono"><Time t={c.receivedAt} /></td>
                 <td><Badge tone="bad">{c.reason ?? 'unknown'}</Badge></td>
                 <td>{c.detail ?? ''}</td>
-                <td>{c.merchantId ?? <span class="muted">unknown</span>}</td>
+                <td>
+                  {c.merchantId ?? (c.claimedMerchantId
+                    ? <span title="Named in the plain MerchantID; no key of this merchant verified the callback (a key-rotation mistake, or someone else's claim)">{c.claimedMerchantId} <Badge tone="warn">claimed</Badge></span>
+                    : <span class="muted">unknown</span>)}
+                </td>
                 <td class="mono">{c.method} {c.path}</td>
                 <td class="mono">{c.remoteIp ?? ''}</td>
                 <td class="mono">{c.contentType ?? ''}</td>

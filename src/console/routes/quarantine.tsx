@@ -8,7 +8,7 @@ import { flashQuery } from '../flash.js';
 import { CONSOLE_PREFIX, PAGE_SIZE, form, parseFilter, pick, textFields, withUtc, type PageKit } from '../kit.js';
 import { QuarantinePage, type QuarantineQuery } from '../pages/quarantine.js';
 
-const FILTER_KEYS = ['merchantId', 'reason', 'since', 'until'] as const;
+const FILTER_KEYS = ['merchantId', 'claimedMerchantId', 'reason', 'since', 'until'] as const;
 const KEYS = [...FILTER_KEYS, 'cursor'] as const;
 
 /** Rejected callbacks, and reprocessing one or all matching. */
@@ -35,7 +35,7 @@ async function quarantinePages(app: FastifyInstance, { kit }: { kit: PageKit }):
     const res = await q.reprocessOne(admin, id);
     kit.audit(req, 'reprocess', { callbackId: id, result: res.result });
     if (res.result === 'still_quarantined') return reply.redirect(`${CONSOLE_PREFIX}/quarantine${qs({ msg: 'still', reason: res.reason })}`, 303);
-    const msg = res.result === 'duplicate' ? 'reprocessed-duplicate' : 'reprocessed';
+    const msg = res.result === 'duplicate' ? 'reprocessed-duplicate' : res.result === 'conflict' ? 'reprocessed-conflict' : 'reprocessed';
     return reply.redirect(`${CONSOLE_PREFIX}/events/${encodeURIComponent(res.eventId)}${qs({ msg })}`, 303);
   });
 
