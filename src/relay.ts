@@ -16,6 +16,7 @@ import type { MerchantKeys } from './paygate/types.js';
 import { openStore } from './store/open.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/types.js';
+import { warmUp } from './warmup.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 export const USER_AGENT = `paygate-relay/${VERSION}`;
@@ -65,6 +66,7 @@ export class Relay {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   draining = false;
   private started = false;
+  private readonly sender = new Sender();
   private unlisten: (() => Promise<void>) | null = null;
 
   private constructor(
@@ -83,7 +85,7 @@ export class Relay {
     if (exportEndpoint) this.endpoints.push(exportEndpoint);
     this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub);
     this.dispatcher = new Dispatcher({
-      store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
+      store, endpoints: this.endpoints, hub: this.hub, logger, sender: this.sender, owner: this.owner,
       leaseMs: config.delivery.leaseMs, pollIntervalMs: config.delivery.pollIntervalMs, userAgent: USER_AGENT,
       clock: opts.clock, random: opts.random,
     });
@@ -118,6 +120,12 @@ export class Relay {
   }
 
   async start(): Promise<void> {
+    // Before anything can say ready: hot paths compiled, receiver connections open (see warmup.ts).
+    const warm = await warmUp({
+      merchantKeys: rawMerchantKeys(this.config), merchants: this.merchants, intake: this.intake, endpoints: this.endpoints,
+      sender: this.opts.delivery === false ? undefined : this.sender, clock: () => this.now(),
+    });
+    this.logger.info(warm, 'warmed up');
     if (this.store.kind === 'sqlite') {
       // One process owns a SQLite file: whatever it had leased before a crash is free now.
       const n = await this.store.releaseAllLeases(this.now());
