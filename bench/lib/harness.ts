@@ -187,9 +187,9 @@ const TICKS_PER_SECOND = (() => {
  * stime from /proc/<pid>/stat (Linux; clock ticks, 10 ms each at the usual
  * 100 Hz). NaN where /proc is not there.
  */
-export function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number, file = `/proc/${pid}/stat`): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
@@ -199,16 +199,52 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
-/** CPU used by a process between start() and stop(), and by this process (the load generator) alongside. */
+/** CPU seconds of every thread of a process, by thread id (Linux: /proc/<pid>/task/<tid>/stat). */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const v = cpuSeconds(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      if (Number.isFinite(v)) out.set(Number(tid), v);
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return out;
+}
+
+export interface CpuSplit {
+  serverCpuSeconds: number;
+  /** The main (event loop) thread: tid = pid. */
+  mainThreadCpuSeconds: number;
+  /** The busiest other thread: for a SQLite relay its writer thread (Node leaves all threads named "node"). */
+  busiestOtherThreadCpuSeconds: number;
+  /** Every other thread: V8 (GC, compiler), libuv pool. */
+  restCpuSeconds: number;
+  loadCpuSeconds: number;
+  wallSeconds: number;
+}
+
+/** CPU used by a process (and per thread) between start() and stop(), and by this process (the load generator) alongside. */
 export function cpuMeter(pid: number) {
   const s0 = cpuSeconds(pid);
+  const t0s = threadCpuSeconds(pid);
   const l0 = process.cpuUsage();
   const t0 = performance.now();
   return {
-    stop(): { serverCpuSeconds: number; loadCpuSeconds: number; wallSeconds: number } {
+    stop(): CpuSplit {
       const l = process.cpuUsage(l0);
+      const total = cpuSeconds(pid) - s0;
+      const deltas = [...threadCpuSeconds(pid)].map(([tid, v]) => ({ tid, d: v - (t0s.get(tid) ?? 0) }));
+      const main = deltas.find((x) => x.tid === pid)?.d ?? NaN;
+      const others = deltas.filter((x) => x.tid !== pid).sort((a, b) => b.d - a.d);
+      const busiest = others[0]?.d ?? 0;
       return {
-        serverCpuSeconds: round(cpuSeconds(pid) - s0, 2),
+        serverCpuSeconds: round(total, 2),
+        mainThreadCpuSeconds: round(main, 2),
+        busiestOtherThreadCpuSeconds: round(busiest, 2),
+        // From the total, so threads that ended in the window still count.
+        restCpuSeconds: round(Math.max(0, total - main - busiest), 2),
         loadCpuSeconds: round((l.user + l.system) / 1e6, 2),
         wallSeconds: round((performance.now() - t0) / 1000, 2),
       };

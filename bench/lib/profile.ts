@@ -12,41 +12,59 @@ interface CallFrame { functionName: string; url: string }
 interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
 
-/** [category, test on url, test on function name]; the first match of the innermost claimed frame wins. */
-const RULES: [string, RegExp | null, RegExp | null][] = [
-  ['idle', null, /^\(idle\)$/],
-  ['garbage collection', null, /^\(garbage collector\)$/],
-  ['Blowfish', /blowfish/, null],
-  ['hex decode', /paygate\/hex\./, null],
-  ['HMAC (mac.ts)', /paygate\/mac\./, null],
-  ['form parse (paygate/form.ts)', /paygate\/form\./, null],
-  ['field parse + Len (fields, plaintext)', /paygate\/(fields|plaintext)\./, null],
-  ['decode rest (decode, code, operation)', /paygate\/(decode|code|operation|merchant)\./, null],
-  ['event build + zod', /(events\/|\/zod\/)/, null],
-  ['ids', /\/ids\./, null],
-  ['logging (pino)', /(\/pino|\/logger\.|sonic-boom|fast-redact|thread-stream)/, null],
-  ['metrics (prom-client)', /(prom-client|\/metrics\.)/, null],
-  ['dedupe key + intake glue (intake.ts)', /\/intake\./, null],
-  ['writer IPC: postMessage / structured clone', null, /^(postMessage|structuredClone|serialize|deserialize|onmessage|\[worker\] onmessage)$/],
-  ['writer IPC: postMessage / structured clone', /(worker_threads|internal\/worker|per_context\/messageport)/, null],
-  ['SQLite (better-sqlite3)', /better-sqlite3/, null],
-  ['store (main thread)', /\/store\//, null],
-  ['delivery (dispatcher, sender, undici)', /(\/delivery\/|undici)/, null],
-  ['collectmaxx', /\/collectmaxx\//, null],
-  ['callback route (routes/paygate.ts)', /routes\/paygate\./, null],
-  ['socket write / read (node:net, streams)', /^node:(net|internal\/stream_base_commons|internal\/streams)/, null],
-  ['HTTP parse + response (node:_http_*)', /^node:(_http_|internal\/http)/, null],
-  ['Fastify (routing, hooks, reply)', /(fastify|find-my-way|avvio|light-my-request|fast-json-stringify)/, null],
-  ['timers, promises, nextTick (node internals)', /^node:internal\/(timers|process\/task_queues|async_hooks)/, null],
-  ['other node internals', /^node:/, null],
-  ['other relay code', /\/src\/|\/dist\//, null],
-  ['other (native, unattributed)', null, /^\(program\)$/],
+type Rule = [category: string, url: RegExp | null, fn: RegExp | null];
+
+/**
+ * Rules in tiers. A sample goes to the innermost frame (leaf first) matched by
+ * the first tier that matches any frame of its stack: a hash inside mac.ts is
+ * HMAC although node:crypto is nearer the leaf, and a socket write under the
+ * route handler is a socket write, not the route.
+ */
+const TIERS: Rule[][] = [
+  [
+    ['idle', null, /^\(idle\)$/],
+    ['garbage collection', null, /^\(garbage collector\)$/],
+    ['start-up: module loading and compiling', /^node:internal\/modules\//, null],
+  ],
+  [
+    ['Blowfish', /blowfish/, null],
+    ['hex decode', /paygate\/hex\./, null],
+    ['HMAC verify (mac.ts)', /paygate\/mac\./, null],
+    ['form parse (paygate/form.ts)', /paygate\/form\./, null],
+    ['field parse + Len rule (fields, plaintext)', /paygate\/(fields|plaintext)\./, null],
+    ['decode rest (decode, code, operation)', /paygate\/(decode|code|operation|merchant)\./, null],
+    ['event build + zod', /(\/events\/|\/zod\/)/, null],
+    ['ids', /\/ids\./, null],
+    ['logging (pino)', /(\/pino|\/logger\.|sonic-boom|fast-redact|thread-stream)/, null],
+    ['metrics (prom-client)', /(prom-client|\/metrics\.)/, null],
+    ['writer IPC: postMessage / structured clone', null, /^(postMessage|structuredClone|serialize|deserialize|\[worker\] onmessage)$/],
+    ['writer IPC: postMessage / structured clone', /(internal\/worker|per_context\/messageport)/, null],
+    ['SQLite (better-sqlite3; in the writer: includes fsync waits)', /better-sqlite3/, null],
+    ['store code (src/store)', /\/store\//, null],
+    ['delivery (dispatcher, sender, undici)', /(\/delivery\/|undici)/, null],
+    ['collectmaxx', /\/collectmaxx\//, null],
+    ['intake glue: dedupe hash, draft, objects (intake.ts)', /\/intake\./, null],
+  ],
+  [
+    ['socket write / read (node:net, streams)', /^node:(net|internal\/stream_base_commons|internal\/streams)/, null],
+    ['HTTP parse + response (node:_http_*)', /^node:(_http_|internal\/http)/, null],
+  ],
+  [
+    ['Fastify (routing, hooks, body, reply)', /(fastify|find-my-way|avvio|light-my-request|fast-json-stringify|content-type)/, null],
+    ['callback route (routes/paygate.ts)', /routes\/paygate\./, null],
+    ['timers, promises, nextTick (node internals)', /^node:internal\/(timers|process\/task_queues|async_hooks)/, null],
+    ['other node internals', /^node:/, null],
+    ['other relay code', /\/src\/|\/dist\//, null],
+    ['other (native, unattributed)', null, /^\(program\)$/],
+  ],
 ];
 
-function categorize(frames: CallFrame[]): string {
-  for (const f of frames) {
-    for (const [name, url, fn] of RULES) {
-      if ((url && url.test(f.url)) || (fn && fn.test(f.functionName))) return name;
+export function categorize(frames: CallFrame[]): string {
+  for (const tier of TIERS) {
+    for (const f of frames) {
+      for (const [name, url, fn] of tier) {
+        if ((url && url.test(f.url)) || (fn && fn.test(f.functionName))) return name;
+      }
     }
   }
   return 'other (native, unattributed)';

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BodyPool, cpuMeter, round, startBare, startRelay, type BenchContext, type Child } from '../lib/harness.js';
+import { BodyPool, cpuMeter, round, startBare, startRelay, type BenchContext, type Child, type CpuSplit } from '../lib/harness.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 
 export interface IntakeRow extends Omit<LoadResult, 'okTransIds'> {
@@ -18,6 +18,8 @@ export interface IntakeRow extends Omit<LoadResult, 'okTransIds'> {
   cpuMicrosPer2xx: number;
   /** CPU of the load generator (this process) over the same window: near 1 s/s means it was the limit. */
   loadCpuSeconds: number;
+  /** Server CPU µs per 2xx by thread: main (event loop), the busiest other (the relay's SQLite writer), the rest (V8, libuv). */
+  perThreadMicros: { main: number; busiestOther: number; rest: number };
 }
 
 export interface Durability {
@@ -42,12 +44,16 @@ export interface IntakeResult {
 interface Measured {
   main: LoadResult;
   okIds: string[];
-  cpu: { serverCpuSeconds: number; loadCpuSeconds: number };
+  cpu: CpuSplit;
 }
 
 const row = (server: string, m: Measured): IntakeRow => {
   const { okTransIds: _ids, ...rest } = m.main;
-  return { server, ...rest, ...m.cpu, cpuMicrosPer2xx: round((m.cpu.serverCpuSeconds / m.main.ok) * 1e6, 1) };
+  const per = (x: number) => round((x / m.main.ok) * 1e6, 1);
+  return {
+    server, ...rest, serverCpuSeconds: m.cpu.serverCpuSeconds, loadCpuSeconds: m.cpu.loadCpuSeconds, cpuMicrosPer2xx: per(m.cpu.serverCpuSeconds),
+    perThreadMicros: { main: per(m.cpu.mainThreadCpuSeconds), busiestOther: per(m.cpu.busiestOtherThreadCpuSeconds), rest: per(m.cpu.restCpuSeconds) },
+  };
 };
 
 /**
@@ -72,8 +78,7 @@ async function measure(ctx: BenchContext, server: Child, pool: BodyPool, trackOk
   }
   const meter = cpuMeter(server.proc.pid!);
   const main = await runLoad({ ...base, seconds: ctx.intakeSeconds });
-  const { serverCpuSeconds, loadCpuSeconds } = meter.stop();
-  return { main, okIds: [...warm.okTransIds, ...main.okTransIds], cpu: { serverCpuSeconds, loadCpuSeconds } };
+  return { main, okIds: [...warm.okTransIds, ...main.okTransIds], cpu: meter.stop() };
 }
 
 export function checkDurability(file: string, okIds: string[]): Durability {
