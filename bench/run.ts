@@ -163,7 +163,8 @@ function report(r: Results): { text: string; targets: { target: string; value: s
     out.push(table(`8. Import stall (${(m.fileBytes / 2 ** 20).toFixed(1)} MiB result file, ${m.fileRows} rows, admin API; callbacks at ${m.rate}/s, paced)`,
       ['window', 'callbacks', 'p50 ms', 'p99 ms', 'max ms', 'non-200', 'import'],
       [['before the import', m.baseline.n, m.baseline.p50Ms, m.baseline.p99Ms, m.baseline.maxMs, m.baseline.non200, ''],
-        ['during the import', m.duringImport.n, m.duringImport.p50Ms, m.duringImport.p99Ms, m.duringImport.maxMs, m.duringImport.non200,
+        ['during the import', m.duringImport.n, m.duringImport.p50Ms, m.duringImport.p99Ms, m.duringImport.maxMs,
+          m.duringImport.non200 ? `${m.duringImport.non200} (${Object.entries(m.duringImport.statuses).filter(([k]) => k !== '200').map(([k, v]) => `${k}: ${v}`).join(', ')})` : 0,
           m.windowCut ? `no answer within ${m.windowSeconds} s (window cut there)` : m.importError ? `FAILED: ${m.importError}` : `HTTP ${m.importStatus} after ${m.importSeconds} s`]]));
     targets.push({ target: 'intake p99 during a 16 MiB import <= 2x without', value: `${m.p99Ratio}x (${m.duringImport.p99Ms} vs ${m.baseline.p99Ms} ms)`, verdict: verdict(m.p99Ratio <= 2) });
   }

@@ -25,8 +25,8 @@ export interface ImportStallResult {
   windowCut: boolean;
   windowSeconds: number;
   baseline: LatencySummary & { n: number; non200: number };
-  /** non200 here includes socket errors of the whole run (they carry no time stamp). */
-  duringImport: LatencySummary & { n: number; non200: number };
+  /** non200 and statuses here include socket errors of the whole run (they carry no time stamp). */
+  duringImport: LatencySummary & { n: number; non200: number; statuses: Record<string, number> };
   /** duringImport p99 / baseline p99. */
   p99Ratio: number;
 }
@@ -83,13 +83,19 @@ export async function importStallScenario(ctx: BenchContext, pool: BodyPool, opt
     const during: number[] = [];
     let baseBad = 0;
     let duringBad = 0;
+    const duringStatuses: Record<string, number> = {};
     // Requests due within the upload (from its first byte to its answer): what Paygate sees meanwhile.
     for (let i = 0; i < due.length; i++) {
       if (due[i]! < importStart) (base.push(ms[i]!), (baseBad += status[i] === 200 ? 0 : 1));
-      else if (due[i]! <= importEnd) (during.push(ms[i]!), (duringBad += status[i] === 200 ? 0 : 1));
+      else if (due[i]! <= importEnd) {
+        during.push(ms[i]!);
+        duringBad += status[i] === 200 ? 0 : 1;
+        duringStatuses[status[i]!] = (duringStatuses[status[i]!] ?? 0) + 1;
+      }
     }
     const baseline = { n: base.length, non200: baseBad, ...latencySummary(base) };
-    const duringImport = { n: during.length, non200: duringBad + run.errors, ...latencySummary(during) };
+    if (run.errors > 0) duringStatuses.error = run.errors;
+    const duringImport = { n: during.length, non200: duringBad + run.errors, statuses: duringStatuses, ...latencySummary(during) };
     return {
       rate: opts.rate, fileBytes: file.body.length, fileRows: file.rows, importStatus, importAnswer, ...(importError ? { importError } : {}),
       importSeconds: round((importEnd - importStart) / 1000, 2), windowCut, windowSeconds: opts.windowSeconds,
