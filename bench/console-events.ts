@@ -221,7 +221,7 @@ async function main() {
 
   // 10 pages deep, following the cursor like the "Older" link.
   let cursor: string | null = null;
-  for (let i = 0; i < 10; i++) cursor = (await q.listEvents(relay, { limit: 50, ...(cursor ? { cursor } : {}) })).next;
+  for (let i = 0; i < 10; i++) cursor = (await q.listEvents(relay, {}, 50, cursor ?? undefined)).next;
   cases.push(['page 11 (cursor)', { cursor: cursor! }]);
 
   console.log('\nGET /console/events: server time (whole handler: session, listEvents, render) and the listEvents query alone, ms');

@@ -3,13 +3,21 @@ import { randomBytes } from 'node:crypto';
 // Crockford base32: sortable, URL-safe, no ambiguous letters.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
+// Ids made in the same millisecond share their time part: encode it once.
+let lastMs = NaN;
+let lastTime = '';
+
 function encodeTime(ms: number): string {
+  const t0 = Math.floor(ms);
+  if (t0 === lastMs) return lastTime;
   let out = '';
-  let t = Math.floor(ms);
+  let t = t0;
   for (let i = 0; i < 10; i++) {
     out = ALPHABET[t % 32] + out;
     t = Math.floor(t / 32);
   }
+  lastMs = t0;
+  lastTime = out;
   return out;
 }
 
@@ -17,8 +25,8 @@ function encodeRandom(bytes: Buffer): string {
   let out = '';
   let acc = 0;
   let bits = 0;
-  for (const b of bytes) {
-    acc = (acc << 8) | b;
+  for (let i = 0; i < bytes.length; i++) {
+    acc = (acc << 8) | bytes[i]!;
     bits += 8;
     while (bits >= 5) {
       out += ALPHABET[(acc >>> (bits - 5)) & 31];

@@ -23,6 +23,7 @@ import { SqliteStore } from './store/sqlite.js';
 import { WriterThread } from './store/writer-thread.js';
 import type { Store } from './store/types.js';
 import type { Tracing } from './tracing.js';
+import { warmUp } from './warmup.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 export const USER_AGENT = `paygate-relay/${VERSION}`;
@@ -95,6 +96,7 @@ export class Relay {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   draining = false;
   private started = false;
+  private readonly sender = new Sender();
   private unlisten: (() => Promise<void>) | null = null;
 
   private constructor(
@@ -124,7 +126,7 @@ export class Relay {
       browserReturns: (id) => browserReturns.get(id) ?? 'events',
     });
     this.dispatcher = new Dispatcher({
-      store, endpoints: this.endpoints, hub: this.hub, logger, sender: new Sender(), owner: this.owner,
+      store, endpoints: this.endpoints, hub: this.hub, logger, sender: this.sender, owner: this.owner,
       leaseMs: config.delivery.leaseMs, pollIntervalMs: config.delivery.pollIntervalMs, userAgent: USER_AGENT,
       clock: opts.clock, random: opts.random,
       traceIds: parts.tracing ? (eventId) => parts.tracing!.attemptIds(eventId) : undefined,
@@ -188,6 +190,12 @@ export class Relay {
     if (!this.config.paygate.urlSecret) {
       this.logger.warn('callback URLs are unsigned (paygate.urlSecret is not set): the operation in the URL path is not authenticated; see README, Security');
     }
+    // Before anything can say ready: hot paths compiled, receiver connections open (see warmup.ts).
+    const warm = await warmUp({
+      merchantKeys: rawMerchantKeys(this.config), merchants: this.merchants, intake: this.intake, endpoints: this.endpoints,
+      sender: this.opts.delivery === false ? undefined : this.sender, clock: () => this.now(),
+    });
+    this.logger.info(warm, 'warmed up');
     if (this.store.kind === 'sqlite') {
       // One process owns a SQLite file: whatever it had leased before a crash is free now.
       const n = await this.store.releaseAllLeases(this.now());

@@ -2,7 +2,7 @@
 //   intake:   POST /paygate/notify[/:kind] with @fastify/formbody, answers `ok`: the HTTP stack's ceiling.
 //   receiver: takes the relay's deliveries (JSON), answers 204 and records the
 //             latency from the event's receivedAt to this handler.
-// Reports its port over IPC; answers { id, take } with { id, count, latencies }.
+// Reports its port over IPC; answers { id, take } with { id, count, latencies, receivedAts }.
 import formbody from '@fastify/formbody';
 import Fastify from 'fastify';
 
@@ -10,6 +10,8 @@ const kind = process.argv[2];
 const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 let count = 0;
 let latencies: number[] = [];
+/** receivedAt (epoch ms) of each latency, so a run can be split into windows. */
+let receivedAts: number[] = [];
 
 if (kind === 'intake') {
   await app.register(formbody);
@@ -21,6 +23,7 @@ if (kind === 'intake') {
     const at = performance.timeOrigin + performance.now();
     const receivedAt = Date.parse((req.body as { receivedAt: string }).receivedAt);
     latencies.push(at - receivedAt);
+    receivedAts.push(receivedAt);
     count++;
     return reply.code(204).send();
   });
@@ -32,8 +35,11 @@ app.get('/readyz', async () => 'ok');
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 process.send!({ port: Number(new URL(address).port) });
 process.on('message', (m: { id: number; take: boolean }) => {
-  process.send!({ id: m.id, count, latencies: m.take ? latencies : [] });
-  if (m.take) latencies = [];
+  process.send!({ id: m.id, count, latencies: m.take ? latencies : [], receivedAts: m.take ? receivedAts : [] });
+  if (m.take) {
+    latencies = [];
+    receivedAts = [];
+  }
 });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 process.on('disconnect', () => process.exit(0));

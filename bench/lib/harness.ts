@@ -39,7 +39,21 @@ export function percentile(xs: readonly number[], p: number): number {
 
 export const round = (x: number, digits = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
 
-export function latencySummary(xs: readonly number[]): { p50Ms: number; p99Ms: number; maxMs: number } {
+export interface LatencySummary {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** Latencies split at `splitAt` by their time stamps: before (cold) and from it on (warm). */
+export function splitSummary(latencies: readonly number[], at: readonly number[], splitAt: number): { cold: LatencySummary & { n: number }; warm: LatencySummary & { n: number } } {
+  const cold: number[] = [];
+  const warm: number[] = [];
+  for (let i = 0; i < latencies.length; i++) (at[i]! < splitAt ? cold : warm).push(latencies[i]!);
+  return { cold: { n: cold.length, ...latencySummary(cold) }, warm: { n: warm.length, ...latencySummary(warm) } };
+}
+
+export function latencySummary(xs: readonly number[]): LatencySummary {
   if (xs.length === 0) return { p50Ms: NaN, p99Ms: NaN, maxMs: NaN };
   const s = Float64Array.from(xs).sort();
   const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
@@ -114,6 +128,129 @@ async function makeBodies(prefix: string, from: number, count: number): Promise<
 }
 
 // ---------------------------------------------------------------- child processes
+
+// ---------------------------------------------------------------- CPU: pinning and accounting
+
+/** How `--cores N` split the machine: the servers' CPU list, the load generator's, and what happened. */
+export interface CorePlan {
+  requested: number | null;
+  machineCores: number;
+  /** taskset CPU list for server children; null = not pinned. */
+  server: string | null;
+  /** taskset CPU list for this process (the load generator); null = not pinned. */
+  load: string | null;
+  note: string;
+}
+
+let serverCpus: string | null = null;
+
+/**
+ * `--cores N`: servers on CPUs 0..N-1, the load generator (this process, all
+ * its threads) on the rest, both with taskset. With N >= the machine's cores
+ * there is nothing left for the load generator: nothing is pinned and the
+ * note says so (the numbers are then shared-core numbers, as without --cores).
+ */
+export function planCores(requested: number | null): CorePlan {
+  const machineCores = cpus().length;
+  if (requested === null) return { requested, machineCores, server: null, load: null, note: `not pinned: servers and load generator share all ${machineCores} cores` };
+  if (!Number.isInteger(requested) || requested < 1) throw new Error('--cores must be a positive integer');
+  if (requested >= machineCores) {
+    return { requested, machineCores, server: null, load: null, note: `--cores ${requested} needs at least ${requested + 1} cores (one for the load generator); this machine has ${machineCores}: NOT pinned, servers and load generator share all cores` };
+  }
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('--cores needs taskset (util-linux), which is not installed');
+  }
+  const server = requested === 1 ? '0' : `0-${requested - 1}`;
+  const load = requested === machineCores - 1 ? String(requested) : `${requested}-${machineCores - 1}`;
+  execFileSync('taskset', ['-a', '-p', '-c', load, String(process.pid)], { stdio: 'ignore' });
+  serverCpus = server;
+  return { requested, machineCores, server, load, note: `servers pinned to CPU ${server}, load generator to CPU ${load} (taskset)` };
+}
+
+/** Spawns a server child, under `taskset -c` when --cores pinned the servers (taskset execs: the pid is node's). */
+function spawnServer(args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
+  return serverCpus === null ? spawn(process.execPath, args, options) : spawn('taskset', ['-c', serverCpus, process.execPath, ...args], options);
+}
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds a process has used so far, all its threads together: utime +
+ * stime from /proc/<pid>/stat (Linux; clock ticks, 10 ms each at the usual
+ * 100 Hz). NaN where /proc is not there.
+ */
+export function cpuSeconds(pid: number, file = `/proc/${pid}/stat`): number {
+  try {
+    const stat = readFileSync(file, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count fields after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+    return (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of every thread of a process, by thread id (Linux: /proc/<pid>/task/<tid>/stat). */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const v = cpuSeconds(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+      if (Number.isFinite(v)) out.set(Number(tid), v);
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return out;
+}
+
+export interface CpuSplit {
+  serverCpuSeconds: number;
+  /** The main (event loop) thread: tid = pid. */
+  mainThreadCpuSeconds: number;
+  /** The busiest other thread: for a SQLite relay its writer thread (Node leaves all threads named "node"). */
+  busiestOtherThreadCpuSeconds: number;
+  /** Every other thread: V8 (GC, compiler), libuv pool. */
+  restCpuSeconds: number;
+  loadCpuSeconds: number;
+  wallSeconds: number;
+}
+
+/** CPU used by a process (and per thread) between start() and stop(), and by this process (the load generator) alongside. */
+export function cpuMeter(pid: number) {
+  const s0 = cpuSeconds(pid);
+  const t0s = threadCpuSeconds(pid);
+  const l0 = process.cpuUsage();
+  const t0 = performance.now();
+  return {
+    stop(): CpuSplit {
+      const l = process.cpuUsage(l0);
+      const total = cpuSeconds(pid) - s0;
+      const deltas = [...threadCpuSeconds(pid)].map(([tid, v]) => ({ tid, d: v - (t0s.get(tid) ?? 0) }));
+      const main = deltas.find((x) => x.tid === pid)?.d ?? NaN;
+      const others = deltas.filter((x) => x.tid !== pid).sort((a, b) => b.d - a.d);
+      const busiest = others[0]?.d ?? 0;
+      return {
+        serverCpuSeconds: round(total, 2),
+        mainThreadCpuSeconds: round(main, 2),
+        busiestOtherThreadCpuSeconds: round(busiest, 2),
+        // From the total, so threads that ended in the window still count.
+        restCpuSeconds: round(Math.max(0, total - main - busiest), 2),
+        loadCpuSeconds: round((l.user + l.system) / 1e6, 2),
+        wallSeconds: round((performance.now() - t0) / 1000, 2),
+      };
+    },
+  };
+}
 
 export interface Child {
   name: string;
@@ -209,27 +346,32 @@ export interface RelayOptions {
   profDir?: string;
   /** Relay stdout/stderr into <dir>/<name>.log instead of dropping it. */
   keepLog?: boolean;
+  /** More top-level config (admin tokens, collectmaxx), merged over the generated one. */
+  extraConfig?: Record<string, unknown>;
 }
 
 export async function startRelay(o: RelayOptions): Promise<Child> {
   const port = await freePort();
   const file = join(o.dir, `${o.name}.json`);
   const config = {
-    listen: { host: '127.0.0.1', port },
     storage: o.storage,
     merchants: [MERCHANT_CONFIG],
     endpoints: o.endpointUrl ? [{ id: 'rx', url: o.endpointUrl, secret: ENDPOINT_SECRET }] : [],
     // A short drain keeps shutdown quick; the benchmark waits for deliveries itself.
     shutdown: { drainMs: 2000 },
     log: { level: 'warn' },
+    ...o.extraConfig,
+    // Host and port are always ours; extraConfig may add listen timeouts.
+    listen: { ...(o.extraConfig?.listen as object | undefined), host: '127.0.0.1', port },
   };
   writeFileSync(file, JSON.stringify(config));
   const node = [
-    ...(o.profDir ? ['--cpu-prof', '--cpu-prof-dir', o.profDir, '--cpu-prof-name', `${o.name}-${Date.now()}.cpuprofile`] : []),
+    // One directory per relay: Node names each thread's profile CPU.<date>.<time>.<pid>.<tid>.<seq> (the writer thread gets its own).
+    ...(o.profDir ? ['--cpu-prof', '--cpu-prof-dir', join(o.profDir, o.name)] : []),
     ...o.relay.args,
   ];
   const out = o.keepLog ? openSync(join(o.dir, `${o.name}.log`), 'w') : 'ignore';
-  const proc = spawn(process.execPath, [...node, 'serve', '--config', file], { cwd: ROOT, stdio: ['ignore', out, o.keepLog ? out : 'inherit'] });
+  const proc = spawnServer([...node, 'serve', '--config', file], { cwd: ROOT, stdio: ['ignore', out, o.keepLog ? out : 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitReady(url, proc, o.name);
@@ -244,6 +386,8 @@ export interface ReceiverStats {
   count: number;
   /** ms from the event's receivedAt (the relay got the callback) to this handler. */
   latencies: number[];
+  /** The events' receivedAt (epoch ms), one per latency. */
+  receivedAts: number[];
 }
 
 export interface BareChild extends Child {
@@ -253,7 +397,7 @@ export interface BareChild extends Child {
 
 /** A bare Fastify server in a child process: `intake` answers ok to the form body, `receiver` takes deliveries. */
 export async function startBare(kind: 'intake' | 'receiver'): Promise<BareChild> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/bare-server.ts'), kind], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const proc = spawnServer(['--import', 'tsx', join(ROOT, 'bench/lib/bare-server.ts'), kind], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     proc.once('message', (m) => resolve((m as { port: number }).port));
     proc.once('exit', (code) => reject(new Error(`bare ${kind} server exited with ${code}`)));
@@ -267,7 +411,7 @@ export async function startBare(kind: 'intake' | 'receiver'): Promise<BareChild>
         const msg = m as ReceiverStats & { id: number };
         if (msg.id !== id) return;
         proc.off('message', on);
-        resolve({ count: msg.count, latencies: msg.latencies });
+        resolve({ count: msg.count, latencies: msg.latencies, receivedAts: msg.receivedAts });
       };
       proc.on('message', on);
       proc.send({ id, take });

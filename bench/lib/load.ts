@@ -3,7 +3,7 @@
 // autocannon's rate limit sends each second's quota as one burst (see runPaced).
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import { latencySummary, NOTIFY_PATH, round, type BenchContext, type BodyPool } from './harness.js';
+import { latencySummary, NOTIFY_PATH, round, splitSummary, type BenchContext, type BodyPool } from './harness.js';
 
 export interface LoadOptions {
   url: string;
@@ -17,6 +17,12 @@ export interface LoadOptions {
   trackOk?: boolean;
   /** Updated live: answers 200 so far (backlog = accepted - delivered). */
   progress?: { ok: number };
+  /** Paced only: also summarise latencies of requests due before / from this many ms after the start. */
+  splitAtMs?: number;
+  /** Paced only: stop scheduling when this settles (before `seconds` is up). */
+  until?: Promise<unknown>;
+  /** Paced only: return every request's due time (epoch ms) and latency. */
+  keepSamples?: boolean;
 }
 
 export interface LoadResult {
@@ -31,6 +37,16 @@ export interface LoadResult {
   maxMs: number;
   seconds: number;
   okTransIds: string[];
+  /** With splitAtMs (paced): requests due before it (cold) and from it on (warm). */
+  split?: ReturnType<typeof splitSummary>;
+  /** Paced: epoch ms the schedule started. */
+  startedAt?: number;
+  /** Answers by HTTP status ('error' for socket errors and timeouts). */
+  statuses: Record<string, number>;
+  /** Latencies of the 200 answers alone. */
+  ok200: ReturnType<typeof latencySummary>;
+  /** keepSamples (paced): due time (epoch ms) and latency of every answered request. */
+  samples?: { due: number[]; ms: number[]; status: number[] };
 }
 
 /**
@@ -63,9 +79,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       },
     ],
   } as autocannon.Options);
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
+  const statuses: Record<string, number> = {};
+  const ok200: number[] = [];
+  instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
+    latencies.push(ms);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (status === 200) ok200.push(ms);
+  });
   const r = await instance;
   const ok = r['2xx'];
+  if (r.errors + r.timeouts > 0) statuses.error = r.errors + r.timeouts;
   return {
     sent: r.requests.sent,
     ok,
@@ -76,6 +99,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     ...latencySummary(latencies),
     seconds: r.duration,
     okTransIds: okIds.map((i) => o.pool.transId(i)),
+    statuses,
+    ok200: latencySummary(ok200),
   };
 }
 
@@ -89,8 +114,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
  */
 export async function runPaced(o: LoadOptions & { overallRate: number }): Promise<LoadResult> {
   const http = new Pool(o.url, { connections: o.connections, pipelining: 1 });
-  const total = Math.round(o.overallRate * o.seconds);
+  let total = Math.round(o.overallRate * o.seconds);
+  const statuses: Record<string, number> = {};
+  const ok200: number[] = [];
+  void o.until?.finally(() => {
+    total = Math.min(total, sent);
+  });
   const latencies: number[] = [];
+  const dues: number[] = [];
+  const codes: number[] = [];
   const okIds: number[] = [];
   let sent = 0;
   let ok = 0;
@@ -98,19 +130,28 @@ export async function runPaced(o: LoadOptions & { overallRate: number }): Promis
   let errors = 0;
   const inflight = new Set<Promise<void>>();
   const start = performance.now();
+  const startedAt = performance.timeOrigin + start;
   const send = (due: number) => {
     const { index, body } = o.pool.take();
     const p = http
       .request({ path: o.path ?? NOTIFY_PATH, method: 'POST', headers: { 'content-type': o.pool.contentType }, body })
       .then(async (res) => {
         await res.body.dump();
-        latencies.push(performance.now() - due);
+        const ms = performance.now() - due;
+        latencies.push(ms);
+        dues.push(due);
+        codes.push(res.statusCode);
+        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+        if (res.statusCode === 200) ok200.push(ms);
         if (res.statusCode >= 200 && res.statusCode < 300) {
           ok++;
           if (o.trackOk) okIds.push(index);
           if (o.progress) o.progress.ok++;
         } else non2xx++;
-      }, () => void errors++)
+      }, () => {
+        errors++;
+        statuses.error = (statuses.error ?? 0) + 1;
+      })
       .finally(() => inflight.delete(p));
     inflight.add(p);
   };
@@ -130,7 +171,9 @@ export async function runPaced(o: LoadOptions & { overallRate: number }): Promis
   await http.close();
   return {
     sent, ok, non2xx, errors, timeouts: 0, reqPerSec: round(ok / sendSeconds, 0), ...latencySummary(latencies),
-    seconds: round(sendSeconds, 2), okTransIds: okIds.map((i) => o.pool.transId(i)),
+    seconds: round(sendSeconds, 2), okTransIds: okIds.map((i) => o.pool.transId(i)), startedAt, statuses, ok200: latencySummary(ok200),
+    ...(o.keepSamples ? { samples: { due: dues.map((d) => performance.timeOrigin + d), ms: latencies, status: codes } } : {}),
+    ...(o.splitAtMs !== undefined ? { split: splitSummary(latencies, dues, start + o.splitAtMs) } : {}),
   };
 }
 

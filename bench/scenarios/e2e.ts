@@ -6,7 +6,7 @@
 // phase says whether delivery keeps up.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BodyPool, latencySummary, round, scrapeGauge, sleep, startBare, startRelay, type BareChild, type BenchContext, type Child } from '../lib/harness.js';
+import { BodyPool, latencySummary, round, scrapeGauge, sleep, splitSummary, startBare, startRelay, type BareChild, type BenchContext, type Child, type LatencySummary } from '../lib/harness.js';
 import { runAtRate } from '../lib/load.js';
 
 export interface BacklogSample {
@@ -38,6 +38,24 @@ export interface RateRow {
   /** Seconds after the last send until every accepted callback was delivered (NaN: not within 30 s). */
   drainSeconds: number;
   samples: BacklogSample[];
+  /** Whether the relay got the 2 s warm-up at 500/s first; without it the run starts right after /readyz. */
+  warmedUp: boolean;
+  /**
+   * The run split at `coldSeconds` after the first send: end-to-end latency by the
+   * event's receivedAt, intake latency by the request's scheduled time.
+   */
+  windows?: {
+    coldSeconds: number;
+    cold: LatencySummary & { n: number; intakeP99Ms: number };
+    warm: LatencySummary & { n: number; intakeP99Ms: number };
+  };
+}
+
+export interface FixedRateOptions {
+  /** 2 s at 500/s before the measured run (default true). */
+  warmUp?: boolean;
+  /** Report the first N seconds (cold) apart from the rest (warm). */
+  coldSeconds?: number;
 }
 
 function slope(points: { t: number; y: number }[]): number {
@@ -51,14 +69,18 @@ function slope(points: { t: number; y: number }[]): number {
 }
 
 /** One fixed-rate run over already started relays (load spread evenly), receiver stats reset first. */
-export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: BareChild, pool: BodyPool, rate: number, seconds: number): Promise<RateRow> {
+export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: BareChild, pool: BodyPool, rate: number, seconds: number, opts: FixedRateOptions = {}): Promise<RateRow> {
   const n = relays.length;
-  // Warm-up (2 s at 500/s) so JIT and connection pools are in place, then wait until it is delivered.
-  const warm = { ok: 0 };
-  const before = (await receiver.stats(true)).count;
-  await Promise.all(relays.map((r) => runAtRate(ctx, { url: r.url, connections: Math.ceil(ctx.connections / n), seconds: 2, overallRate: 500 / n, pool, progress: warm })));
-  for (let i = 0; i < 100 && (await receiver.stats(true)).count - before < warm.ok; i++) await sleep(100);
+  const warmUp = opts.warmUp ?? true;
+  if (warmUp) {
+    // Warm-up (2 s at 500/s) so JIT and connection pools are in place, then wait until it is delivered.
+    const warm = { ok: 0 };
+    const before = (await receiver.stats(true)).count;
+    await Promise.all(relays.map((r) => runAtRate(ctx, { url: r.url, connections: Math.ceil(ctx.connections / n), seconds: 2, overallRate: 500 / n, pool, progress: warm })));
+    for (let i = 0; i < 100 && (await receiver.stats(true)).count - before < warm.ok; i++) await sleep(100);
+  }
   const base = (await receiver.stats(true)).count;
+  const splitAtMs = opts.coldSeconds !== undefined ? opts.coldSeconds * 1000 : undefined;
 
   const progress = { ok: 0 };
   const samples: BacklogSample[] = [];
@@ -71,7 +93,7 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
       samples.push({ t: round((performance.now() - started) / 1000, 2), queueDepth: depth, undelivered: progress.ok - (rx.count - base) });
     }
   })();
-  const runs = await Promise.all(relays.map((r) => runAtRate(ctx, { url: r.url, connections: Math.ceil(ctx.connections / n), seconds, overallRate: rate / n, pool, progress })));
+  const runs = await Promise.all(relays.map((r) => runAtRate(ctx, { url: r.url, connections: Math.ceil(ctx.connections / n), seconds, overallRate: rate / n, pool, progress, ...(splitAtMs !== undefined ? { splitAtMs } : {}) })));
   sending = false;
   const sendSeconds = (performance.now() - started) / 1000;
   const deliveredAtEnd = (await receiver.stats(false)).count - base;
@@ -87,7 +109,7 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
     }
     await sleep(50);
   }
-  const { latencies } = await receiver.stats(true);
+  const { latencies, receivedAts } = await receiver.stats(true);
   const steady = samples.filter((s) => s.t >= 2 && Number.isFinite(s.queueDepth)).map((s) => ({ t: s.t, y: s.queueDepth }));
   const backlogSlope = round(slope(steady), 1);
   const maxDepth = Math.max(0, ...samples.map((s) => s.queueDepth).filter(Number.isFinite));
@@ -98,6 +120,13 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
   const deliveredPerSec = deliveredAtEnd / sendSeconds;
   const growing = backlogSlope > Math.max(10, rate * 0.03) || deliveredPerSec < offeredPerSec * 0.95 || !(drainSeconds <= 3);
   const intakeLat = runs.map((r) => r.p99Ms).filter(Number.isFinite);
+  let windows: RateRow['windows'];
+  const firstSend = Math.min(...runs.map((r) => r.startedAt ?? NaN));
+  if (opts.coldSeconds !== undefined && Number.isFinite(firstSend)) {
+    const e2e = splitSummary(latencies, receivedAts, firstSend + opts.coldSeconds * 1000);
+    const worst = (k: 'cold' | 'warm') => Math.max(...runs.map((r) => r.split?.[k].p99Ms ?? NaN).filter(Number.isFinite));
+    windows = { coldSeconds: opts.coldSeconds, cold: { ...e2e.cold, intakeP99Ms: worst('cold') }, warm: { ...e2e.warm, intakeP99Ms: worst('warm') } };
+  }
   return {
     rate, instances: n, load: ctx.rateLoad, seconds: round(sendSeconds, 1),
     offeredPerSec: round(offeredPerSec, 0),
@@ -105,7 +134,8 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
     deliveredPerSec: round(deliveredPerSec, 0),
     ...latencySummary(latencies),
     intakeP99Ms: intakeLat.length ? Math.max(...intakeLat) : NaN,
-    backlogSlopePerSec: backlogSlope, maxQueueDepth: maxDepth, growing, drainSeconds, samples,
+    backlogSlopePerSec: backlogSlope, maxQueueDepth: maxDepth, growing, drainSeconds, samples, warmedUp: warmUp,
+    ...(windows ? { windows } : {}),
   };
 }
 
@@ -115,8 +145,11 @@ export interface E2EResult {
   highestSteadyRate: number | null;
 }
 
+/** The cold window: from the first callback after /readyz said ready. */
+export const COLD_SECONDS = 3;
+
 export async function e2eScenario(ctx: BenchContext, pool: BodyPool): Promise<E2EResult> {
-  // The measured run plus the 2 s warm-up at 500/s, with a margin.
+  // The measured run, with a margin.
   await pool.ensure(Math.max(...ctx.rates) * ctx.e2eSeconds + 1100);
   const receiver = await startBare('receiver');
   const rows: RateRow[] = [];
@@ -128,7 +161,8 @@ export async function e2eScenario(ctx: BenchContext, pool: BodyPool): Promise<E2
       const relay = await startRelay({ dir, name: `e2e-${rate}`, storage: `sqlite:${join(dir, 'relay.db')}`, endpointUrl: `${receiver.url}/hook`, relay: ctx.relay, profDir: ctx.profDir });
       pool.reset(false);
       try {
-        rows.push(await fixedRate(ctx, [relay], receiver, pool, rate, ctx.e2eSeconds));
+        // No warm-up: a relay that has just (re)started gets Paygate's retries at once, so the first seconds count.
+        rows.push(await fixedRate(ctx, [relay], receiver, pool, rate, ctx.e2eSeconds, { warmUp: false, coldSeconds: COLD_SECONDS }));
       } finally {
         await relay.stop();
       }

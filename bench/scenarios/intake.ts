@@ -7,11 +7,19 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BodyPool, round, startBare, startRelay, type BenchContext, type Child } from '../lib/harness.js';
+import { BodyPool, cpuMeter, round, startBare, startRelay, type BenchContext, type Child, type CpuSplit } from '../lib/harness.js';
 import { runLoad, type LoadResult } from '../lib/load.js';
 
 export interface IntakeRow extends Omit<LoadResult, 'okTransIds'> {
   server: string;
+  /** Server process CPU (utime+stime, all threads, /proc) over the measured window. */
+  serverCpuSeconds: number;
+  /** Server CPU microseconds per request answered 2xx (200 for the relay). */
+  cpuMicrosPer2xx: number;
+  /** CPU of the load generator (this process) over the same window: near 1 s/s means it was the limit. */
+  loadCpuSeconds: number;
+  /** Server CPU µs per 2xx by thread: main (event loop), the busiest other (the relay's SQLite writer), the rest (V8, libuv). */
+  perThreadMicros: { main: number; busiestOther: number; rest: number };
 }
 
 export interface Durability {
@@ -28,11 +36,24 @@ export interface IntakeResult {
   intakeOnly?: IntakeRow & { durability: Durability; bodiesBuiltLate: number };
   ratio: number;
   ratioIntakeOnly?: number;
+  /** Relay CPU per 200 ÷ bare Fastify CPU per 2xx, same run, same load. */
+  cpuRatio: number;
+  cpuRatioIntakeOnly?: number;
 }
 
-const row = (server: string, r: LoadResult): IntakeRow => {
-  const { okTransIds: _ids, ...rest } = r;
-  return { server, ...rest };
+interface Measured {
+  main: LoadResult;
+  okIds: string[];
+  cpu: CpuSplit;
+}
+
+const row = (server: string, m: Measured): IntakeRow => {
+  const { okTransIds: _ids, ...rest } = m.main;
+  const per = (x: number) => round((x / m.main.ok) * 1e6, 1);
+  return {
+    server, ...rest, serverCpuSeconds: m.cpu.serverCpuSeconds, loadCpuSeconds: m.cpu.loadCpuSeconds, cpuMicrosPer2xx: per(m.cpu.serverCpuSeconds),
+    perThreadMicros: { main: per(m.cpu.mainThreadCpuSeconds), busiestOther: per(m.cpu.busiestOtherThreadCpuSeconds), rest: per(m.cpu.restCpuSeconds) },
+  };
 };
 
 /**
@@ -42,7 +63,7 @@ const row = (server: string, r: LoadResult): IntakeRow => {
  * cost ~0.2 ms each to build, so building for the bare server's pace when the
  * relay runs at a tenth of it would waste half a minute.
  */
-async function measure(ctx: BenchContext, server: Child, pool: BodyPool, trackOk: boolean, capPerSec?: number): Promise<{ main: LoadResult; okIds: string[] }> {
+async function measure(ctx: BenchContext, server: Child, pool: BodyPool, trackOk: boolean, capPerSec?: number): Promise<Measured> {
   const base = { url: server.url, connections: ctx.connections, pool, trackOk };
   const late = pool.builtLate;
   const warm = await runLoad({ ...base, seconds: ctx.warmupSeconds });
@@ -55,11 +76,12 @@ async function measure(ctx: BenchContext, server: Child, pool: BodyPool, trackOk
     if (need > pool.bodies.length) ctx.log(`intake: warm-up ${warm.reqPerSec} req/s; building ${need - pool.bodies.length} more distinct callbacks`);
     await pool.ensure(Math.min(need, 600_000));
   }
+  const meter = cpuMeter(server.proc.pid!);
   const main = await runLoad({ ...base, seconds: ctx.intakeSeconds });
-  return { main, okIds: [...warm.okTransIds, ...main.okTransIds] };
+  return { main, okIds: [...warm.okTransIds, ...main.okTransIds], cpu: meter.stop() };
 }
 
-function checkDurability(file: string, okIds: string[]): Durability {
+export function checkDurability(file: string, okIds: string[]): Durability {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const stored = new Set((db.prepare('SELECT trans_id FROM events').pluck().all() as string[]));
@@ -79,9 +101,9 @@ async function relayRun(ctx: BenchContext, pool: BodyPool, name: string, withEnd
   pool.reset(false);
   const late = pool.builtLate;
   try {
-    const { main, okIds } = await measure(ctx, relay, pool, true, bareReqPerSec);
+    const m = await measure(ctx, relay, pool, true, bareReqPerSec);
     await relay.stop();
-    return { main, durability: checkDurability(file, okIds), builtLate: pool.builtLate - late };
+    return { m, durability: checkDurability(file, m.okIds), builtLate: pool.builtLate - late };
   } finally {
     await relay.stop();
     await receiver?.stop();
@@ -92,25 +114,30 @@ export async function intakeScenario(ctx: BenchContext, pool: BodyPool, opts: { 
   ctx.log(`intake: bare Fastify, ${ctx.connections} connections, ${ctx.warmupSeconds} s warm-up + ${ctx.intakeSeconds} s`);
   const bare = await startBare('intake');
   pool.reset(true);
-  let bareMain: LoadResult;
+  let bareRun: Measured;
   try {
-    bareMain = (await measure(ctx, bare, pool, false)).main;
+    bareRun = await measure(ctx, bare, pool, false);
   } finally {
     await bare.stop();
   }
-  ctx.log(`intake: bare ${bareMain.reqPerSec} req/s`);
+  const bareRow = row('bare fastify', bareRun);
+  ctx.log(`intake: bare ${bareRow.reqPerSec} req/s, ${bareRow.cpuMicrosPer2xx} µs CPU per request`);
   ctx.log('intake: relay with one endpoint (delivery running)');
-  const withEp = await relayRun(ctx, pool, 'intake', true, bareMain.reqPerSec);
+  const withEp = await relayRun(ctx, pool, 'intake', true, bareRow.reqPerSec);
+  const relayRow = row('relay (1 endpoint)', withEp.m);
   const result: IntakeResult = {
-    bare: row('bare fastify', bareMain),
-    relay: { ...row('relay (1 endpoint)', withEp.main), durability: withEp.durability, bodiesBuiltLate: withEp.builtLate },
-    ratio: round(withEp.main.reqPerSec / bareMain.reqPerSec, 3),
+    bare: bareRow,
+    relay: { ...relayRow, durability: withEp.durability, bodiesBuiltLate: withEp.builtLate },
+    ratio: round(relayRow.reqPerSec / bareRow.reqPerSec, 3),
+    cpuRatio: round(relayRow.cpuMicrosPer2xx / bareRow.cpuMicrosPer2xx, 2),
   };
   if (opts.intakeOnly) {
     ctx.log('intake: relay without endpoints (intake only)');
-    const only = await relayRun(ctx, pool, 'intake-only', false, bareMain.reqPerSec);
-    result.intakeOnly = { ...row('relay (intake only)', only.main), durability: only.durability, bodiesBuiltLate: only.builtLate };
-    result.ratioIntakeOnly = round(only.main.reqPerSec / bareMain.reqPerSec, 3);
+    const only = await relayRun(ctx, pool, 'intake-only', false, bareRow.reqPerSec);
+    const onlyRow = row('relay (intake only)', only.m);
+    result.intakeOnly = { ...onlyRow, durability: only.durability, bodiesBuiltLate: only.builtLate };
+    result.ratioIntakeOnly = round(onlyRow.reqPerSec / bareRow.reqPerSec, 3);
+    result.cpuRatioIntakeOnly = round(onlyRow.cpuMicrosPer2xx / bareRow.cpuMicrosPer2xx, 2);
   }
   return result;
 }

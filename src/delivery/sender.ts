@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import type { ErrorClass } from '../store/types.js';
 
 export interface SendResult {
@@ -28,20 +29,97 @@ function classify(err: unknown): ErrorClass {
   return 'connection_error';
 }
 
+/** How long a connection opened ahead may wait for its first request before it is closed. */
+const SPARE_MAX_AGE_MS = 30_000;
+
+/**
+ * undici opens connections only when a request needs one. This connector can
+ * open them ahead (warm-up, before the relay says ready): its pool's first
+ * connects take those sockets while they are still open, later ones go
+ * through undici's own connector with its defaults (10 s connect timeout,
+ * TLS session cache), as without it. A socket the receiver closed in the
+ * meantime is dropped, never handed out.
+ */
+class AheadConnector {
+  private readonly base = buildConnector({});
+  private readonly spare = new Map<Socket, () => void>();
+
+  readonly connect: buildConnector.connector = (opts, cb) => {
+    for (const [socket, gone] of this.spare) {
+      this.spare.delete(socket);
+      socket.off('close', gone).off('error', gone).off('end', gone);
+      // Asynchronously, as a real connect answers: undici's client is not re-entrant here.
+      if (!socket.destroyed && socket.writable && !socket.readableEnded) return process.nextTick(cb, null, socket);
+      socket.destroy();
+    }
+    this.base(opts, cb);
+  };
+
+  /** Opens `n` connections to the origin of `url`; resolves with how many were open within `withinMs`. */
+  async open(url: URL, n: number, withinMs: number): Promise<number> {
+    // As undici's client passes them: IPv6 literals without brackets, the port as written.
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    let opened = 0;
+    let firstError: Error | null = null;
+    const one = () =>
+      new Promise<void>((resolve) => {
+        this.base({ hostname, host: url.host, protocol: url.protocol, port: url.port }, (err, socket) => {
+          if (err || !socket) {
+            firstError ??= err ?? new Error('no socket');
+            return resolve();
+          }
+          const gone = () => {
+            this.spare.delete(socket);
+            socket.destroy();
+          };
+          socket.on('close', gone).on('error', gone).on('end', gone);
+          this.spare.set(socket, gone);
+          setTimeout(() => this.spare.has(socket) && gone(), SPARE_MAX_AGE_MS).unref();
+          opened++;
+          resolve();
+        });
+      });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(Array.from({ length: n }, one)), new Promise((r) => (timer = setTimeout(r, withinMs)))]);
+    clearTimeout(timer);
+    if (opened === 0 && firstError) throw firstError;
+    return opened;
+  }
+
+  close(): void {
+    for (const gone of this.spare.values()) gone();
+  }
+}
+
 /**
  * One keep-alive pool per endpoint, sized to the endpoint's concurrency, so a
  * slow receiver ties up only its own connections.
  */
 export class Sender {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, { pool: Pool; connector: AheadConnector }>();
+
+  private entry(endpointId: string, url: URL, connections: number): { pool: Pool; connector: AheadConnector } {
+    let e = this.pools.get(endpointId);
+    if (!e) {
+      const connector = new AheadConnector();
+      e = { pool: new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000, connect: connector.connect }), connector };
+      this.pools.set(endpointId, e);
+    }
+    return e;
+  }
 
   private pool(endpointId: string, url: URL, connections: number): Pool {
-    let p = this.pools.get(endpointId);
-    if (!p) {
-      p = new Pool(url.origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
-      this.pools.set(endpointId, p);
-    }
-    return p;
+    return this.entry(endpointId, url, connections).pool;
+  }
+
+  /**
+   * Opens the endpoint's connections now (TCP, and TLS for https) so the first
+   * deliveries after a start do not wait for them; no request is sent.
+   * Resolves with the number open within `withinMs`; rejects when none could be opened.
+   */
+  preconnect(ep: { id: string; url: string; concurrency: number }, withinMs: number): Promise<number> {
+    const url = new URL(ep.url);
+    return this.entry(ep.id, url, ep.concurrency).connector.open(url, ep.concurrency, withinMs);
   }
 
   async send(
@@ -105,7 +183,8 @@ export class Sender {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => p.destroy())));
+    for (const { connector } of this.pools.values()) connector.close();
+    await Promise.all([...this.pools.values()].map(({ pool: p }) => p.close().catch(() => p.destroy())));
     this.pools.clear();
   }
 }

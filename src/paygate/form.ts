@@ -4,6 +4,13 @@
 // often arrive as ISO-8859-1 (a Django shop crashed on exactly that), so we
 // percent-decode to bytes first and only then decode text. URLSearchParams
 // would assume UTF-8 and turn %FC into U+FFFD.
+//
+// This runs on every callback, so the common case takes a short path: in a
+// body of ASCII bytes (Paygate's notify: hex Data, plain Len and MerchantID) a
+// key or value without '%' or '+' is read straight from the body, with no copy
+// and no UTF-8 validation (ASCII reads the same in both charsets).
+
+import { isAscii, isUtf8 } from 'node:buffer';
 
 export type FormResult =
   | { ok: true; pairs: [string, string][] }
@@ -26,8 +33,6 @@ const CHARSETS: ReadonlyMap<string, Charset> = new Map<string, Charset>([
   ['us-ascii', 'latin1'],
   ['ascii', 'latin1'],
 ]);
-
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // 0x80-0x9F in windows-1252 (the WHATWG index; the five unassigned bytes keep their C1 code point).
 // Node 20's TextDecoder('windows-1252') decodes this range as latin1, so the table is ours.
@@ -82,39 +87,66 @@ function unescapeBytes(src: Buffer): Buffer | null {
 }
 
 function decodeBytes(bytes: Buffer, charset: Charset): string {
-  if (charset === 'latin1') return bytes.toString('latin1');
   if (charset === 'windows-1252') return decodeCp1252(bytes);
-  try {
-    return utf8Fatal.decode(bytes);
-  } catch {
-    // Declared UTF-8 but not UTF-8: the sender almost certainly meant
-    // ISO-8859-1 (the Paygate default). Rejecting would make Paygate repeat a
-    // notify that can never succeed, so read it the only other plausible way.
-    return bytes.toString('latin1');
+  // Declared UTF-8 but not UTF-8: the sender almost certainly meant
+  // ISO-8859-1 (the Paygate default). Rejecting would make Paygate repeat a
+  // notify that can never succeed, so read it the only other plausible way.
+  if (charset === 'latin1' || !isUtf8(bytes)) return bytes.toString('latin1');
+  // A BOM stays a character (U+FEFF), as with TextDecoder's ignoreBOM: toString('utf8') keeps it.
+  return bytes.toString('utf8');
+}
+
+/** True when body[from, to) holds a '%' or a '+'. */
+function hasEscape(body: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const b = body[i]!;
+    if (b === 0x25 || b === 0x2b) return true;
   }
+  return false;
+}
+
+/** One key or value; null on a broken escape. `ascii`: the whole body is ASCII. */
+function field(body: Buffer, from: number, to: number, charset: Charset, ascii: boolean): string | null {
+  if (from === to) return '';
+  if (ascii && !hasEscape(body, from, to)) return body.toString('latin1', from, to);
+  const bytes = unescapeBytes(body.subarray(from, to));
+  return bytes && decodeBytes(bytes, charset);
+}
+
+// Callbacks of one sender carry the same Content-Type string: remember the last answer.
+let lastContentType: string | undefined;
+let lastCharset: Charset | undefined = 'utf-8';
+
+function charsetFor(contentType: string | undefined): Charset | undefined {
+  if (contentType === lastContentType) return lastCharset;
+  const label = charsetOf(contentType);
+  const charset = label === undefined ? 'utf-8' : CHARSETS.get(label);
+  lastContentType = contentType;
+  lastCharset = charset;
+  return charset;
 }
 
 /** Order and key spelling are preserved; empty segments are skipped; `k` alone means `k=`. */
 export function parseForm(body: Buffer, contentType?: string): FormResult {
-  const label = charsetOf(contentType);
-  const charset = label === undefined ? 'utf-8' : CHARSETS.get(label);
+  const charset = charsetFor(contentType);
   if (!charset) return { ok: false, reason: 'unsupported_charset' };
 
+  const ascii = isAscii(body);
   const pairs: [string, string][] = [];
+  const n = body.length;
   let start = 0;
-  while (start <= body.length) {
+  while (start <= n) {
     let end = body.indexOf(0x26, start);
-    if (end < 0) end = body.length;
-    const segment = body.subarray(start, end);
+    if (end < 0) end = n;
+    if (end > start) {
+      let eq = body.indexOf(0x3d, start);
+      if (eq >= end) eq = -1;
+      const key = field(body, start, eq < 0 ? end : eq, charset, ascii);
+      const value = eq < 0 ? '' : field(body, eq + 1, end, charset, ascii);
+      if (key === null || value === null) return { ok: false, reason: 'malformed_body' };
+      pairs.push([key, value]);
+    }
     start = end + 1;
-    if (segment.length === 0) continue;
-    const eq = segment.indexOf(0x3d);
-    const rawKey = eq < 0 ? segment : segment.subarray(0, eq);
-    const rawValue = eq < 0 ? Buffer.alloc(0) : segment.subarray(eq + 1);
-    const key = unescapeBytes(rawKey);
-    const value = unescapeBytes(rawValue);
-    if (!key || !value) return { ok: false, reason: 'malformed_body' };
-    pairs.push([decodeBytes(key, charset), decodeBytes(value, charset)]);
   }
   return { ok: true, pairs };
 }

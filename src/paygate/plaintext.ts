@@ -8,7 +8,8 @@
 // what follows it is padding; otherwise the padding-stripped payload must have
 // exactly Len characters.
 
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+import { isUtf8 } from 'node:buffer';
+
 /** PKCS#7 pads to the block size: 8 for Blowfish, 16 for AES. */
 const MAX_PKCS7 = 16;
 
@@ -45,11 +46,7 @@ export function paddingCandidates(raw: Buffer): Buffer[] {
 
 /** Code points of valid UTF-8, or null when the bytes are not UTF-8 (the quirk cannot apply). */
 function utf8CharCount(buf: Buffer): number | null {
-  try {
-    utf8Fatal.decode(buf);
-  } catch {
-    return null;
-  }
+  if (!isUtf8(buf)) return null;
   // In valid UTF-8 every code point has exactly one non-continuation byte.
   let n = 0;
   for (const b of buf) if ((b & 0xc0) !== 0x80) n++;
@@ -89,11 +86,8 @@ export function cutPlaintext(raw: Buffer, len: number): Buffer | null {
 
 /** UTF-8 when the bytes are valid UTF-8, else ISO-8859-1 (which never fails). */
 export function decodeText(buf: Buffer): string {
-  try {
-    return utf8Fatal.decode(buf);
-  } catch {
-    return buf.toString('latin1');
-  }
+  // isUtf8 + toString: the same strictness as a fatal TextDecoder (which is slower), BOM kept as U+FEFF.
+  return isUtf8(buf) ? buf.toString('utf8') : buf.toString('latin1');
 }
 
 /**

@@ -15,6 +15,10 @@ t.test('charsets', async (t) => {
   t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; Charset=Latin1'), [['Name', 'Müller']]);
   t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; charset=windows-1252'), [['Name', 'Müller']]);
   t.same(pairs('a=b', 'application/x-www-form-urlencoded; charset=us-ascii'), [['a', 'b']]);
+  // The charset of the last Content-Type is remembered: a different one must not reuse it.
+  t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; charset=iso-8859-1'), [['Name', 'Müller']]);
+  t.equal(pairs('a=b', 'application/x-www-form-urlencoded; charset=shift_jis'), 'unsupported_charset');
+  t.same(pairs('Name=M%C3%BCller', 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller']]);
   t.same(pairs(Buffer.from('Name=Müller', 'latin1'), 'application/x-www-form-urlencoded; charset=iso-8859-1'), [['Name', 'Müller']], 'raw latin1 byte');
   t.same(pairs(Buffer.from('Name=Müller €', 'utf8'), 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller €']], 'raw UTF-8 bytes');
   t.same(pairs('Name=M%FCller', 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller']], 'declared UTF-8 but latin1 bytes: read as latin1');
@@ -48,6 +52,12 @@ t.test('structure', async (t) => {
   t.same(pairs('M%C3%BCller=1'), [['Müller', '1']], 'keys are decoded too');
   t.same(pairs(''), []);
   t.same(pairs('a=%7e%7E'), [['a', '~~']], 'hex escapes in either case');
+  // Plain ASCII fields are read straight from the body; a field with an escape beside them is decoded.
+  t.same(pairs('Data=ABCDEF0123&Len=5&Name=M%C3%BCller&x=a+b'), [['Data', 'ABCDEF0123'], ['Len', '5'], ['Name', 'Müller'], ['x', 'a b']]);
+  t.same(pairs(Buffer.from('Data=ABCD&Name=Müller', 'utf8')), [['Data', 'ABCD'], ['Name', 'Müller']], 'a non-ASCII byte elsewhere in the body');
+  t.same(pairs(Buffer.from('Name=M\xfcller&Data=AB', 'latin1'), 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller'], ['Data', 'AB']], 'declared UTF-8, raw latin1 byte');
+  t.same(pairs(Buffer.from('a=\ufeffx', 'utf8')), [['a', '\ufeffx']], 'a BOM stays a character');
+  t.same(pairs('=v&k'), [['', 'v'], ['k', '']], 'empty key, key alone');
 });
 
 t.test('bad escapes', async (t) => {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createHmac } from 'node:crypto';
 import { BlowfishCipher } from '../../src/paygate/blowfish.js';
 import { hexDecode, hexEncode } from '../../src/paygate/hex.js';
 import { computeMac, macMessage, verifyMac } from '../../src/paygate/mac.js';
@@ -49,6 +50,13 @@ t.test('MAC message and verification', async (t) => {
   t.notOk(verifyMac(Buffer.from('other'), { ...r, mac }), 'other key');
   t.notOk(verifyMac(key, { ...r, mac, code: '22060203' }), 'other code');
   t.notOk(verifyMac(key, { ...r, mac: 'ß'.repeat(32) }), 'non-ASCII does not throw');
+  // U+FB00 upper-cases to "FF": a MAC must be hex, not something that upper-cases into hex.
+  const ff = mac.indexOf('FF');
+  if (ff >= 0) t.notOk(verifyMac(key, { ...r, mac: `${mac.slice(0, ff)}\ufb00${mac.slice(ff + 2)}` }), 'ligature is not hex');
+  t.notOk(verifyMac(key, { ...r, mac: `${mac.slice(0, 62)}zz` }), 'non-hex digits');
+  // Independent computation: node:crypto's HMAC in lower-case hex.
+  const theirs = createHmac('sha256', key).update('P*T*M1*OK*00000000').digest('hex');
+  t.ok(verifyMac(key, { ...r, mac: theirs }), 'a MAC computed outside mac.ts verifies');
 });
 
 t.test('hex', async (t) => {
@@ -58,6 +66,11 @@ t.test('hex', async (t) => {
   t.equal(hexDecode('zz'), null, 'non-hex');
   t.equal(hexDecode('0a 0b'), null, 'spaces');
   t.equal(hexDecode('0x0a'), null);
+  // Buffer.from(s, 'hex') reads U+0130 by its low byte (0x30, '0'): that must not make it a digit.
+  t.equal(hexDecode('0a\u0130a'), null, 'characters above U+00FF');
+  t.equal(hexDecode('0a\u00c1a'), null, 'latin1 letters');
+  t.equal(hexDecode('0a0'.concat('g')), null, 'bad digit in the last pair');
+  t.same(hexDecode('00FFaB19'), Buffer.from([0x00, 0xff, 0xab, 0x19]), 'mixed case');
   t.equal(hexEncode(Buffer.from([0xab])), 'AB');
   t.equal(hexEncode(Buffer.from([0xab]), 'lower'), 'ab');
 });
