@@ -1,0 +1,77 @@
+// `npm run mutate [-- group…]`: StrykerJS, one run per group of
+// test/mutation/stryker.config.mjs, then the score per module.
+// `npm run mutate -- --planted [name…]`: the planted SQL and wiring bugs (planted.ts).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const { GROUPS: GROUP_MAP } = (await import('./stryker.config.mjs')) as { GROUPS: Record<string, unknown> };
+const GROUPS = Object.keys(GROUP_MAP);
+
+interface Report {
+  files: Record<string, { mutants: { status: string }[] }>;
+}
+
+export interface Score {
+  file: string;
+  killed: number;
+  timeout: number;
+  survived: number;
+  noCoverage: number;
+  errors: number;
+  /** Detected (killed or timed out) per valid mutant, in percent. */
+  score: number;
+}
+
+export function scores(report: Report): Score[] {
+  return Object.entries(report.files).map(([file, { mutants }]) => {
+    const n = (s: string) => mutants.filter((m) => m.status === s).length;
+    const s = { file, killed: n('Killed'), timeout: n('Timeout'), survived: n('Survived'), noCoverage: n('NoCoverage'), errors: n('CompileError') + n('RuntimeError') };
+    const valid = s.killed + s.timeout + s.survived + s.noCoverage;
+    return { ...s, score: valid ? (100 * (s.killed + s.timeout)) / valid : 100 };
+  });
+}
+
+function table(rows: Score[]): string {
+  const out = ['| module | killed | timeout | survived | no coverage | errors | score |', '|---|---:|---:|---:|---:|---:|---:|'];
+  for (const r of rows) out.push(`| \`${r.file}\` | ${r.killed} | ${r.timeout} | ${r.survived} | ${r.noCoverage} | ${r.errors} | ${r.score.toFixed(1)} % |`);
+  return out.join('\n');
+}
+
+function main(): number {
+  const args = process.argv.slice(2);
+  if (args.includes('--planted')) {
+    return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/mutation/planted.ts'), ...args.filter((a) => a !== '--planted')], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
+  }
+  const chosen = args.length ? args : GROUPS;
+  const unknown = chosen.filter((g) => !GROUPS.includes(g));
+  if (unknown.length) {
+    process.stderr.write(`unknown group ${unknown.join(', ')} (one of ${GROUPS.join(', ')}, or --planted)\n`);
+    return 2;
+  }
+  const rows: Score[] = [];
+  let failed = 0;
+  for (const group of chosen) {
+    const started = Date.now();
+    const r = spawnSync(join(ROOT, 'node_modules/.bin/stryker'), ['run', 'test/mutation/stryker.config.mjs'], {
+      cwd: ROOT, stdio: 'inherit', env: { ...process.env, MUTATE_GROUP: group },
+    });
+    const file = join(ROOT, `reports/mutation/${group}.json`);
+    if (r.status !== 0 || !existsSync(file)) {
+      process.stderr.write(`mutate: group ${group} failed (exit ${r.status})\n`);
+      failed++;
+      continue;
+    }
+    const s = scores(JSON.parse(readFileSync(file, 'utf8')) as Report);
+    rows.push(...s);
+    process.stdout.write(`\n${group}: ${Math.round((Date.now() - started) / 1000)} s\n${table(s)}\n`);
+  }
+  const summary = table(rows);
+  mkdirSync(join(ROOT, 'reports/mutation'), { recursive: true });
+  writeFileSync(join(ROOT, 'reports/mutation/summary.md'), `${summary}\n`);
+  process.stdout.write(`\nAll groups (reports/mutation/summary.md, HTML per group beside it):\n${summary}\n`);
+  return failed ? 1 : 0;
+}
+
+process.exitCode = main();
