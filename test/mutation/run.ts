@@ -1,6 +1,7 @@
 // `npm run mutate [-- group…]`: StrykerJS, one run per group of
 // test/mutation/stryker.config.mjs, then the score per module.
 // `npm run mutate -- --planted [name…]`: the planted SQL and wiring bugs (planted.ts).
+// `npm run mutate -- --summary`: the per-module table from the reports of earlier runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -44,10 +45,17 @@ function main(): number {
   if (args.includes('--planted')) {
     return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/mutation/planted.ts'), ...args.filter((a) => a !== '--planted')], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
   }
+  if (args.includes('--summary')) {
+    // The table from the reports already there (after runs of single groups).
+    const rows = GROUPS.map((g) => join(ROOT, `reports/mutation/${g}.json`)).filter(existsSync)
+      .flatMap((f) => scores(JSON.parse(readFileSync(f, 'utf8')) as Report));
+    process.stdout.write(`${table(rows)}\n`);
+    return 0;
+  }
   const chosen = args.length ? args : GROUPS;
   const unknown = chosen.filter((g) => !GROUPS.includes(g));
   if (unknown.length) {
-    process.stderr.write(`unknown group ${unknown.join(', ')} (one of ${GROUPS.join(', ')}, or --planted)\n`);
+    process.stderr.write(`unknown group ${unknown.join(', ')} (one of ${GROUPS.join(', ')}, or --planted, --summary)\n`);
     return 2;
   }
   const rows: Score[] = [];

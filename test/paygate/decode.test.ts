@@ -1,6 +1,7 @@
 import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { ERROR_CODES } from '../../src/errors.js';
+import { BlowfishCipher } from '../../src/paygate/blowfish.js';
 import { decodeCallback } from '../../src/paygate/decode.js';
 import { buildCallback, type CallbackSpec, type SimulateOptions, type SimulatedCallback } from '../../src/paygate/simulator.js';
 import type { DecodeOk, DecodeRejected, DecodeResult, MerchantKeys, Operation, RawCallback } from '../../src/paygate/types.js';
@@ -292,6 +293,14 @@ t.test('Data problems', async (t) => {
   rejected(t, raw('Len=4&Data=0011223344556677'), 'decrypt_failed');
   rejected(t, raw('MerchantID=ShopAes&Len=4&Data=0011223344556677'), 'invalid_hex');
   rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${'00'.repeat(16)}-${'11'.repeat(16)}`), 'decrypt_failed');
+  // AES Data of the wrong shape is malformed whatever the key, not a decryption failure
+  // (which would send an operator looking for a wrong key).
+  const iv = '00'.repeat(16);
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-${'11'.repeat(17)}`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-${'11'.repeat(8)}`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${'00'.repeat(8)}-${'11'.repeat(16)}`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-${'11'.repeat(16)}-${'11'.repeat(16)}`), 'invalid_hex');
   rejected(t, raw('a=%zz&Data=00'), 'malformed_body');
   rejected(t, raw('Len=8&Data=00&DATA=11'), 'malformed_body');
   rejected(t, raw('Len=8&Data=00', 'application/x-www-form-urlencoded; charset=koi8-r'), 'unsupported_charset');
@@ -311,6 +320,27 @@ t.test('after acceptance: Code and mandatory fields', async (t) => {
   rejected(t, decode(sim({ xid: '' })), 'missing_field', 'ShopTest');
   rejected(t, decode(sim({ transId: '' })), 'missing_field', 'ShopTest');
   rejected(t, decode(sim({ status: '' })), 'missing_field', 'ShopTest');
+});
+
+t.test('a signed callback with a core field absent (not only empty) is rejected naming what is missing', async (t) => {
+  const slot = KEYS.shopTest.keys[0]!;
+  const send = (pairs: [string, string][]) => {
+    const get = (k: string) => pairs.find(([n]) => n === k)?.[1] ?? '';
+    // Signed as Paygate signs: an absent value is an empty string between the asterisks.
+    const mac = createHmac('sha256', slot.hmac).update(['PayID', 'TransID', 'mid', 'Status', 'Code'].map(get).join('*')).digest('hex');
+    const plain = Buffer.from([...pairs, ['MAC', mac]].map(([k, v]) => `${k}=${v}`).join('&'));
+    const data = new BlowfishCipher(slot.blowfish!).encrypt(plain).toString('hex');
+    return decodeCallback({ method: 'POST', contentType: 'application/x-www-form-urlencoded', body: Buffer.from(`MerchantID=ShopTest&Len=${plain.length}&Data=${data}`) }, ALL);
+  };
+  const full: [string, string][] = [['mid', 'ShopTest'], ['PayID', 'a1'.repeat(16)], ['XID', 'b2'.repeat(16)], ['TransID', 'T-77'], ['Status', 'OK'], ['Code', '00000000']];
+  t.equal(send(full).ok, true, 'the complete record is accepted');
+  for (const [field, reason] of [['PayID', 'missing_field'], ['XID', 'missing_field'], ['TransID', 'missing_field'], ['Status', 'missing_field'], ['Code', 'invalid_code']] as const) {
+    const res = send(full.filter(([k]) => k !== field));
+    rejected(t, res, reason, 'ShopTest');
+    if (!res.ok) t.match(res.detail, field, `the detail names ${field}`);
+  }
+  // Without mid inside Data the record belongs to no one: not a MAC or merchant problem.
+  rejected(t, send(full.filter(([k]) => k !== 'mid')), 'malformed_plaintext');
 });
 
 t.test('duplicate core key inside Data → malformed_plaintext', async (t) => {
