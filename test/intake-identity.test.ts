@@ -78,6 +78,18 @@ t.test('the same callback from two merchants is two events, one per merchant', a
   t.same(callbackStates(h), ['accepted', 'accepted', 'duplicate']);
 });
 
+t.test('two payments whose PayID and TransID run together the same way are two events', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t)), { listen: false, delivery: false });
+  // 'a' + 'x' + 'xb' and 'ax' + 'x' + 'b' read the same once the fields are glued without a separator.
+  const xid = 'x';
+  const a = await post(h, '/paygate/notify/OC', { payId: 'a', xid, transId: 'xb', status: 'OK', code: '00000000' });
+  const b = await post(h, '/paygate/notify/OC', { payId: 'ax', xid, transId: 'b', status: 'OK', code: '00000000' });
+  t.same([a.statusCode, b.statusCode], [200, 200]);
+  const evs = await events(h);
+  t.same(evs.map((e) => `${e.data.payId}/${e.data.transId}`).sort(), ['a/xb', 'ax/b'], 'one event per payment');
+  t.same(callbackStates(h), ['accepted', 'accepted']);
+});
+
 t.test('Status=OK with a failure Code is a failure: only Code 00000000 is a success', async (t) => {
   const h = await startRelay(t, baseConfig(tmpDir(t)), { listen: false, delivery: false });
   // Status as the sender claims it, Code as Paygate decided it; the outcome is written out by hand.
