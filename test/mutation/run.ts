@@ -1,7 +1,8 @@
 // `npm run mutate [-- group…]`: StrykerJS, one run per group of
 // test/mutation/stryker.config.mjs, then the score per module.
 // `npm run mutate -- --planted [name…]`: the planted SQL and wiring bugs (planted.ts).
-// `npm run mutate -- --summary`: the per-module table from the reports of earlier runs.
+// `npm run mutate -- --summary`: the per-module table from the reports of earlier runs;
+// `--survivors`: every surviving mutant in those reports, with the line it changes.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,8 +11,14 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const { GROUPS: GROUP_MAP } = (await import('./stryker.config.mjs')) as { GROUPS: Record<string, unknown> };
 const GROUPS = Object.keys(GROUP_MAP);
 
+interface Mutant {
+  status: string;
+  mutatorName: string;
+  replacement: string;
+  location: { start: { line: number; column: number } };
+}
 interface Report {
-  files: Record<string, { mutants: { status: string }[] }>;
+  files: Record<string, { mutants: Mutant[] }>;
 }
 
 export interface Score {
@@ -45,6 +52,23 @@ function main(): number {
   if (args.includes('--planted')) {
     return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test/mutation/planted.ts'), ...args.filter((a) => a !== '--planted')], { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
   }
+  if (args.includes('--survivors')) {
+    // Each surviving mutant with the line it changes, to kill it or to explain it.
+    const out: string[] = [];
+    for (const g of GROUPS) {
+      const f = join(ROOT, `reports/mutation/${g}.json`);
+      if (!existsSync(f)) continue;
+      for (const [file, { mutants }] of Object.entries((JSON.parse(readFileSync(f, 'utf8')) as Report).files)) {
+        const src = readFileSync(join(ROOT, file), 'utf8').split('\n');
+        for (const m of mutants.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage')) {
+          const { line, column } = m.location.start;
+          out.push(`${file}:${line}:${column} ${m.mutatorName} → ${m.replacement.replace(/\s+/g, ' ').slice(0, 80)}\n    ${src[line - 1]?.trim()}`);
+        }
+      }
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    return 0;
+  }
   if (args.includes('--summary')) {
     // The table from the reports already there (after runs of single groups).
     const rows = GROUPS.map((g) => join(ROOT, `reports/mutation/${g}.json`)).filter(existsSync)
@@ -55,7 +79,7 @@ function main(): number {
   const chosen = args.length ? args : GROUPS;
   const unknown = chosen.filter((g) => !GROUPS.includes(g));
   if (unknown.length) {
-    process.stderr.write(`unknown group ${unknown.join(', ')} (one of ${GROUPS.join(', ')}, or --planted, --summary)\n`);
+    process.stderr.write(`unknown group ${unknown.join(', ')} (one of ${GROUPS.join(', ')}, or --planted, --summary, --survivors)\n`);
     return 2;
   }
   const rows: Score[] = [];
