@@ -44,6 +44,11 @@ t.test('Len that fits neither → null', async (t) => {
   t.equal(cutPlaintext(latin, 8)?.toString('latin1'), 'a=M\xfcller', 'but the byte rule still works');
   t.equal(cutPlaintext(Buffer.from('a=1\0\0x\0\0'), 3), null, 'bytes after zeros are not padding');
   t.equal(cutPlaintext(Buffer.from([0x61, 0x3d, 0x31, 3, 3, 2]), 3), null, 'bad PKCS#7 tail');
+  const p = Buffer.from('a=1&b=22');
+  t.equal(s(cutPlaintext(Buffer.concat([p, Buffer.alloc(16, 16)]), 8)), 'a=1&b=22', 'a whole 16-byte PKCS#7 block is padding');
+  t.equal(cutPlaintext(Buffer.concat([p, Buffer.alloc(17, 17)]), 8), null, '17 bytes of 0x11 are no padding: Len is wrong');
+  // A stray continuation byte is not UTF-8: code points cannot be counted, so Len 3 cannot stand for 4 bytes.
+  t.equal(cutPlaintext(Buffer.from('a=\x80b\0\0\0\0', 'latin1'), 3), null, 'no character rule for bytes that are not UTF-8');
 });
 
 t.test('decodeText and looksLikeText', async (t) => {
