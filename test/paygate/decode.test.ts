@@ -187,6 +187,41 @@ t.test('merchant mismatch: a key of ShopTest decrypts a record claiming ShopTwo'
   rejected(t, decode(sim({}, { midOverride: '' })), 'malformed_plaintext');
 });
 
+t.test('every rejection tells the operator what is wrong and where it was tried', async (t) => {
+  const raw = (body: string, ct?: string) => decodeCallback({ method: 'POST', contentType: ct, body: Buffer.from(body, 'latin1') }, ALL);
+  const garbage = '0011223344556677';
+  const badMacTwo: MerchantKeys = { ...KEYS.shopTwo, keys: [{ blowfish: KEYS.shopTwo.keys[0]!.blowfish, hmac: Buffer.from('not-the-hmac-key') }] };
+  // What the quarantine page shows, written out by hand.
+  const cases: [string, DecodeResult, string, RegExp][] = [
+    ['broken escape', raw(`a=%zz&Data=${garbage}`), 'malformed_body', /^a percent escape is broken$/],
+    ['unknown charset', raw('Len=8&Data=00', 'application/x-www-form-urlencoded; charset=koi8-r'), 'unsupported_charset', /^the declared charset is not supported$/],
+    ['no Len', raw(`MerchantID=ShopTest&Data=${garbage}`), 'missing_len', /^no Len field$/],
+    ['bad Len', raw(`MerchantID=ShopTest&Len=8x&Data=${garbage}`), 'missing_len', /^Len is not a positive decimal integer$/],
+    ['hex, one merchant', raw('MerchantID=ShopTest&Len=10&Data=xyz1'), 'invalid_hex', /^Data is not valid hex for the cipher \(blowfish merchant ShopTest\)$/],
+    ['hex, all merchants', raw('Len=10&Data=ABC'), 'invalid_hex', /\(3 merchants tried\)$/],
+    ['wrong keys, two slots', raw(`MerchantID=ShopTest&Len=4&Data=${garbage}`), 'decrypt_failed', /^Data does not decrypt with any key tried \(tried 2 key slots of merchant ShopTest\)$/],
+    ['wrong keys, one slot', raw(`MerchantID=ShopTwo&Len=4&Data=${garbage}`), 'decrypt_failed', /\(tried 1 key slot of merchant ShopTwo\)$/],
+    ['wrong keys, all merchants', raw(`Len=4&Data=${garbage}`), 'decrypt_failed', /\(tried 3 merchants\)$/],
+    ['no MAC', decode(sim({}, { omitMac: true })), 'mac_missing', /^decrypted to a record for this merchant but it carries no MAC \(tried 2 key slots of merchant ShopTest\)$/],
+    ['foreign mid', decode(sim({}, { midOverride: 'ShopTwo' })), 'merchant_mismatch', /^decrypted to a record whose mid is not the decrypting key's merchant /],
+    // The second merchant's key decrypts, its MAC fails: that is the finding, not the first merchant's failed decryption.
+    ['bad MAC, found by keys', decode(sim({}, { plainMerchantId: false }, badMacTwo)), 'mac_invalid', /MAC does not verify \(tried 3 merchants; key slots of merchant ShopTwo decrypted it\)$/],
+    ['bad Code', decode(sim({ code: 'x' })), 'invalid_code', /\(merchant ShopTest key slot 0\)$/],
+    ['no PayID', decode(sim({ payId: '' }, { keySlot: 1 })), 'missing_field', /^PayID is missing or empty \(merchant ShopTest key slot 1\)$/],
+  ];
+  for (const [what, res, reason, detail] of cases) {
+    t.equal(res.ok ? 'accepted' : res.reason, reason, what);
+    if (!res.ok) t.match(res.detail, detail, `${what}: ${res.detail}`);
+  }
+});
+
+t.test('plain fields: a blank MerchantID is ignored, a repeated plain field keeps its first value', async (t) => {
+  t.equal(ok(t, decode(sim({}, { plainMerchantId: '   ' }))).merchantId, 'ShopTest', 'a MerchantID of spaces does not rule every merchant out');
+  const cb = sim();
+  const res = ok(t, decodeCallback({ method: 'POST', contentType: cb.contentType, body: Buffer.concat([cb.body, Buffer.from('&order=991&order=992')]) }, ALL));
+  t.same(res.custom, { order: '991' });
+});
+
 t.test('tampered Data: single hex digit flips', async (t) => {
   const cb = sim({
     payId: 'a'.repeat(32),
