@@ -30,8 +30,6 @@ export function nextAttempt(i: RetryInput): RetryDecision {
   return { action: 'retry', at: i.now + delayMs, delayMs };
 }
 
-const ASCTIME_RE = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$/;
-
 /** Retry-After is either delta-seconds or an HTTP-date; anything else is ignored. */
 export function parseRetryAfter(value: string | undefined, now: number): number | null {
   if (!value) return null;
@@ -41,8 +39,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   // also takes junk such as "1.5" or "-1" as dates in 2001, which made an invalid
   // Retry-After mean "retry immediately" instead of being ignored.
   if (!/^[A-Za-z]{3,9},? /.test(v)) return null;
-  // asctime ("Sun Nov  6 08:49:37 1994") carries no zone but means GMT; V8 would read it as local time.
-  const t = Date.parse(ASCTIME_RE.test(v) ? `${v} GMT` : v);
+  // HTTP-dates are GMT; asctime ("Sun Nov  6 08:49:37 1994") does not say so, and V8 would read it as local time.
+  const t = Date.parse(v.endsWith(' GMT') ? v : `${v} GMT`);
   if (Number.isNaN(t)) return null;
   return Math.max(0, t - now);
 }

@@ -4,6 +4,9 @@ import t from 'tap';
 import { DEFAULT_RETRY_SCHEDULE_MS } from '../../src/delivery/endpoints.js';
 import { nextAttempt, parseRetryAfter, type RetryInput } from '../../src/delivery/retry.js';
 
+// A zone far from UTC (+12:45 or +13:45): a date read as local time instead of GMT is off by hours here.
+process.env.TZ = 'Pacific/Chatham';
+
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 const S = 1000;
 const MIN = 60 * S;
