@@ -124,7 +124,8 @@ export const PLANTED: Planted[] = [
 
 function runFile(dir: string, file: string): { failed: boolean; ms: number } {
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
+  // As a plain node script tap's default is 30 s per file; the suite allows 120 s (package.json).
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: dir, encoding: 'utf8', timeout: 180_000, env: { TAP_TIMEOUT: '120', ...process.env } });
   return { failed: r.status !== 0, ms: Date.now() - started };
 }
 

@@ -87,7 +87,9 @@ function main(): number {
   for (const group of chosen) {
     const started = Date.now();
     const r = spawnSync(join(ROOT, 'node_modules/.bin/stryker'), ['run', 'test/mutation/stryker.config.mjs'], {
-      cwd: ROOT, stdio: 'inherit', env: { ...process.env, MUTATE_GROUP: group },
+      // Test files run as plain node scripts, where tap's own default (30 s per file) applies: use
+      // the suite's 120 s, or a loaded box turns slow runs into false kills.
+      cwd: ROOT, stdio: 'inherit', env: { TAP_TIMEOUT: '120', ...process.env, MUTATE_GROUP: group },
     });
     const file = join(ROOT, `reports/mutation/${group}.json`);
     if (r.status !== 0 || !existsSync(file)) {

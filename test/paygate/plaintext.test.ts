@@ -28,6 +28,11 @@ t.test('characters-vs-bytes quirk', async (t) => {
   const spaces = Buffer.concat([bytes, Buffer.alloc(8 - (bytes.length % 8), 0x20)]);
   t.equal(s(cutPlaintext(spaces, chars)), text, 'quirk with spaces');
   t.equal(s(cutPlaintext(bytes, chars)), text, 'quirk without padding');
+  // Seven bytes short of a block: PKCS#7 adds a single 0x01.
+  const seven = 'a=Müller&b=€';
+  const sevenBytes = Buffer.from(seven, 'utf8');
+  t.equal(sevenBytes.length % 8, 7);
+  t.equal(s(cutPlaintext(Buffer.concat([sevenBytes, Buffer.from([1])]), [...seven].length)), seven, 'quirk with a one-byte PKCS#7 pad');
 });
 
 t.test('Len that fits neither → null', async (t) => {
