@@ -115,3 +115,20 @@ t.test('Status=OK with a failure Code is a failure: only Code 00000000 is a succ
   t.equal(ret.statusCode, 303);
   t.equal(ret.headers.location, 'https://shop.example/failed');
 });
+
+t.test('media type: the form type in any case is accepted; a GET return is judged by its Data, whatever header it carries', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t)), { listen: false, delivery: false });
+  const cb = buildCallback({ transId: transId('MT'), code: '00000000' }, SHOP);
+  const upper = await h.app.inject({ method: 'POST', url: '/paygate/notify/OC', headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded; Charset=UTF-8' }, payload: cb.body });
+  t.equal(upper.statusCode, 200, 'media type names are case-insensitive');
+  const ret = await h.app.inject({ method: 'GET', url: `/paygate/success/OC?${cb.query}`, headers: { 'content-type': 'text/plain' } });
+  t.equal(ret.statusCode, 303);
+  t.equal(ret.headers.location, 'https://shop.example/ok', 'a stray Content-Type on a GET does not turn a success into a failure');
+  const long = `application/${'x'.repeat(300)}`;
+  const refused = await h.app.inject({ method: 'POST', url: '/paygate/notify', headers: { 'content-type': long }, payload: cb.body });
+  t.equal(refused.statusCode, 415);
+  const q = await h.app.inject({ method: 'GET', url: '/admin/quarantine?limit=5', headers: { authorization: 'Bearer test-admin-token-0123456789' } });
+  const [item] = q.json().items as { reason: string; detail: string }[];
+  t.equal(item?.reason, 'unsupported_media_type');
+  t.equal(item?.detail, `content type application/${'x'.repeat(48)}`, 'the stored detail names the type, cut to 60 characters');
+});
