@@ -144,6 +144,19 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.equal((await s.attemptsOf(e.event!.id)).length, 3, "the stale owner's late answers are still recorded as attempts");
   });
 
+  t.test(`${name}: releaseAllLeases hands every lease back at once, without spending an attempt`, async (t) => {
+    const s = await make(t);
+    await s.ingest([item(), item(), item()]);
+    const held = await s.claim('a', 'w1', 2_000_000, 60_000, 2);
+    t.equal(held.length, 2);
+    // What a restarted single process does with the leases its previous run held.
+    t.equal(await s.releaseAllLeases(2_000_100), 2, 'both leases released, the unclaimed delivery untouched');
+    const again = await s.claim('a', 'w2', 2_000_200, 60_000, 10);
+    t.same(again.filter((d) => held.some((h) => h.id === d.id)).length, 2, 'another owner takes them long before the leases would have expired');
+    t.ok(again.every((d) => d.attempts === 0), 'no attempt spent');
+    t.equal(await s.release(held[0]!.id, 'w1', 2_000_300), false, 'the previous owner holds nothing any more');
+  });
+
   t.test(`${name}: dead letters, bulk redelivery, redeliver, release`, async (t) => {
     const s = await make(t);
     const e = item({ type: 'mandate.failed' });
