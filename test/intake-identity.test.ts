@@ -121,6 +121,8 @@ t.test('media type: the form type in any case is accepted; a GET return is judge
   const cb = buildCallback({ transId: transId('MT'), code: '00000000' }, SHOP);
   const upper = await h.app.inject({ method: 'POST', url: '/paygate/notify/OC', headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded; Charset=UTF-8' }, payload: cb.body });
   t.equal(upper.statusCode, 200, 'media type names are case-insensitive');
+  const spaced = await h.app.inject({ method: 'POST', url: '/paygate/notify/OC', headers: { 'content-type': 'application/x-www-form-urlencoded ; charset=utf-8' }, payload: cb.body });
+  t.equal(spaced.statusCode, 200, 'a space before the parameters is allowed');
   const ret = await h.app.inject({ method: 'GET', url: `/paygate/success/OC?${cb.query}`, headers: { 'content-type': 'text/plain' } });
   t.equal(ret.statusCode, 303);
   t.equal(ret.headers.location, 'https://shop.example/ok', 'a stray Content-Type on a GET does not turn a success into a failure');

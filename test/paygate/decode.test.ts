@@ -193,7 +193,10 @@ t.test('every rejection tells the operator what is wrong and where it was tried'
   const badMacTwo: MerchantKeys = { ...KEYS.shopTwo, keys: [{ blowfish: KEYS.shopTwo.keys[0]!.blowfish, hmac: Buffer.from('not-the-hmac-key') }] };
   // What the quarantine page shows, written out by hand.
   const cases: [string, DecodeResult, string, RegExp][] = [
+    ['no Data', raw('MerchantID=ShopTest&Len=8'), 'missing_data', /^no Data field, or it is empty$/],
     ['broken escape', raw(`a=%zz&Data=${garbage}`), 'malformed_body', /^a percent escape is broken$/],
+    ['Len off', decode(sim({}, { len: 7 })), 'len_mismatch', /^decrypted to a record but Len fits neither its byte nor its character length \(tried 2 key slots of merchant ShopTest\)$/],
+    ['no mid inside', decode(sim({}, { midOverride: '' })), 'malformed_plaintext', /^decrypted payload is not a key=value list with a mid /],
     ['unknown charset', raw('Len=8&Data=00', 'application/x-www-form-urlencoded; charset=koi8-r'), 'unsupported_charset', /^the declared charset is not supported$/],
     ['no Len', raw(`MerchantID=ShopTest&Data=${garbage}`), 'missing_len', /^no Len field$/],
     ['bad Len', raw(`MerchantID=ShopTest&Len=8x&Data=${garbage}`), 'missing_len', /^Len is not a positive decimal integer$/],
@@ -217,6 +220,10 @@ t.test('every rejection tells the operator what is wrong and where it was tried'
 
 t.test('plain fields: a blank MerchantID is ignored, a repeated plain field keeps its first value', async (t) => {
   t.equal(ok(t, decode(sim({}, { plainMerchantId: '   ' }))).merchantId, 'ShopTest', 'a MerchantID of spaces does not rule every merchant out');
+  t.equal(ok(t, decode(sim({}, { plainMerchantId: ' ShopTest ' }))).merchantId, 'ShopTest', 'spaces around the MerchantID are ignored');
+  const twice = sim();
+  const both = ok(t, decodeCallback({ method: 'POST', contentType: twice.contentType, body: Buffer.concat([twice.body, Buffer.from('&mid=Nobody')]) }, ALL));
+  t.equal(both.merchantId, 'ShopTest', 'the first plain merchant id counts, a later mid does not override it');
   const cb = sim();
   const res = ok(t, decodeCallback({ method: 'POST', contentType: cb.contentType, body: Buffer.concat([cb.body, Buffer.from('&order=991&order=992')]) }, ALL));
   t.same(res.custom, { order: '991' });
