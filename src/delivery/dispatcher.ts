@@ -35,6 +35,8 @@ interface Lane {
   pumping: boolean;
   again: boolean;
   disabled: boolean;
+  /** A disable is being stored: nothing new goes out, but the lane is shown disabled only once it is stored. */
+  disabling: boolean;
   timer: NodeJS.Timeout | null;
   timerAt: number;
 }
@@ -60,7 +62,7 @@ export class Dispatcher {
     this.clock = d.clock ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const ep of d.endpoints) {
-      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, timer: null, timerAt: 0 });
+      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, disabling: false, timer: null, timerAt: 0 });
     }
   }
 
@@ -106,7 +108,7 @@ export class Dispatcher {
         // A claim that returned fewer than asked drained the lane: claiming again in this pass
         // would only return nothing (a wasted write). Anything stored since wakes us (`again`).
         let drained = false;
-        while (!this.stopped && !lane.disabled && lane.inflight < lane.ep.concurrency) {
+        while (!this.stopped && !lane.disabled && !lane.disabling && lane.inflight < lane.ep.concurrency) {
           if (lane.buffer.length === 0 && drained) {
             idle = true;
             break;
@@ -125,12 +127,12 @@ export class Dispatcher {
             }
             // stop() or a disable began while the claim was in flight (an async store):
             // the buffer is handed back below instead of sent.
-            if (this.stopped || lane.disabled) break;
+            if (this.stopped || lane.disabled || lane.disabling) break;
           }
           this.launch(lane, lane.buffer.shift()!);
         }
       } while (lane.again && !this.stopped);
-      if (this.stopped || lane.disabled) await this.releaseBuffer(lane);
+      if (this.stopped || lane.disabled || lane.disabling) await this.releaseBuffer(lane);
       // Only an idle lane needs a timer: a busy one is woken by its next freed slot.
       else if (idle) await this.armTimer(lane);
     } finally {
@@ -246,10 +248,17 @@ export class Dispatcher {
 
   async disable(endpointId: string, reason: 'gone' | 'failing' | 'operator'): Promise<void> {
     const lane = this.lanes.get(endpointId);
-    if (!lane || lane.disabled) return;
-    lane.disabled = true;
+    if (!lane || lane.disabled || lane.disabling) return;
+    // The admin API and metrics read `disabled` from here and the reason from the store:
+    // store first, then flip, so a disabled endpoint is never shown without its reason.
+    lane.disabling = true;
+    try {
+      await this.d.store.setEndpointDisabled(endpointId, true, reason, this.clock());
+      lane.disabled = true;
+    } finally {
+      lane.disabling = false;
+    }
     await this.releaseBuffer(lane);
-    await this.d.store.setEndpointDisabled(endpointId, true, reason, this.clock());
     this.d.hub.emit('endpoint:disabled', { endpointId, reason });
   }
 

@@ -39,7 +39,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   // also takes junk such as "1.5" or "-1" as dates in 2001, which made an invalid
   // Retry-After mean "retry immediately" instead of being ignored.
   if (!/^[A-Za-z]{3,9},? /.test(v)) return null;
-  const t = Date.parse(v);
+  // HTTP-dates are GMT; asctime ("Sun Nov  6 08:49:37 1994") does not say so, and V8 would read it as local time.
+  const t = Date.parse(v.endsWith(' GMT') ? v : `${v} GMT`);
   if (Number.isNaN(t)) return null;
   return Math.max(0, t - now);
 }

@@ -48,6 +48,8 @@ t.test('a dead or hanging endpoint does not delay a healthy one or intake', asyn
   const p95 = latencies[Math.floor(latencies.length * 0.95)]!;
   // A blocked intake would take seconds (the receiver hangs 8 s); allow for a loaded CI box.
   t.ok(p95 < 1000, `intake latency p95 ${p95.toFixed(1)} ms`);
+  // The receiver has all 20; the relay commits the last answers a moment later (longer on a loaded box).
+  await until('healthy queue drained', async () => (await api(h, 'GET', '/admin/endpoints')).json.items.find((e: any) => e.id === 'healthy').health.queueDepth === 0);
   const eps = (await api(h, 'GET', '/admin/endpoints')).json.items as any[];
   t.equal(eps.find((e) => e.id === 'hanging').health.queueDepth, 20, 'the hanging endpoint\'s queue keeps them all');
   t.equal(eps.find((e) => e.id === 'healthy').health.queueDepth, 0);
@@ -205,7 +207,14 @@ t.test('410 Gone disables the endpoint at once; enabling via the API resumes del
   const h = await relayWith(t, [ep('hook', rx.url, secret, { retryScheduleMs: [0, 50, 100, 100] })]);
   t.equal(await metric(h.url, 'paygate_relay_endpoint_enabled', { endpoint: 'hook' }), 1, 'enabled at start');
   const first = await eventIdOf(h, await notify(h.url));
-  await until('endpoint disabled', async () => (await api(h, 'GET', '/admin/endpoints')).json.items[0].enabled === false);
+  // Every answer while it happens: a disabled endpoint must always come with its reason.
+  const seen: { enabled: boolean; disabledReason: string | null }[] = [];
+  await until('endpoint disabled because of 410', async () => {
+    const item = (await api(h, 'GET', '/admin/endpoints')).json.items[0];
+    seen.push({ enabled: item.enabled, disabledReason: item.disabledReason });
+    return item.disabledReason === 'gone' && item.enabled === false;
+  });
+  t.same(seen.filter((s) => !s.enabled && s.disabledReason !== 'gone'), [], 'never shown disabled without the reason');
   const view = (await api(h, 'GET', '/admin/endpoints', { token: VIEWER_TOKEN })).json.items[0];
   t.match(view, { id: 'hook', enabled: false, disabledReason: 'gone' }, 'GET /admin/endpoints shows it disabled because of 410');
   t.ok(view.disabledAt, 'with the time');
@@ -447,6 +456,10 @@ t.test('POST /admin/events/:id/redeliver sends again with the same webhook-id; r
   t.same(idsOf(rx2.received), [id, id]);
   t.equal((await api(h, 'POST', `/admin/events/${id}/redeliver?endpoint=nope`)).status, 404, 'unknown endpoint: 404');
   t.equal((await api(h, 'POST', '/admin/events/evt_00000000000000000000000000/redeliver')).status, 404, 'unknown event: 404');
-  const d = await delivery(h, id, 'hook');
+  // The receiver has the third request; its answer is committed a moment later.
+  const d = await until('third attempt recorded', async () => {
+    const v = await delivery(h, id, 'hook');
+    return v.state === 'succeeded' && v.attemptLog.length >= 3 ? v : null;
+  });
   t.equal(d.attemptLog.length, 3, 'every attempt is in the log');
 });

@@ -41,15 +41,16 @@ async function setup(t: Tap, endpoint: Record<string, unknown>, delays: Partial<
   await sqlite.migrate();
   const logs: string[] = [];
   const logger = createLogger('info', new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }));
+  const hub = new Hub();
   const d = new Dispatcher({
-    store: slowStore(sqlite, delays), endpoints: config.endpoints.map(buildEndpoint), hub: new Hub(), logger, sender: new Sender(),
+    store: slowStore(sqlite, delays), endpoints: config.endpoints.map(buildEndpoint), hub, logger, sender: new Sender(),
     owner: 'test-owner', leaseMs: 60_000, pollIntervalMs, userAgent: 'paygate-relay/test',
   });
   t.teardown(async () => {
     await d.stop(500);
     await sqlite.close();
   });
-  return { d, sqlite, logs };
+  return { d, sqlite, logs, hub };
 }
 
 /** Store n events routed to endpoint `ep`, as intake would. */
@@ -121,4 +122,33 @@ t.test('prefetched deliveries: a 410 disables the endpoint and the claimed-but-u
   rx.behave(() => undefined);
   await until('the rest delivered after re-enable', () => rx.received.length >= 3, 3000);
   t.ok(rx.received.length >= 3, 'after enable both remaining deliveries go out');
+});
+
+t.test('a 410 shows the endpoint disabled only once the reason is stored, and sends nothing more meanwhile', async (t) => {
+  const secret = newSecret();
+  const rx = await startReceiver(t, secret);
+  rx.behave(() => ({ status: 410 }));
+  // Storing the disable takes 300 ms (a slow disk or a PostgreSQL round trip): long enough to be seen.
+  const { d, sqlite, hub } = await setup(t, { id: 'a', url: rx.url, secret, concurrency: 2, retryScheduleMs: [0, 50], jitter: 0 }, { setEndpointDisabled: 300 }, 60_000);
+  const disabledEvents: string[] = [];
+  hub.on('endpoint:disabled', (e) => disabledEvents.push(e.reason));
+  await ingest(sqlite, 'a', 6);
+  await d.start();
+  // What an operator reads: `enabled` from the dispatcher, the reason from the store (GET /admin/endpoints).
+  const seen: { disabled: boolean; reason: string | null }[] = [];
+  await until('disabled', async () => {
+    const disabled = d.isDisabled('a');
+    const reason = (await sqlite.endpointStates()).find((s) => s.endpointId === 'a')?.disabledReason ?? null;
+    seen.push({ disabled, reason });
+    return disabled;
+  }, 3000);
+  t.same(seen.filter((s) => s.disabled && s.reason !== 'gone'), [], `never shown disabled without its reason (${seen.length} samples)`);
+  t.ok(seen.some((s) => !s.disabled), 'sampled while the disable was being stored');
+  await sleep(150);
+  t.equal(rx.received.length, 2, 'only the two requests already in flight hit the gone endpoint');
+  t.same(disabledEvents, ['gone'], 'disabled once, although both answers were 410');
+  const rows = sqlite.db.prepare('SELECT state, attempts, lease_owner FROM deliveries ORDER BY id').all() as { state: string; attempts: number; lease_owner: string | null }[];
+  t.same(rows.map((r) => [r.state, r.attempts, r.lease_owner]), [
+    ['pending', 1, null], ['pending', 1, null], ['pending', 0, null], ['pending', 0, null], ['pending', 0, null], ['pending', 0, null],
+  ], 'two attempts spent; the rest are back in the outbox, none leased');
 });

@@ -4,6 +4,9 @@ import t from 'tap';
 import { DEFAULT_RETRY_SCHEDULE_MS } from '../../src/delivery/endpoints.js';
 import { nextAttempt, parseRetryAfter, type RetryInput } from '../../src/delivery/retry.js';
 
+// A zone far from UTC (+12:45 or +13:45): a date read as local time instead of GMT is off by hours here.
+process.env.TZ = 'Pacific/Chatham';
+
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 const S = 1000;
 const MIN = 60 * S;
@@ -111,6 +114,11 @@ t.test('parseRetryAfter: delta-seconds and HTTP-date, junk ignored', async (t) =
     [date(NOW - 90_000), 0, 'a date in the past means now'],
     [date(NOW), 0, 'exactly now'],
     ['Sunday, 19-Jan-25 12:01:00 GMT', Date.UTC(2025, 0, 19, 12, 1) - NOW, 'obsolete RFC 850 date'],
+    ['Sun Jan 19 12:01:00 2025', Date.UTC(2025, 0, 19, 12, 1) - NOW, 'obsolete asctime date, which means GMT whatever the local zone'],
+    ['Wed Jan 15 12:00:09 2025', 9_000, 'asctime with a two-digit day'],
+    ['Sat Jan  1 00:00:00 2000', 0, 'asctime with a space-padded day, in the past'],
+    ['15 Jan 2025 12:01:00 GMT', null, 'a date without its day name is not an HTTP-date'],
+    ['Someday, soon', null, 'starts like an HTTP-date but is none'],
     [undefined, null, 'absent'],
     ['', null, 'empty'],
     ['soon', null, 'not a number or date'],

@@ -53,6 +53,18 @@ t.test('resolveOperation', async (t) => {
   t.equal(resolveOperation(undefined, { mandateId: 'M' }), 'mandate');
   t.equal(resolveOperation(undefined, { mandateId: '' }), 'payment');
   t.equal(resolveOperation(undefined, {}), 'payment');
+  // Every debtor.aspx EventToken, written out from the protocol (MD, OC, OS, CR; prepayments AN, ST, ZE, UP).
+  const tokens: [string, Operation][] = [
+    ['MD', 'debtor'], ['OC', 'open_position'], ['OS', 'open_position_reversal'], ['CR', 'credit'],
+    ['AN', 'prepayment'], ['ST', 'prepayment_reversal'], ['ZE', 'prepayment_paid'], ['UP', 'prepayment_update'],
+  ];
+  for (const [token, op] of tokens) {
+    t.equal(resolveOperation(undefined, { eventToken: token, mandateId: 'M' }), op, `EventToken ${token}`);
+    t.equal(resolveOperation(undefined, { eventToken: token.toLowerCase() }), op, `EventToken ${token.toLowerCase()}`);
+  }
+  for (const token of ['mandate', 'credit', 'open-position', '']) {
+    t.equal(resolveOperation(undefined, { eventToken: token }), 'payment', `${JSON.stringify(token)} is a path kind, not an EventToken`);
+  }
 });
 
 t.test('eventTypeOf covers exactly EVENT_TYPES', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { createHmac } from 'node:crypto';
 import { ERROR_CODES } from '../../src/errors.js';
+import { BlowfishCipher } from '../../src/paygate/blowfish.js';
 import { decodeCallback } from '../../src/paygate/decode.js';
 import { buildCallback, type CallbackSpec, type SimulateOptions, type SimulatedCallback } from '../../src/paygate/simulator.js';
 import type { DecodeOk, DecodeRejected, DecodeResult, MerchantKeys, Operation, RawCallback } from '../../src/paygate/types.js';
@@ -186,6 +187,48 @@ t.test('merchant mismatch: a key of ShopTest decrypts a record claiming ShopTwo'
   rejected(t, decode(sim({}, { midOverride: '' })), 'malformed_plaintext');
 });
 
+t.test('every rejection tells the operator what is wrong and where it was tried', async (t) => {
+  const raw = (body: string, ct?: string) => decodeCallback({ method: 'POST', contentType: ct, body: Buffer.from(body, 'latin1') }, ALL);
+  const garbage = '0011223344556677';
+  const badMacTwo: MerchantKeys = { ...KEYS.shopTwo, keys: [{ blowfish: KEYS.shopTwo.keys[0]!.blowfish, hmac: Buffer.from('not-the-hmac-key') }] };
+  // What the quarantine page shows, written out by hand.
+  const cases: [string, DecodeResult, string, RegExp][] = [
+    ['no Data', raw('MerchantID=ShopTest&Len=8'), 'missing_data', /^no Data field, or it is empty$/],
+    ['broken escape', raw(`a=%zz&Data=${garbage}`), 'malformed_body', /^a percent escape is broken$/],
+    ['Len off', decode(sim({}, { len: 7 })), 'len_mismatch', /^decrypted to a record but Len fits neither its byte nor its character length \(tried 2 key slots of merchant ShopTest\)$/],
+    ['no mid inside', decode(sim({}, { midOverride: '' })), 'malformed_plaintext', /^decrypted payload is not a key=value list with a mid /],
+    ['unknown charset', raw('Len=8&Data=00', 'application/x-www-form-urlencoded; charset=koi8-r'), 'unsupported_charset', /^the declared charset is not supported$/],
+    ['no Len', raw(`MerchantID=ShopTest&Data=${garbage}`), 'missing_len', /^no Len field$/],
+    ['bad Len', raw(`MerchantID=ShopTest&Len=8x&Data=${garbage}`), 'missing_len', /^Len is not a positive decimal integer$/],
+    ['hex, one merchant', raw('MerchantID=ShopTest&Len=10&Data=xyz1'), 'invalid_hex', /^Data is not valid hex for the cipher \(blowfish merchant ShopTest\)$/],
+    ['hex, all merchants', raw('Len=10&Data=ABC'), 'invalid_hex', /\(3 merchants tried\)$/],
+    ['wrong keys, two slots', raw(`MerchantID=ShopTest&Len=4&Data=${garbage}`), 'decrypt_failed', /^Data does not decrypt with any key tried \(tried 2 key slots of merchant ShopTest\)$/],
+    ['wrong keys, one slot', raw(`MerchantID=ShopTwo&Len=4&Data=${garbage}`), 'decrypt_failed', /\(tried 1 key slot of merchant ShopTwo\)$/],
+    ['wrong keys, all merchants', raw(`Len=4&Data=${garbage}`), 'decrypt_failed', /\(tried 3 merchants\)$/],
+    ['no MAC', decode(sim({}, { omitMac: true })), 'mac_missing', /^decrypted to a record for this merchant but it carries no MAC \(tried 2 key slots of merchant ShopTest\)$/],
+    ['foreign mid', decode(sim({}, { midOverride: 'ShopTwo' })), 'merchant_mismatch', /^decrypted to a record whose mid is not the decrypting key's merchant /],
+    // The second merchant's key decrypts, its MAC fails: that is the finding, not the first merchant's failed decryption.
+    ['bad MAC, found by keys', decode(sim({}, { plainMerchantId: false }, badMacTwo)), 'mac_invalid', /MAC does not verify \(tried 3 merchants; key slots of merchant ShopTwo decrypted it\)$/],
+    ['bad Code', decode(sim({ code: 'x' })), 'invalid_code', /\(merchant ShopTest key slot 0\)$/],
+    ['no PayID', decode(sim({ payId: '' }, { keySlot: 1 })), 'missing_field', /^PayID is missing or empty \(merchant ShopTest key slot 1\)$/],
+  ];
+  for (const [what, res, reason, detail] of cases) {
+    t.equal(res.ok ? 'accepted' : res.reason, reason, what);
+    if (!res.ok) t.match(res.detail, detail, `${what}: ${res.detail}`);
+  }
+});
+
+t.test('plain fields: a blank MerchantID is ignored, a repeated plain field keeps its first value', async (t) => {
+  t.equal(ok(t, decode(sim({}, { plainMerchantId: '   ' }))).merchantId, 'ShopTest', 'a MerchantID of spaces does not rule every merchant out');
+  t.equal(ok(t, decode(sim({}, { plainMerchantId: ' ShopTest ' }))).merchantId, 'ShopTest', 'spaces around the MerchantID are ignored');
+  const twice = sim();
+  const both = ok(t, decodeCallback({ method: 'POST', contentType: twice.contentType, body: Buffer.concat([twice.body, Buffer.from('&mid=Nobody')]) }, ALL));
+  t.equal(both.merchantId, 'ShopTest', 'the first plain merchant id counts, a later mid does not override it');
+  const cb = sim();
+  const res = ok(t, decodeCallback({ method: 'POST', contentType: cb.contentType, body: Buffer.concat([cb.body, Buffer.from('&order=991&order=992')]) }, ALL));
+  t.same(res.custom, { order: '991' });
+});
+
 t.test('tampered Data: single hex digit flips', async (t) => {
   const cb = sim({
     payId: 'a'.repeat(32),
@@ -292,6 +335,14 @@ t.test('Data problems', async (t) => {
   rejected(t, raw('Len=4&Data=0011223344556677'), 'decrypt_failed');
   rejected(t, raw('MerchantID=ShopAes&Len=4&Data=0011223344556677'), 'invalid_hex');
   rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${'00'.repeat(16)}-${'11'.repeat(16)}`), 'decrypt_failed');
+  // AES Data of the wrong shape is malformed whatever the key, not a decryption failure
+  // (which would send an operator looking for a wrong key).
+  const iv = '00'.repeat(16);
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-${'11'.repeat(17)}`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-${'11'.repeat(8)}`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${'00'.repeat(8)}-${'11'.repeat(16)}`), 'invalid_hex');
+  rejected(t, raw(`MerchantID=ShopAes&Len=4&Data=${iv}-${'11'.repeat(16)}-${'11'.repeat(16)}`), 'invalid_hex');
   rejected(t, raw('a=%zz&Data=00'), 'malformed_body');
   rejected(t, raw('Len=8&Data=00&DATA=11'), 'malformed_body');
   rejected(t, raw('Len=8&Data=00', 'application/x-www-form-urlencoded; charset=koi8-r'), 'unsupported_charset');
@@ -311,6 +362,27 @@ t.test('after acceptance: Code and mandatory fields', async (t) => {
   rejected(t, decode(sim({ xid: '' })), 'missing_field', 'ShopTest');
   rejected(t, decode(sim({ transId: '' })), 'missing_field', 'ShopTest');
   rejected(t, decode(sim({ status: '' })), 'missing_field', 'ShopTest');
+});
+
+t.test('a signed callback with a core field absent (not only empty) is rejected naming what is missing', async (t) => {
+  const slot = KEYS.shopTest.keys[0]!;
+  const send = (pairs: [string, string][]) => {
+    const get = (k: string) => pairs.find(([n]) => n === k)?.[1] ?? '';
+    // Signed as Paygate signs: an absent value is an empty string between the asterisks.
+    const mac = createHmac('sha256', slot.hmac).update(['PayID', 'TransID', 'mid', 'Status', 'Code'].map(get).join('*')).digest('hex');
+    const plain = Buffer.from([...pairs, ['MAC', mac]].map(([k, v]) => `${k}=${v}`).join('&'));
+    const data = new BlowfishCipher(slot.blowfish!).encrypt(plain).toString('hex');
+    return decodeCallback({ method: 'POST', contentType: 'application/x-www-form-urlencoded', body: Buffer.from(`MerchantID=ShopTest&Len=${plain.length}&Data=${data}`) }, ALL);
+  };
+  const full: [string, string][] = [['mid', 'ShopTest'], ['PayID', 'a1'.repeat(16)], ['XID', 'b2'.repeat(16)], ['TransID', 'T-77'], ['Status', 'OK'], ['Code', '00000000']];
+  t.equal(send(full).ok, true, 'the complete record is accepted');
+  for (const [field, reason] of [['PayID', 'missing_field'], ['XID', 'missing_field'], ['TransID', 'missing_field'], ['Status', 'missing_field'], ['Code', 'invalid_code']] as const) {
+    const res = send(full.filter(([k]) => k !== field));
+    rejected(t, res, reason, 'ShopTest');
+    if (!res.ok) t.match(res.detail, field, `the detail names ${field}`);
+  }
+  // Without mid inside Data the record belongs to no one: not a MAC or merchant problem.
+  rejected(t, send(full.filter(([k]) => k !== 'mid')), 'malformed_plaintext');
 });
 
 t.test('duplicate core key inside Data → malformed_plaintext', async (t) => {

@@ -58,10 +58,36 @@ t.test('structure', async (t) => {
   t.same(pairs(Buffer.from('Name=M\xfcller&Data=AB', 'latin1'), 'application/x-www-form-urlencoded; charset=utf-8'), [['Name', 'Müller'], ['Data', 'AB']], 'declared UTF-8, raw latin1 byte');
   t.same(pairs(Buffer.from('a=\ufeffx', 'utf8')), [['a', '\ufeffx']], 'a BOM stays a character');
   t.same(pairs('=v&k'), [['', 'v'], ['k', '']], 'empty key, key alone');
+  t.same(pairs('=v&a=1'), [['', 'v'], ['a', '1']], 'an empty name keeps its value');
+  t.same(pairs('%EF%BB%BFa=1'), [['\ufeffa', '1']], 'a byte-order mark is data: a key never silently changes');
 });
 
 t.test('bad escapes', async (t) => {
-  for (const body of ['a=%', 'a=%4', 'a=%zz', 'a=%4g', '%=1', 'a=1&b=%%41', 'a=%-1']) {
+  // Letters just past F/f and the punctuation between the cases are no hex digits either.
+  for (const body of ['a=%', 'a=%4', 'a=%zz', 'a=%4g', '%=1', 'a=1&b=%%41', 'a=%-1', 'a=%G1', 'a=%W1', 'a=%1Z', 'a=%_1', 'a=%`1', 'a=%[1', 'a=%1@', 'a=%1:']) {
     t.equal(pairs(body), 'malformed_body', body);
   }
+});
+
+t.test('every byte survives a percent escape, in upper- and lower-case hex', async (t) => {
+  const bad: string[] = [];
+  for (let b = 0; b < 256; b++) {
+    const hex = b.toString(16).padStart(2, '0');
+    for (const h of [hex.toUpperCase(), hex.toLowerCase()]) {
+      const r = parseForm(Buffer.from(`k=%${h}&x%${h}=1`), 'application/x-www-form-urlencoded; charset=iso-8859-1');
+      const want = String.fromCharCode(b);
+      if (!r.ok || r.pairs[0]![1] !== want || r.pairs[1]![0] !== `x${want}`) bad.push(h);
+    }
+  }
+  t.same(bad, [], 'all 256 bytes, in values and keys');
+});
+
+t.test('every charset label Paygate senders use is accepted', async (t) => {
+  // Labels seen on Paygate callbacks and in shop frameworks, in any case, quoted or not.
+  const utf8 = ['utf-8', 'UTF-8', 'utf8', '"utf-8"'];
+  const latin1 = ['iso-8859-1', 'ISO-8859-1', 'iso8859-1', 'iso_8859-1', 'latin1', 'windows-1252', 'cp1252', 'us-ascii', 'ascii'];
+  for (const cs of utf8) t.same(pairs('n=M%C3%BCller', `application/x-www-form-urlencoded; charset=${cs}`), [['n', 'Müller']], `${cs} is UTF-8`);
+  for (const cs of latin1) t.same(pairs('n=M%FCller%E9', `application/x-www-form-urlencoded; charset=${cs}`), [['n', 'Mülleré']], `${cs} is read byte for byte`);
+  // A UTF-8 sequence under a Latin-1 label is two characters, not one: the label decides.
+  t.same(pairs('n=%C3%BC', 'application/x-www-form-urlencoded; charset=cp1252'), [['n', 'Ã¼']]);
 });

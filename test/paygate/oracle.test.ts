@@ -106,6 +106,9 @@ t.test('AES rejects bad shapes and wrong keys', async (t) => {
   t.ok(nulls > 40, `wrong keys mostly rejected (${nulls}/50)`);
 });
 
+// Written out by hand from the protocol: only 00000000 succeeds, a leading 6 is pending.
+const ORACLE_OUTCOME: Record<string, string> = { '00000000': 'succeeded', '22060203': 'failed', '60000000': 'pending' };
+
 t.test('decodeCallback accepts Data produced entirely by OpenSSL', async (t) => {
   const r = rng(505);
   for (const encryption of ['blowfish', 'aes'] as const) {
@@ -132,6 +135,8 @@ t.test('decodeCallback accepts Data produced entirely by OpenSSL', async (t) => 
         continue;
       }
       t.equal(res.record.code, code);
+      // Status is OK in every case: only the Code may decide the outcome.
+      t.equal(res.outcome, ORACLE_OUTCOME[code], `Status=OK Code=${code} is ${ORACLE_OUTCOME[code]}`);
       t.equal(res.record.description, 'Müller € 😀');
     }
   }

@@ -40,6 +40,11 @@ t.test('characters-vs-bytes quirk', async (t) => {
   const spaces = Buffer.concat([bytes, Buffer.alloc(8 - (bytes.length % 8), 0x20)]);
   t.equal(s(cutPlaintext(spaces, chars)), text, 'quirk with spaces');
   t.equal(s(cutPlaintext(bytes, chars)), text, 'quirk without padding');
+  // Seven bytes short of a block: PKCS#7 adds a single 0x01.
+  const seven = 'a=Müller&b=€';
+  const sevenBytes = Buffer.from(seven, 'utf8');
+  t.equal(sevenBytes.length % 8, 7);
+  t.equal(s(cutPlaintext(Buffer.concat([sevenBytes, Buffer.from([1])]), [...seven].length)), seven, 'quirk with a one-byte PKCS#7 pad');
 });
 
 t.test('Len that fits neither → null', async (t) => {
@@ -56,6 +61,11 @@ t.test('Len that fits neither → null', async (t) => {
   t.equal(cutPlaintext(latin, 8)?.toString('latin1'), 'a=M\xfcller', 'but the byte rule still works');
   t.equal(cutPlaintext(Buffer.from('a=1\0\0x\0\0'), 3), null, 'bytes after zeros are not padding');
   t.equal(cutPlaintext(Buffer.from([0x61, 0x3d, 0x31, 3, 3, 2]), 3), null, 'bad PKCS#7 tail');
+  const p = Buffer.from('a=1&b=22');
+  t.equal(s(cutPlaintext(Buffer.concat([p, Buffer.alloc(16, 16)]), 8)), 'a=1&b=22', 'a whole 16-byte PKCS#7 block is padding');
+  t.equal(cutPlaintext(Buffer.concat([p, Buffer.alloc(17, 17)]), 8), null, '17 bytes of 0x11 are no padding: Len is wrong');
+  // A stray continuation byte is not UTF-8: code points cannot be counted, so Len 3 cannot stand for 4 bytes.
+  t.equal(cutPlaintext(Buffer.from('a=\x80b\0\0\0\0', 'latin1'), 3), null, 'no character rule for bytes that are not UTF-8');
 });
 
 t.test('decodeText and looksLikeText', async (t) => {

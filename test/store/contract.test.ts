@@ -111,6 +111,52 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.equal((await s.attemptsOf(e1.event!.id)).length, 3, 'every attempt recorded, including the stale one');
   });
 
+  t.test(`${name}: after a takeover the stale owner can neither fail nor release the delivery`, async (t) => {
+    const s = await make(t);
+    const e = item({ transId: 'S' });
+    const later = item({ transId: 'S' });
+    await s.ingest([e, later]);
+    const now = 2_000_000;
+    const [mine] = await s.claim('a', 'w1', now, 1000, 10);
+    t.equal(mine?.eventId, e.event!.id);
+    // w1's lease expires while its request hangs; w2 takes the delivery over.
+    const [theirs] = await s.claim('a', 'w2', now + 2000, 60_000, 10);
+    t.equal(theirs?.id, mine!.id, 'the expired lease went to w2');
+
+    t.equal(await s.fail(mine!.id, 'w1', attempt(mine!.id, mine!.eventId, 500, now + 2100), { retryAt: now + 2200 }, now + 2100), false,
+      "the stale owner's failure is refused");
+    t.equal(await s.fail(mine!.id, 'w1', attempt(mine!.id, mine!.eventId, 500, now + 2150), { dead: true }, now + 2150), false,
+      "the stale owner cannot dead-letter it either");
+    t.equal(await s.release(mine!.id, 'w1', now + 2200), false, "the stale owner's release is refused");
+    t.match(await s.deliveriesOf(e.event!.id), [{ state: 'in_flight', attempts: 0, completedAt: null }], 'still in flight, no attempt counted, not dead');
+    t.equal(await s.countDeadLetters({}), 0);
+    t.same(await s.claim('a', 'w3', now + 2300, 1000, 10), [], 'nobody else can claim it (nor the later event of its transaction) while w2 holds it');
+    t.equal(await s.nextDueAt('a', now + 2300), null, 'no retry was scheduled by the stale owner');
+
+    // The new owner still holds the lease: its own outcome is the one that counts.
+    t.equal(await s.release(theirs!.id, 'w2', now + 2400), true, 'w2 can hand it back');
+    const [again] = await s.claim('a', 'w2', now + 2500, 60_000, 10);
+    t.equal(again?.id, mine!.id);
+    t.equal(await s.fail(again!.id, 'w2', attempt(again!.id, again!.eventId, 503, now + 2600), { retryAt: now + 9000 }, now + 2600), true,
+      'w2 records its failure');
+    t.match(await s.deliveriesOf(e.event!.id), [{ state: 'pending', attempts: 1, nextAttemptAt: now + 9000 }], "w2's retry time is the one stored");
+    t.equal(await s.release(again!.id, 'w2', now + 2700), false, 'a delivery no longer in flight cannot be released');
+    t.equal((await s.attemptsOf(e.event!.id)).length, 3, "the stale owner's late answers are still recorded as attempts");
+  });
+
+  t.test(`${name}: releaseAllLeases hands every lease back at once, without spending an attempt`, async (t) => {
+    const s = await make(t);
+    await s.ingest([item(), item(), item()]);
+    const held = await s.claim('a', 'w1', 2_000_000, 60_000, 2);
+    t.equal(held.length, 2);
+    // What a restarted single process does with the leases its previous run held.
+    t.equal(await s.releaseAllLeases(2_000_100), 2, 'both leases released, the unclaimed delivery untouched');
+    const again = await s.claim('a', 'w2', 2_000_200, 60_000, 10);
+    t.same(again.filter((d) => held.some((h) => h.id === d.id)).length, 2, 'another owner takes them long before the leases would have expired');
+    t.ok(again.every((d) => d.attempts === 0), 'no attempt spent');
+    t.equal(await s.release(held[0]!.id, 'w1', 2_000_300), false, 'the previous owner holds nothing any more');
+  });
+
   t.test(`${name}: dead letters, bulk redelivery, redeliver, release`, async (t) => {
     const s = await make(t);
     const e = item({ type: 'mandate.failed' });
