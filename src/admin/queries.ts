@@ -13,6 +13,7 @@ import { InvalidCursorError } from '../store/query.js';
 import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, EventFilter, QuarantineFilter, Store } from '../store/types.js';
 import type { AnyEvent } from './schemas.js';
 import { parseKind } from '../paygate/operation.js';
+import { isReprocessable, reasonHint } from '../quarantine.js';
 import { signedCallbackUrl } from '../paygate/url-token.js';
 
 /** What the admin operations need from the relay, and nothing else. */
@@ -150,15 +151,25 @@ export function mintCallbackUrl(svc: AdminServices, body: { merchant: string; ch
   return { url: r.url, path: r.path, token: r.token, transIdBound: r.transIdBound };
 }
 
+/**
+ * Decode a quarantined callback again. One whose reason no fix can change (src/quarantine.ts)
+ * is refused with 409 not_reprocessable: the answer would be the same, and saying so is clearer.
+ */
 export async function reprocessOne(svc: AdminServices, id: string) {
+  const cb = await svc.store.getCallback(id);
+  if (!cb || cb.state !== 'quarantined') throw new RelayError('not_found', `quarantined callback ${id}`);
+  if (!isReprocessable(cb.reason)) throw new RelayError('not_reprocessable', `${cb.reason}: ${reasonHint(cb.reason)}`);
   const r = await svc.intake.reprocess(id);
   if (!r) throw new RelayError('not_found', `quarantined callback ${id}`);
   return r;
 }
 
-/** Reprocess every quarantined callback matching the filter, page by page. */
+/**
+ * Reprocess every quarantined callback matching the filter, page by page. Those quarantined
+ * for a reason no fix can change are not decoded again: `skipped` counts them.
+ */
 export async function reprocessMatching(svc: AdminServices, filter: QuarantineFilter) {
-  const counts = { processed: 0, accepted: 0, duplicate: 0, conflict: 0, stillQuarantined: 0 };
+  const counts = { processed: 0, accepted: 0, duplicate: 0, conflict: 0, stillQuarantined: 0, skipped: 0 };
   const seen = new Set<string>();
   let cursor: string | undefined;
   do {
@@ -166,6 +177,10 @@ export async function reprocessMatching(svc: AdminServices, filter: QuarantineFi
     for (const c of page.items) {
       if (seen.has(c.id)) continue;
       seen.add(c.id);
+      if (!isReprocessable(c.reason)) {
+        counts.skipped++;
+        continue;
+      }
       const r = await svc.intake.reprocess(c.id);
       if (!r) continue;
       counts.processed++;

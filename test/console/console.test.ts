@@ -4,7 +4,7 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { SHOP, post } from '../helpers/paygate.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
-import { ADMIN_TOKEN, VIEWER_TOKEN, baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
+import { ADMIN_TOKEN, TEST_HMAC, VIEWER_TOKEN, baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 import { buildCallback } from '../../src/paygate/simulator.js';
 import { csrfIn, login } from './_lib.js';
 
@@ -258,4 +258,54 @@ t.test('overview numbers', async (t) => {
   t.match(page, /aria-label="Callbacks · last hour: 4 taken, 1 quarantined"/);
   t.match(page, /data-refresh="10000"/, 'the overview refreshes itself');
   t.match(page, /server time [\d.]+ ms/);
+});
+
+t.test('quarantine: Reprocess only where a fix can help; the API refuses the rest, the bulk skips and counts them', async (t) => {
+  const dir = tmpDir(t);
+  const h = await startRelay(t, baseConfig(dir), { listen: false, delivery: false });
+  const raw = (payload: string) => h.app.inject({ method: 'POST', url: '/paygate/notify', headers: form, payload });
+  // ShopTest switched to AES at Paygate while the relay still has it as Blowfish: Data is
+  // `iv-cipher`, not Blowfish hex, so invalid_hex, which a configuration change fixes.
+  const AES_KEY = 'aes-key-16-bytes';
+  const aesShop = { id: 'ShopTest', encryption: 'aes' as const, keys: [{ aes: Buffer.from(AES_KEY), hmac: Buffer.from(TEST_HMAC) }] };
+  t.equal((await post(h, '/paygate/notify/OC', { transId: 'AES-1' }, { merchant: aesShop })).statusCode, 400);
+  t.equal((await raw('MerchantID=ShopTest&Len=12')).statusCode, 400, 'missing_data');
+  t.equal((await raw('MerchantID=ShopTest&Len=12&Data=%zz')).statusCode, 400, 'malformed_body');
+  t.equal((await post(h, '/paygate/notify/OC', { transId: 'NOMAC-1' }, { omitMac: true })).statusCode, 401, 'mac_missing');
+  const all = (await h.relay.store.listQuarantine({}, 10)).items;
+  const byReason = Object.fromEntries(all.map((c) => [c.reason, c.id]));
+  t.same(Object.keys(byReason).sort(), ['invalid_hex', 'mac_missing', 'malformed_body', 'missing_data']);
+
+  const op = (await login(h, ADMIN_TOKEN)).client!;
+  const page = (await op.get('/console/quarantine')).body;
+  const rows = page.split('data-testid="quarantine-row"').slice(1);
+  const row = (reason: string) => rows.find((r) => r.includes(`>${reason}<`)) ?? '';
+  t.match(row('invalid_hex'), 'data-testid="reprocess"', 'invalid_hex: a configuration change can fix it');
+  for (const reason of ['missing_data', 'malformed_body', 'mac_missing']) {
+    t.notMatch(row(reason), 'data-testid="reprocess"', `${reason}: no Reprocess button`);
+    t.match(row(reason), 'data-testid="not-reprocessable"', `${reason}: says why instead`);
+  }
+  t.match(page, 'data-testid="reprocess-all"', 'the bulk action is offered while something can be helped');
+  t.notMatch((await op.get('/console/quarantine?reason=missing_data')).body, 'data-testid="reprocess-all"', 'but not for a reason that can never succeed');
+
+  const api = (method: 'POST', url: string) => h.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const refused = await api('POST', `/admin/quarantine/${byReason.missing_data}/reprocess`);
+  t.equal(refused.statusCode, 409, 'the API refuses a hopeless reason');
+  t.equal(refused.json().error, 'not_reprocessable', 'with a stable code');
+  t.match(refused.json().detail, /^missing_data: /, 'naming the reason');
+  t.equal((await op.post(`/console/quarantine/${byReason.malformed_body}/reprocess`, {})).status, 409, 'so does the console, even without a button');
+
+  const bulk = await op.post('/console/quarantine/reprocess', {});
+  t.match(String(bulk.headers.location), 'msg=bulk&n=1&a=0&d=0&s=1&k=3', 'one decoded again, three skipped');
+  t.match((await op.get(String(bulk.headers.location))).body, 'Skipped 3 quarantined for a reason no fix can change.');
+  const apiBulk = await api('POST', '/admin/quarantine/reprocess');
+  t.match(apiBulk.json(), { processed: 1, stillQuarantined: 1, skipped: 3 });
+
+  // The fix: the merchant's encryption and key in the configuration; the same bytes now verify.
+  await h.close();
+  const h2 = await startRelay(t, baseConfig(dir, { merchants: [{ id: 'ShopTest', encryption: 'aes', keys: [{ aes: AES_KEY, hmac: TEST_HMAC }] }] }), { listen: false, delivery: false });
+  const fixed = await h2.app.inject({ method: 'POST', url: `/admin/quarantine/${byReason.invalid_hex}/reprocess`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  t.equal(fixed.statusCode, 200);
+  t.equal(fixed.json().result, 'accepted', 'invalid_hex became an event after the configuration fix');
+  t.equal(await h2.relay.store.quarantineSize(), 3, 'the hopeless ones stay, visible');
 });
