@@ -10,7 +10,7 @@ import type { OutgoingEvent } from '../events/publish.js';
 import type { Intake } from '../intake.js';
 import { DEFAULT_PAGE, MAX_PAGE, limit } from '../routes/schemas.js';
 import { InvalidCursorError } from '../store/query.js';
-import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, EventFilter, QuarantineFilter, Store } from '../store/types.js';
+import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, EventFilter, QuarantineFilter, Store } from '../store/types.js';
 import type { AnyEvent } from './schemas.js';
 import { parseKind } from '../paygate/operation.js';
 import { isReprocessable, reasonHint } from '../quarantine.js';
@@ -54,6 +54,24 @@ export function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
 export async function listEvents(svc: AdminServices, filter: EventFilter, limit: number, cursor?: string) {
   const page = await wrapCursor(() => svc.store.listEvents(filter, limit, cursor));
   return { items: page.items.map((e) => JSON.parse(e.payload) as AnyEvent), next: page.next };
+}
+
+export type DeliveryStatus = 'dead' | 'retrying' | 'pending' | 'delivered' | 'no_endpoint';
+export type EventDeliveryStatus = Omit<DeliveryCounts, 'eventId'> & { status: DeliveryStatus };
+
+/** An event's delivery status: the state that needs attention first wins (dead, retrying, pending), else delivered. */
+export function deliveryStatus(c: Omit<DeliveryCounts, 'eventId'> | undefined): DeliveryStatus {
+  if (!c || c.delivered + c.pending + c.retrying + c.dead === 0) return 'no_endpoint';
+  return c.dead > 0 ? 'dead' : c.retrying > 0 ? 'retrying' : c.pending > 0 ? 'pending' : 'delivered';
+}
+
+/** The delivery status of a page of events, from one aggregated query over their ids. */
+export async function deliveryStatuses(svc: AdminServices, eventIds: readonly string[]): Promise<Map<string, EventDeliveryStatus>> {
+  const counts = new Map((await svc.store.deliveryCounts(eventIds)).map((c) => [c.eventId, c]));
+  return new Map(eventIds.map((id) => {
+    const c = counts.get(id);
+    return [id, { status: deliveryStatus(c), delivered: c?.delivered ?? 0, pending: c?.pending ?? 0, retrying: c?.retrying ?? 0, dead: c?.dead ?? 0 }];
+  }));
 }
 
 /** How a callback was received, without its raw body (which holds Data). */

@@ -309,3 +309,66 @@ t.test('quarantine: Reprocess only where a fix can help; the API refuses the res
   t.equal(fixed.json().result, 'accepted', 'invalid_hex became an event after the configuration fix');
   t.equal(await h2.relay.store.quarantineSize(), 3, 'the hopeless ones stay, visible');
 });
+
+t.test('events list: a delivery-status column per event, from one query for the page', async (t) => {
+  const secret = newSecret();
+  const ok = await startReceiver(t, secret);
+  const busy = await startReceiver(t, secret);
+  busy.behave(() => ({ status: 500, body: 'busy' }));
+  const h = await startRelay(t, baseConfig(tmpDir(t), {
+    endpoints: [
+      { id: 'erp', url: ok.url, secret, events: ['open_position.*', 'mandate.*'] },
+      { id: 'crm', url: ok.url.replace('/hook', '/gone'), secret, retryScheduleMs: [0], events: ['mandate.*'] },
+      { id: 'bi', url: busy.url, secret, retryScheduleMs: [0, 600_000], events: ['credit.*'] },
+      { id: 'off', url: ok.url, secret, enabled: false, events: ['prepayment.*'] },
+    ],
+  }), { listen: false });
+  for (const [kind, transId] of [['OC', 'S-OC'], ['mandate', 'S-MDT'], ['CR', 'S-CR'], ['AN', 'S-AN'], ['MD', 'S-MD']]) {
+    t.equal((await post(h, `/paygate/notify/${kind}`, { transId: transId!, ...(kind === 'mandate' ? { mandateId: 'M-S' } : {}) })).statusCode, 200);
+  }
+  const deadline = Date.now() + 5000;
+  const settled = async () => (await h.relay.store.countDeadLetters({})) === 1 && busy.received.length >= 1 && ok.delivered().length >= 2;
+  while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+
+  const store = h.relay.store;
+  let aggregated = 0;
+  let perEvent = 0;
+  const counts = store.deliveryCounts.bind(store);
+  const of = store.deliveriesOf.bind(store);
+  store.deliveryCounts = (ids) => ((aggregated++), counts(ids));
+  store.deliveriesOf = (id) => ((perEvent++), of(id));
+  const viewer = (await login(h, VIEWER_TOKEN)).client!;
+  const page = (await viewer.get('/console/events')).body;
+  t.equal(aggregated, 1, 'one aggregated query for the page');
+  t.equal(perEvent, 0, 'none per event');
+  t.match(page, '<th>Delivery</th>');
+  const cell = (transId: string) => {
+    const r = page.split('data-testid="event-row"').find((x) => x.includes(`>${transId}<`)) ?? '';
+    return /data-testid="delivery-status" data-status="([a-z_]+)"><span class="[^"]*">([^<]*)</.exec(r)?.slice(1) ?? [];
+  };
+  t.same(cell('S-OC'), ['delivered', 'delivered']);
+  t.same(cell('S-MDT'), ['dead', 'dead 1/2'], 'the worst of two endpoints, and how many');
+  t.same(cell('S-CR'), ['retrying', 'retrying'], 'failed once, another try scheduled');
+  t.same(cell('S-AN'), ['pending', 'pending'], 'waiting for a disabled endpoint');
+  t.same(cell('S-MD'), ['no_endpoint', 'no endpoint'], 'no endpoint subscribes to debtor events');
+  t.match(page, 'title="2 endpoints: 1 delivered, 1 dead"', 'every count in the tooltip');
+});
+
+t.test('dead letters: newest death first, whatever order the events came in', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t), { endpoints: [{ id: 'erp', url: 'http://127.0.0.1:9/hook', secret: newSecret() }] }), { listen: false, delivery: false });
+  for (const transId of ['DL-1', 'DL-2', 'DL-3']) await post(h, '/paygate/notify/OC', { transId });
+  const store = h.relay.store;
+  const claimed = await store.claim('erp', 'test', Date.now(), 60_000, 10);
+  t.equal(claimed.length, 3);
+  // The first event dies last: "dead since" decides the order, not the delivery's age.
+  const deathAt = [3_000, 1_000, 2_000].map((d) => Date.now() + d);
+  for (const [i, d] of claimed.entries()) {
+    await store.fail(d.id, 'test', { deliveryId: d.id, eventId: d.eventId, endpointId: 'erp', startedAt: deathAt[i]!, durationMs: 1, statusCode: 500, errorClass: 'non_2xx', responseBody: '' }, { dead: true }, deathAt[i]!);
+  }
+  const trans = async (id: string) => JSON.parse((await store.getEvent(id))!.payload).data.transId as string;
+  const expected = await Promise.all([0, 2, 1].map((i) => trans(claimed[i]!.eventId)));
+  const page = (await (await login(h, VIEWER_TOKEN)).client!.get('/console/dead-letters')).body;
+  const ids = [...page.matchAll(/href="\/console\/events\/(evt_[0-9A-Z]+)"/g)].map((m) => m[1]!);
+  t.same(await Promise.all(ids.map(trans)), expected, 'newest death first');
+  t.match(page, 'newest first');
+});

@@ -23,7 +23,7 @@ export function DeadLettersPage(props: {
   const filters = filtersOf(q);
   return (
     <Layout ctx={ctx} title="Dead letters" section="dead-letters">
-      <h1>Dead letters <small>deliveries that ran out of retries</small></h1>
+      <h1>Dead letters <small>deliveries that ran out of retries, newest first</small></h1>
       <Flash flash={props.flash} />
       <form class="filters panel" method="get" action="/console/dead-letters">
         <AnySelect name="endpoint" label="Endpoint" value={q.endpoint} options={props.endpoints} />
