@@ -372,3 +372,28 @@ t.test('dead letters: newest death first, whatever order the events came in', as
   t.same(await Promise.all(ids.map(trans)), expected, 'newest death first');
   t.match(page, 'newest first');
 });
+
+t.test('time filters are UTC in ISO 8601, parsed on the server; anything else is refused, not guessed', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t)), { listen: false, delivery: false });
+  await post(h, '/paygate/notify/OC', { transId: 'TIME-1' });
+  const viewer = (await login(h, VIEWER_TOKEN)).client!;
+  const now = Date.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const rows = (body: string) => (body.match(/data-testid="event-row"/g) ?? []).length;
+  const hourAgo = iso(now - 3_600_000).slice(0, 16);
+  const page = (await viewer.get(`/console/events?since=${encodeURIComponent(hourAgo)}`)).body;
+  t.equal(rows(page), 1, 'a time without a zone is UTC');
+  t.match(page, `name="since" value="${hourAgo}Z"`, 'and is written back with its Z');
+  t.match(page, /<input type="text" name="since"[^>]*placeholder="YYYY-MM-DDTHH:MMZ"[^>]*pattern=/, 'a text input showing the format, not datetime-local');
+  t.notMatch(page, 'datetime-local');
+  t.equal(rows((await viewer.get(`/console/events?since=${encodeURIComponent(iso(now + 3_600_000).slice(0, 16).replace('T', ' '))}Z`)).body), 0, 'a space for the T, an hour ahead: nothing yet');
+  const offset = (await viewer.get(`/console/events?until=${encodeURIComponent('2020-01-01T12:00+02:00')}`)).body;
+  t.match(offset, 'name="until" value="2020-01-01T10:00Z"', 'an explicit offset is honoured and shown in UTC');
+  for (const bad of ['Jan 31 2026 10:00', '31/01/2026 10:00', '2026-02-30T10:00Z']) {
+    const r = (await viewer.get(`/console/events?since=${encodeURIComponent(bad)}`)).body;
+    t.match(r, 'Filter not applied: since must be a UTC time as YYYY-MM-DDTHH:MM[:SS]Z', `${bad}: refused`);
+    t.equal(rows(r), 0, `${bad}: not read in some local zone`);
+  }
+  t.match((await viewer.get('/console/dead-letters?until=yesterday')).body, 'Filter not applied: until must be a UTC time');
+  t.match((await viewer.get('/console/quarantine?since=2026-01-31')).body, 'name="since" value="2026-01-31T00:00Z"', 'a date alone is its midnight UTC');
+});

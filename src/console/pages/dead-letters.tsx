@@ -11,7 +11,7 @@ const filtersOf = (q: DeadQuery) => ({ endpoint: q.endpoint, type: q.type, since
 export function describeFilter(q: DeadQuery): string {
   const parts = [
     q.endpoint && `endpoint ${q.endpoint}`, q.type && `type ${q.type}`,
-    q.since && `dead since ${toInputValue(q.since).replace('T', ' ')}Z`, q.until && `dead before ${toInputValue(q.until).replace('T', ' ')}Z`,
+    q.since && `dead since ${toInputValue(q.since)}`, q.until && `dead before ${toInputValue(q.until)}`,
   ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'all dead letters';
 }

@@ -1,7 +1,7 @@
 import type { DeliveryStatus, EventDeliveryStatus } from '../../admin/queries.js';
-import { fmtTime, qs } from '../format.js';
+import { qs } from '../format.js';
 import type { Html } from '../jsx-runtime.js';
-import { AnySelect, Badge, Empty, Flash, Layout, outcomeTone, TimeRange, type PageCtx } from '../ui.js';
+import { AnySelect, Badge, Empty, Flash, Layout, outcomeTone, Time, TimeRange, type PageCtx } from '../ui.js';
 
 export const EVENT_FILTER_KEYS = ['transId', 'payId', 'mandateId', 'type', 'merchantId', 'outcome', 'since', 'until'] as const;
 export type EventQuery = Partial<Record<(typeof EVENT_FILTER_KEYS)[number] | 'cursor', string>>;
@@ -84,7 +84,7 @@ export function EventsPage(props: {
               const href = `/console/events/${encodeURIComponent(String(e.id))}`;
               return (
                 <tr data-testid="event-row">
-                  <td class="mono">{fmtTime(s(e.receivedAt))}</td>
+                  <td class="mono"><Time t={s(e.receivedAt)} /></td>
                   <td><a href={href}>{s(e.type)}</a></td>
                   <td>{e.outcome ? <Badge tone={outcomeTone(e.outcome)}>{s(e.outcome)}</Badge> : <span class="muted">—</span>}</td>
                   <td><DeliveryCell s={props.statuses.get(String(e.id))} /></td>
