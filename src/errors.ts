@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, message: 'Not found.' },
   bad_request: { status: 400, message: 'The request is invalid.' },
   conflict: { status: 409, message: 'The resource is in a state that does not allow this.' },
+  not_reprocessable: { status: 409, message: 'The callback was quarantined for a reason no configuration or key change can fix: decoding it again cannot succeed.' },
   // Collectmaxx
   malformed_result_file: { status: 422, message: 'The Collectmaxx result file is malformed; nothing from it was imported.' },
 } as const satisfies Record<string, { status: number; message: string }>;

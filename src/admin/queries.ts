@@ -10,9 +10,10 @@ import type { OutgoingEvent } from '../events/publish.js';
 import type { Intake } from '../intake.js';
 import { DEFAULT_PAGE, MAX_PAGE, limit } from '../routes/schemas.js';
 import { InvalidCursorError } from '../store/query.js';
-import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, EventFilter, QuarantineFilter, Store } from '../store/types.js';
+import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, EventFilter, QuarantineFilter, Store } from '../store/types.js';
 import type { AnyEvent } from './schemas.js';
 import { parseKind } from '../paygate/operation.js';
+import { isReprocessable, reasonHint } from '../quarantine.js';
 import { signedCallbackUrl } from '../paygate/url-token.js';
 
 /** What the admin operations need from the relay, and nothing else. */
@@ -53,6 +54,24 @@ export function wrapCursor<T>(fn: () => Promise<T>): Promise<T> {
 export async function listEvents(svc: AdminServices, filter: EventFilter, limit: number, cursor?: string) {
   const page = await wrapCursor(() => svc.store.listEvents(filter, limit, cursor));
   return { items: page.items.map((e) => JSON.parse(e.payload) as AnyEvent), next: page.next };
+}
+
+export type DeliveryStatus = 'dead' | 'retrying' | 'pending' | 'delivered' | 'no_endpoint';
+export type EventDeliveryStatus = Omit<DeliveryCounts, 'eventId'> & { status: DeliveryStatus };
+
+/** An event's delivery status: the state that needs attention first wins (dead, retrying, pending), else delivered. */
+export function deliveryStatus(c: Omit<DeliveryCounts, 'eventId'> | undefined): DeliveryStatus {
+  if (!c || c.delivered + c.pending + c.retrying + c.dead === 0) return 'no_endpoint';
+  return c.dead > 0 ? 'dead' : c.retrying > 0 ? 'retrying' : c.pending > 0 ? 'pending' : 'delivered';
+}
+
+/** The delivery status of a page of events, from one aggregated query over their ids. */
+export async function deliveryStatuses(svc: AdminServices, eventIds: readonly string[]): Promise<Map<string, EventDeliveryStatus>> {
+  const counts = new Map((await svc.store.deliveryCounts(eventIds)).map((c) => [c.eventId, c]));
+  return new Map(eventIds.map((id) => {
+    const c = counts.get(id);
+    return [id, { status: deliveryStatus(c), delivered: c?.delivered ?? 0, pending: c?.pending ?? 0, retrying: c?.retrying ?? 0, dead: c?.dead ?? 0 }];
+  }));
 }
 
 /** How a callback was received, without its raw body (which holds Data). */
@@ -150,15 +169,25 @@ export function mintCallbackUrl(svc: AdminServices, body: { merchant: string; ch
   return { url: r.url, path: r.path, token: r.token, transIdBound: r.transIdBound };
 }
 
+/**
+ * Decode a quarantined callback again. One whose reason no fix can change (src/quarantine.ts)
+ * is refused with 409 not_reprocessable: the answer would be the same, and saying so is clearer.
+ */
 export async function reprocessOne(svc: AdminServices, id: string) {
+  const cb = await svc.store.getCallback(id);
+  if (!cb || cb.state !== 'quarantined') throw new RelayError('not_found', `quarantined callback ${id}`);
+  if (!isReprocessable(cb.reason)) throw new RelayError('not_reprocessable', `${cb.reason}: ${reasonHint(cb.reason)}`);
   const r = await svc.intake.reprocess(id);
   if (!r) throw new RelayError('not_found', `quarantined callback ${id}`);
   return r;
 }
 
-/** Reprocess every quarantined callback matching the filter, page by page. */
+/**
+ * Reprocess every quarantined callback matching the filter, page by page. Those quarantined
+ * for a reason no fix can change are not decoded again: `skipped` counts them.
+ */
 export async function reprocessMatching(svc: AdminServices, filter: QuarantineFilter) {
-  const counts = { processed: 0, accepted: 0, duplicate: 0, conflict: 0, stillQuarantined: 0 };
+  const counts = { processed: 0, accepted: 0, duplicate: 0, conflict: 0, stillQuarantined: 0, skipped: 0 };
   const seen = new Set<string>();
   let cursor: string | undefined;
   do {
@@ -166,6 +195,10 @@ export async function reprocessMatching(svc: AdminServices, filter: QuarantineFi
     for (const c of page.items) {
       if (seen.has(c.id)) continue;
       seen.add(c.id);
+      if (!isReprocessable(c.reason)) {
+        counts.skipped++;
+        continue;
+      }
       const r = await svc.intake.reprocess(c.id);
       if (!r) continue;
       counts.processed++;

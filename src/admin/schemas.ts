@@ -53,7 +53,11 @@ export const reprocessResult = z.union([
   z.object({ result: z.literal('still_quarantined'), reason: z.string(), detail: z.string() }),
 ]);
 
-export const reprocessCounts = z.object({ processed: z.int(), accepted: z.int(), duplicate: z.int(), conflict: z.int(), stillQuarantined: z.int() });
+export const reprocessCounts = z.object({
+  processed: z.int().describe('Callbacks decoded again.'),
+  accepted: z.int(), duplicate: z.int(), conflict: z.int(), stillQuarantined: z.int(),
+  skipped: z.int().describe('Callbacks not decoded again: quarantined for a reason no configuration or key change can fix (malformed body, missing Data or Len, a verified record lacking a field, ...).'),
+});
 
 export const conflict = component('Conflict', z.object({
   callbackId: z.string(), receivedAt: iso, merchantId: z.string(), transId: z.string().nullable(), payId: z.string().nullable(),

@@ -9,7 +9,7 @@ export type Flash = { text: string; bad?: boolean } | null;
 /** What a page's query string may carry for its message (besides its own filters). */
 export const flashQuery = z.object({
   msg: z.string().optional(), ep: z.string().optional(), busy: z.string().optional(), reason: z.string().optional(),
-  n: z.string().optional(), a: z.string().optional(), d: z.string().optional(), s: z.string().optional(),
+  n: z.string().optional(), a: z.string().optional(), d: z.string().optional(), s: z.string().optional(), k: z.string().optional(),
 });
 export type FlashQuery = z.output<typeof flashQuery>;
 
@@ -38,8 +38,13 @@ export function flashFrom(query: FlashQuery, endpointIds: readonly string[], isD
       const entry = (ERROR_CODES as Record<string, { message: string }>)[reason];
       return { text: `Still quarantined${entry ? `: ${reason} (${entry.message})` : ''}.`, bad: true };
     }
-    case 'bulk':
-      return { text: `Reprocessed ${count(query.n)}: ${count(query.a)} accepted, ${count(query.d)} duplicates, ${count(query.s)} still quarantined.` };
+    case 'bulk': {
+      const skipped = count(query.k);
+      return {
+        text: `Reprocessed ${count(query.n)}: ${count(query.a)} accepted, ${count(query.d)} duplicates, ${count(query.s)} still quarantined.`
+          + (skipped ? ` Skipped ${skipped} quarantined for a reason no fix can change.` : ''),
+      };
+    }
     case 'dlq':
       return { text: `${count(query.n)} dead letter${count(query.n) === 1 ? '' : 's'} scheduled again.` };
     case 'enabled':

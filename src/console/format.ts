@@ -54,17 +54,38 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   return s ? `?${s}` : '';
 }
 
-/** `<input type=datetime-local>` sends no zone: the console labels its time inputs UTC and means it. */
-export function utcInput(v: unknown): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  const s = String(v).trim();
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/.test(s) ? `${s}Z` : s;
+/**
+ * What the console's time inputs take: `YYYY-MM-DD`, optionally with `THH:MM[:SS[.sss]]` (a space
+ * for the T is fine), in UTC: a trailing `Z` or nothing; an explicit offset (`+02:00`) is honoured.
+ * Nothing else: Date.parse would read `Jan 31 2026 10:00` or `2026-01-31 10:00` in the server's
+ * local zone, and `2026` as a year or as epoch milliseconds: the ambiguity these inputs exist to end.
+ */
+const UTC_INPUT = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?([Zz]|[+-]\d{2}:\d{2})?$/;
+
+/** Epoch ms of a time input; null when it is not one of the forms above (or names no real date). */
+export function parseUtcInput(v: string): number | null {
+  const m = UTC_INPUT.exec(v.trim());
+  if (!m) return null;
+  const [y, mo, d, h = 0, mi = 0, sec = 0] = m.slice(1, 7).map((x) => (x === undefined ? undefined : Number(x))) as number[];
+  const ms = Number((m[7] ?? '').padEnd(3, '0'));
+  const t = Date.UTC(y!, mo! - 1, d!, h, mi, sec, ms);
+  const back = new Date(t);
+  // Date.UTC rolls 2026-02-31 over into March: refuse instead of guessing.
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo! - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) return null;
+  const zone = m[8];
+  if (!zone || zone === 'Z' || zone === 'z') return t;
+  const sign = zone[0] === '-' ? -1 : 1;
+  const [oh, om] = zone.slice(1).split(':').map(Number) as [number, number];
+  if (oh > 23 || om > 59) return null;
+  return t - sign * (oh * 60 + om) * 60_000;
 }
 
-/** The value for a datetime-local input from what the user sent (ISO or epoch ms), in UTC. */
+/** A time input's value as the console writes it back: `2026-01-31T10:00Z` (seconds when not zero); what did not parse stays as typed. */
 export function toInputValue(v: unknown): string {
   if (v === undefined || v === null || v === '') return '';
   const s = String(v);
-  const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(utcInput(s)!);
-  return Number.isNaN(ms) ? s : new Date(ms).toISOString().slice(0, 16);
+  const ms = parseUtcInput(s);
+  if (ms === null || !Number.isFinite(new Date(ms).getTime())) return s;
+  const iso = new Date(ms).toISOString();
+  return iso.endsWith(':00.000Z') ? `${iso.slice(0, 16)}Z` : iso.endsWith('.000Z') ? `${iso.slice(0, 19)}Z` : iso;
 }

@@ -14,7 +14,7 @@ import { CLIENT_JS } from './assets/client.js';
 import { ICON_SVG } from './assets/icon.js';
 import { STYLE_CSS } from './assets/style.js';
 import { flashFrom, type Flash, type FlashQuery } from './flash.js';
-import { utcInput } from './format.js';
+import { parseUtcInput } from './format.js';
 import { documentHtml, type Html } from './jsx-runtime.js';
 import { ErrorPage } from './pages/login.js';
 import type { PageCtx } from './ui.js';
@@ -89,8 +89,20 @@ export function pageKit(services: ConsoleServices) {
 
 export type PageKit = ReturnType<typeof pageKit>;
 
-/** Form times (datetime-local) are UTC, as the page says. */
-export const withUtc = <T extends { since?: string; until?: string }>(f: T): T => ({ ...f, since: utcInput(f.since), until: utcInput(f.until) });
+/**
+ * Form times are UTC, as the page says (format.ts parseUtcInput); they reach the filter schema as
+ * epoch milliseconds. One the console cannot read unambiguously is a 400 naming the format.
+ */
+export function withUtc<T extends { since?: string; until?: string }>(f: T): T {
+  const at = (key: 'since' | 'until'): string | undefined => {
+    const v = f[key];
+    if (v === undefined || v.trim() === '') return undefined;
+    const ms = parseUtcInput(v);
+    if (ms === null) throw new RelayError('bad_request', `${key} must be a UTC time as YYYY-MM-DDTHH:MM[:SS]Z, e.g. 2026-01-31T10:00Z`);
+    return String(ms);
+  };
+  return { ...f, since: at('since'), until: at('until') };
+}
 
 /** The filters a page was asked for, as typed (for the form), without empty ones. */
 export function pick<K extends string>(query: Partial<Record<string, string | undefined>>, keys: readonly K[]): Partial<Record<K, string>> {

@@ -158,18 +158,30 @@ export function AnySelect(props: { name: string; label: string; value: unknown; 
   );
 }
 
-/** The since/until pair of the list filters (UTC, `datetime-local`). */
+/** What the time inputs accept, for the browser's own check (format.ts parseUtcInput decides on the server). */
+const UTC_PATTERN = String.raw`\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?)?([Zz]|[+\-]\d{2}:\d{2})?`;
+
+/**
+ * The since/until pair of the list filters. Plain text in ISO 8601 UTC rather than
+ * `datetime-local`, which shows the browser's locale format under a label that says UTC.
+ */
 export function TimeRange(props: { since: unknown; until: unknown; sinceLabel?: string; untilLabel?: string }): Html {
+  const input = (name: 'since' | 'until', value: unknown) => (
+    <input type="text" name={name} value={toInputValue(value)} placeholder="YYYY-MM-DDTHH:MMZ" pattern={UTC_PATTERN}
+      title="UTC, as YYYY-MM-DDTHH:MM[:SS]Z (e.g. 2026-01-31T10:00Z); a date alone means 00:00Z"
+      autocomplete="off" spellcheck="false" class="time" aria-describedby="utc-format" data-testid={`f-${name}`} />
+  );
   return (
     <>
       <label>
         {props.sinceLabel ?? 'From (UTC)'}
-        <input type="datetime-local" name="since" value={toInputValue(props.since)} />
+        {input('since', props.since)}
       </label>
       <label>
         {props.untilLabel ?? 'Until (UTC)'}
-        <input type="datetime-local" name="until" value={toInputValue(props.until)} />
+        {input('until', props.until)}
       </label>
+      <span class="hint" id="utc-format">UTC, ISO 8601: YYYY-MM-DDTHH:MM[:SS]Z</span>
     </>
   );
 }

@@ -59,14 +59,17 @@ async function adminRoutes(app: FastifyInstance, opts: { admin: q.AdminServices 
 
   r.post('/admin/quarantine/:id/reprocess', {
     ...operator,
-    schema: { ...op('reprocessOne', 'Decode a quarantined callback again'), params: idParams, response: ok(s.reprocessResult) },
+    schema: {
+      ...op('reprocessOne', 'Decode a quarantined callback again'), params: idParams,
+      response: { ...ok(s.reprocessResult), 409: errorResponse('not_reprocessable: quarantined for a reason no configuration or key change can fix (the detail says which and why).') },
+    },
   }, (req) => q.reprocessOne(svc, req.params.id));
 
   // Filters for bulk actions may come as a JSON body or as query parameters.
   r.post('/admin/quarantine/reprocess', {
     ...operator,
     schema: {
-      ...op('reprocessMatching', 'Reprocess every quarantined callback matching the filter'),
+      ...op('reprocessMatching', 'Reprocess every quarantined callback matching the filter (skips, and counts, those no fix can help)'),
       querystring: quarantineFilterSchema, body: optionalBody(quarantineFilterSchema), response: ok(s.reprocessCounts),
     },
   }, (req) => q.reprocessMatching(svc, merged(req.query, req.body)));

@@ -2,11 +2,13 @@
 import { lockOrderKeys } from './postgres-locks.js';
 import { notify } from './postgres-notify.js';
 import type { PgSession } from './postgres-session.js';
-import { conflictWhere, deadLetterWhere, decodeCursor, eventWhere, globToSql, pageOf, positionalBind, quarantineWhere, type Bind } from './query.js';
-import { mapAttempt, mapCallback, mapConflict, mapDelivery, mapEvent, type Row } from './rows.js';
+import {
+  conflictWhere, DEAD_LETTER_ORDER, deadLetterPageWhere, deadLetterWhere, decodeCursor, eventWhere, globToSql, pageOf, positionalBind, quarantineWhere, timePageOf, type Bind,
+} from './query.js';
+import { mapAttempt, mapCallback, mapConflict, mapDelivery, mapDeliveryCounts, mapEvent, type Row } from './rows.js';
 import { activityBuckets, fillActivity } from './stats.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EventFilter, Page,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EventFilter, Page,
   QuarantineFilter, StoredEvent,
 } from './types.js';
 
@@ -43,6 +45,20 @@ export async function deliveriesOf(db: PgSession, eventId: string): Promise<Deli
 
 export async function attemptsOf(db: PgSession, eventId: string): Promise<AttemptRecord[]> {
   return (await db.q('SELECT * FROM attempts WHERE event_id = $1 ORDER BY id', [eventId])).map(mapAttempt);
+}
+
+export async function deliveryCounts(db: PgSession, eventIds: readonly string[]): Promise<DeliveryCounts[]> {
+  if (eventIds.length === 0) return [];
+  // On the (event_id, endpoint_id) unique index: a page's ids, not the table.
+  const rows = await db.q(
+    `SELECT event_id, COUNT(*) FILTER (WHERE state = 'succeeded') AS delivered,
+       COUNT(*) FILTER (WHERE state IN ('pending','in_flight') AND attempts = 0) AS pending,
+       COUNT(*) FILTER (WHERE state IN ('pending','in_flight') AND attempts > 0) AS retrying,
+       COUNT(*) FILTER (WHERE state = 'dead') AS dead
+     FROM deliveries WHERE event_id = ANY($1::text[]) GROUP BY event_id`,
+    [eventIds],
+  );
+  return rows.map(mapDeliveryCounts);
 }
 
 export async function listQuarantine(db: PgSession, f: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>> {
@@ -85,14 +101,12 @@ const deadWhere = (f: DeadLetterFilter, bind: Bind) => deadLetterWhere(f, bind, 
 export async function listDeadLetters(db: PgSession, f: DeadLetterFilter, limit: number, cursor?: string): Promise<Page<DeliveryRecord & { type: string }>> {
   const p: unknown[] = [];
   const bind = positionalBind(p);
-  let where = deadWhere(f, bind);
-  const c = decodeCursor(cursor);
-  if (c !== null) where += ` AND d.id < ${bind('cursor', c)}`;
+  const where = deadLetterPageWhere(f, bind, typeLike, cursor);
   const rows = await db.q(
-    `SELECT d.*, e.type AS type FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${where} ORDER BY d.id DESC LIMIT ${bind('limit', limit + 1)}`,
+    `SELECT d.*, e.type AS type FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${where} ${DEAD_LETTER_ORDER} LIMIT ${bind('limit', limit + 1)}`,
     p,
   );
-  return pageOf(rows, limit, (r) => ({ ...mapDelivery(r), type: String(r.type) }), (r) => Number(r.id));
+  return timePageOf(rows, limit, (r) => ({ ...mapDelivery(r), type: String(r.type) }), (r) => [Number(r.updated_at), Number(r.id)]);
 }
 
 export async function countDeadLetters(db: PgSession, f: DeadLetterFilter): Promise<number> {

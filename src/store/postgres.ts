@@ -10,7 +10,7 @@ import { PgSession } from './postgres-session.js';
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
   EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
 } from './types.js';
 
@@ -191,6 +191,10 @@ export class PostgresStore implements Store {
 
   async attemptsOf(eventId: string): Promise<AttemptRecord[]> {
     return admin.attemptsOf(this.session, eventId);
+  }
+
+  async deliveryCounts(eventIds: readonly string[]): Promise<DeliveryCounts[]> {
+    return admin.deliveryCounts(this.session, eventIds);
   }
 
   async listQuarantine(f: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>> {

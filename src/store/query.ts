@@ -28,6 +28,20 @@ export function decodeCursor(cursor: string | undefined): number | null {
   return n;
 }
 
+/** A cursor of two keys (a time and the row id that breaks its ties), for lists sorted by a time. */
+export function encodeTimeCursor(at: number, id: number): string {
+  return Buffer.from(`${at}.${id}`).toString('base64url');
+}
+
+export function decodeTimeCursor(cursor: string | undefined): { at: number; id: number } | null {
+  if (!cursor) return null;
+  const m = /^(\d{1,16})\.(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const at = Number(m?.[1]);
+  const id = Number(m?.[2]);
+  if (!m || !Number.isSafeInteger(at) || !Number.isSafeInteger(id)) throw new InvalidCursorError();
+  return { at, id };
+}
+
 /**
  * Binds a filter value and returns its placeholder: SQLite names them (`@since`), PostgreSQL
  * numbers them in the order they are bound (`$3`), so the where-clause builders below serve both.
@@ -84,9 +98,29 @@ export function deadLetterWhere(f: DeadLetterFilter, bind: Bind, typeMatch: Type
   return where.join(' AND ');
 }
 
+/**
+ * Dead letters newest death first: by `updated_at` (when the last try failed, "dead since"),
+ * ties by id, resumed after the cursor's pair. Both dialects compare row values; the partial
+ * indexes `deliveries_dead_since(updated_at, id)` and `deliveries_dead(endpoint_id, updated_at, id)` serve it in order.
+ */
+export function deadLetterPageWhere(f: DeadLetterFilter, bind: Bind, typeMatch: TypeMatch, cursor: string | undefined): string {
+  const where = deadLetterWhere(f, bind, typeMatch);
+  const c = decodeTimeCursor(cursor);
+  return c === null ? where : `${where} AND (d.updated_at, d.id) < (${bind('cursorAt', c.at)}, ${bind('cursorId', c.id)})`;
+}
+
+export const DEAD_LETTER_ORDER = 'ORDER BY d.updated_at DESC, d.id DESC';
+
 /** One page from `limit + 1` rows: the extra row only says there is a next page, which starts after the last item's key. */
 export function pageOf<R, T>(rows: R[], limit: number, map: (r: R) => T, keyOf: (r: R) => number): Page<T> {
   const more = rows.length > limit;
   const page = rows.slice(0, limit);
   return { items: page.map(map), next: more ? encodeCursor(keyOf(page[page.length - 1]!)) : null };
+}
+
+/** `pageOf` for lists sorted by (time, id): the next page starts after the last item's pair. */
+export function timePageOf<R, T>(rows: R[], limit: number, map: (r: R) => T, keyOf: (r: R) => [number, number]): Page<T> {
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  return { items: page.map(map), next: more ? encodeTimeCursor(...keyOf(page[page.length - 1]!)) : null };
 }

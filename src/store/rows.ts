@@ -1,4 +1,4 @@
-import type { AttemptRecord, CallbackRecord, ClaimedDelivery, ConflictRecord, DeliveryRecord, EndpointState, ErrorClass, StoredEvent } from './types.js';
+import type { AttemptRecord, CallbackRecord, ClaimedDelivery, ConflictRecord, DeliveryCounts, DeliveryRecord, EndpointState, ErrorClass, StoredEvent } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -57,6 +57,10 @@ export function mapConflict(r: Row): ConflictRecord {
     fields: JSON.parse(String(r.fields)) as string[],
     receivedAt: Number(r.received_at),
   };
+}
+
+export function mapDeliveryCounts(r: Row): DeliveryCounts {
+  return { eventId: String(r.event_id), delivered: Number(r.delivered), pending: Number(r.pending), retrying: Number(r.retrying), dead: Number(r.dead) };
 }
 
 export function mapDelivery(r: Row): DeliveryRecord {

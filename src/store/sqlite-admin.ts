@@ -1,10 +1,12 @@
 // The embedded store's admin side: the console's and API's queries, quarantine, dead letters, redelivery (see SqliteStore).
-import { conflictWhere, deadLetterWhere, decodeCursor, encodeCursor, eventWhere, globToSql, namedBind, pageOf, quarantineWhere, type Bind } from './query.js';
-import { mapAttempt, mapCallback, mapConflict, mapDelivery, mapEvent, type Row } from './rows.js';
+import {
+  conflictWhere, DEAD_LETTER_ORDER, deadLetterPageWhere, deadLetterWhere, decodeCursor, encodeCursor, eventWhere, globToSql, namedBind, pageOf, quarantineWhere, timePageOf, type Bind,
+} from './query.js';
+import { mapAttempt, mapCallback, mapConflict, mapDelivery, mapDeliveryCounts, mapEvent, type Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import { activityBuckets, fillActivity } from './stats.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EventFilter, Page, QuarantineFilter, StoredEvent,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EventFilter, Page, QuarantineFilter, StoredEvent,
 } from './types.js';
 
 /** The event-type glob as GLOB plus the dot count, so a `*` stays within one segment. */
@@ -95,6 +97,17 @@ export function attemptsOf(s: SqliteStatements, eventId: string): AttemptRecord[
   return (s.st('SELECT * FROM attempts WHERE event_id = ? ORDER BY id').all(eventId) as Row[]).map(mapAttempt);
 }
 
+export function deliveryCounts(s: SqliteStatements, eventIds: readonly string[]): DeliveryCounts[] {
+  if (eventIds.length === 0) return [];
+  // On the (event_id, endpoint_id) unique index: a page's ids, not the table.
+  const rows = s.db.prepare(
+    `SELECT event_id, SUM(state = 'succeeded') AS delivered, SUM(state IN ('pending','in_flight') AND attempts = 0) AS pending,
+       SUM(state IN ('pending','in_flight') AND attempts > 0) AS retrying, SUM(state = 'dead') AS dead
+     FROM deliveries WHERE event_id IN (${eventIds.map(() => '?').join(',')}) GROUP BY event_id`,
+  ).all(...eventIds) as Row[];
+  return rows.map(mapDeliveryCounts);
+}
+
 export function listQuarantine(s: SqliteStatements, f: QuarantineFilter, limit: number, cursor?: string): Page<CallbackRecord> {
   const p: Record<string, unknown> = { limit: limit + 1 };
   const bind = namedBind(p);
@@ -133,14 +146,11 @@ const deadWhere = (f: DeadLetterFilter, bind: Bind) => deadLetterWhere(f, bind, 
 
 export function listDeadLetters(s: SqliteStatements, f: DeadLetterFilter, limit: number, cursor?: string): Page<DeliveryRecord & { type: string }> {
   const p: Record<string, unknown> = { limit: limit + 1 };
-  const bind = namedBind(p);
-  let where = deadWhere(f, bind);
-  const c = decodeCursor(cursor);
-  if (c !== null) where += ` AND d.id < ${bind('cursor', c)}`;
+  const where = deadLetterPageWhere(f, namedBind(p), typeGlob, cursor);
   const rows = s.db.prepare(
-    `SELECT d.*, e.type AS type FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${where} ORDER BY d.id DESC LIMIT @limit`,
+    `SELECT d.*, e.type AS type FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${where} ${DEAD_LETTER_ORDER} LIMIT @limit`,
   ).all(p) as Row[];
-  return pageOf(rows, limit, (r) => ({ ...mapDelivery(r), type: String(r.type) }), (r) => Number(r.id));
+  return timePageOf(rows, limit, (r) => ({ ...mapDelivery(r), type: String(r.type) }), (r) => [Number(r.updated_at), Number(r.id)]);
 }
 
 export function countDeadLetters(s: SqliteStatements, f: DeadLetterFilter): number {

@@ -10,7 +10,7 @@ import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
   EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
@@ -173,6 +173,10 @@ export class SqliteStore implements Store {
 
   async attemptsOf(eventId: string): Promise<AttemptRecord[]> {
     return admin.attemptsOf(this.sql, eventId);
+  }
+
+  async deliveryCounts(eventIds: readonly string[]): Promise<DeliveryCounts[]> {
+    return admin.deliveryCounts(this.sql, eventIds);
   }
 
   async listQuarantine(f: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>> {

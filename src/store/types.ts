@@ -216,6 +216,17 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** How an event's deliveries stand, counted per state (the console's delivery-status column). */
+export interface DeliveryCounts {
+  eventId: string;
+  delivered: number;
+  /** Open (pending or in flight) without a failed attempt in this round. */
+  pending: number;
+  /** Open after at least one failed attempt in this round. */
+  retrying: number;
+  dead: number;
+}
+
 export interface DeadLetterFilter {
   endpointId?: string;
   type?: string;
@@ -300,6 +311,8 @@ export interface Store {
   getCallback(id: string): Promise<CallbackRecord | null>;
   deliveriesOf(eventId: string): Promise<DeliveryRecord[]>;
   attemptsOf(eventId: string): Promise<AttemptRecord[]>;
+  /** Delivery counts of each given event that has deliveries, in one query (never one per event). */
+  deliveryCounts(eventIds: readonly string[]): Promise<DeliveryCounts[]>;
   listQuarantine(filter: QuarantineFilter, limit: number, cursor?: string): Promise<Page<CallbackRecord>>;
   quarantineSize(): Promise<number>;
   /** Size and the oldest receivedAt of the quarantine (null when empty), for the metrics. */
@@ -317,6 +330,7 @@ export interface Store {
    * fingerprint is set either way. Returns how many were rekeyed.
    */
   setEventFingerprints(rows: { seq: number; dedupeKey: string; fingerprint: string }[]): Promise<number>;
+  /** Dead letters, newest death first ("dead since": updatedAt), ties by id. */
   listDeadLetters(filter: DeadLetterFilter, limit: number, cursor?: string): Promise<Page<DeliveryRecord & { type: string }>>;
   countDeadLetters(filter: DeadLetterFilter): Promise<number>;
   redeliverDeadLetters(filter: DeadLetterFilter, now: number): Promise<number>;

@@ -27,6 +27,14 @@ async function postCallback(base: string, merchant: MerchantKeys, spec: Record<s
   return res.status;
 }
 
+async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 async function main(t: Test) {
   const outer = t;
   mkdirSync(OUT, { recursive: true });
@@ -72,6 +80,9 @@ async function main(t: Test) {
   t.equal(await postCallback(h.url, SHOP, { transId: 'ORDER-991', mandateId: 'MDT-991', userData: hostile }), 200);
   for (let i = 0; i < 6; i++) t.equal(await postCallback(h.url, SHOP, { transId: `ORDER-${100 + i}` }, i % 2 ? 'OC' : 'mandate'), 200);
   t.equal(await postCallback(h.url, NEW_SHOP, { transId: 'ORDER-NEW-1' }), 400, 'unknown merchant: quarantined');
+  // No Data at all: quarantined for a reason no fix can change.
+  const noData = await fetch(`${h.url}/paygate/notify/mandate`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'MerchantID=ShopTest&Len=12' });
+  t.equal(noData.status, 400, 'missing Data: quarantined');
   await rx.waitFor((r) => r.filter((x) => x.event.data.transId === 'ORDER-991').length >= 2);
 
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -140,6 +151,46 @@ async function main(t: Test) {
     await page.locator('[data-testid=delivery-erp]').screenshot({ path: `${OUT}event-attempts-detail.png` });
   });
 
+  await t.test('events list: the delivery status of each event', async (t) => {
+    // ORDER-991 is a mandate: erp took it, crm (a 404, one try) made it a dead letter.
+    await waitUntil(async () => (await h.relay.store.countDeadLetters({ endpointId: 'crm' })) === 4);
+    await page.goto(`${h.url}/console/events`);
+    const status = (transId: string) => page.locator('[data-testid=event-row]', { hasText: transId }).locator('[data-testid=delivery-status]');
+    t.equal(await status('ORDER-991').getAttribute('data-status'), 'dead');
+    t.equal((await status('ORDER-991').textContent())?.trim(), 'dead 1/2', 'the worst of its two endpoints');
+    t.equal(await status('ORDER-991').getAttribute('title'), '2 endpoints: 1 retrying, 1 dead', 'every count on hover (erp retries after its 500)');
+    t.equal(await status('ORDER-101').getAttribute('data-status'), 'delivered', 'an open position only erp takes');
+    t.equal(await page.locator('th', { hasText: 'Delivery' }).count(), 1);
+  });
+
+  await t.test('time filters: ISO 8601 in UTC, typed with the keyboard, checked by the browser and the server', async (t) => {
+    await page.goto(`${h.url}/console/events`);
+    const all = await page.locator('[data-testid=event-row]').count();
+    const since = page.locator('[data-testid=f-since]');
+    t.equal(await since.getAttribute('type'), 'text', 'not datetime-local, which shows the locale format');
+    t.equal(await since.getAttribute('placeholder'), 'YYYY-MM-DDTHH:MMZ');
+    t.equal(await page.textContent('#utc-format'), 'UTC, ISO 8601: YYYY-MM-DDTHH:MM[:SS]Z');
+    await since.focus();
+    await page.keyboard.press('Tab');
+    t.equal(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name), 'until', 'Tab goes from From to Until');
+    await since.focus();
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString().slice(0, 16);
+    await page.keyboard.type(hourAgo);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/since=/);
+    t.equal(await since.inputValue(), `${hourAgo}Z`, 'read as UTC and written back with its Z');
+    t.equal(await page.locator('[data-testid=event-row]').count(), all, 'every event of the last hour');
+
+    await since.fill('01/31/2026, 10:00 AM');
+    t.notOk(await since.evaluate((el: HTMLInputElement) => el.checkValidity()), 'a locale-formatted time is refused by the browser');
+    await page.goto(`${h.url}/console/events?since=${encodeURIComponent('01/31/2026, 10:00 AM')}`);
+    t.match(await page.textContent('[data-testid=flash]'), 'Filter not applied: since must be a UTC time as YYYY-MM-DDTHH:MM[:SS]Z', 'and by the server');
+    await page.goto(`${h.url}/console/events?until=${encodeURIComponent('2020-01-01T12:00+02:00')}`);
+    t.equal(await page.locator('[data-testid=f-until]').inputValue(), '2020-01-01T10:00Z', 'an explicit offset shows as UTC');
+    t.equal(await page.locator('[data-testid=event-row]').count(), 0);
+    await shot(page, 'events-time-filter');
+  });
+
   await t.test('a viewer reads but cannot redeliver; a POST without the CSRF token is refused', async (t) => {
     const vctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const v = await newPage(vctx);
@@ -167,8 +218,17 @@ async function main(t: Test) {
     t.equal(rx.received.length, before, 'nothing was sent');
   });
 
-  await t.test('dead letters: bulk redeliver says how many first', async (t) => {
+  await t.test('dead letters: newest death first; bulk redeliver says how many first', async (t) => {
+    // The oldest dead letter (ORDER-991, the first event) goes out again, dies again, and is now the newest.
+    const eventId = eventUrl.split('/').pop()!;
+    await page.goto(eventUrl);
+    await page.click('[data-testid=redeliver-crm]');
+    await page.waitForURL(/msg=redelivered/);
+    await waitUntil(async () => (await h.relay.store.listDeadLetters({ endpointId: 'crm' }, 1)).items[0]?.eventId === eventId);
     await page.goto(`${h.url}/console/dead-letters?endpoint=crm`);
+    t.equal(await page.locator('[data-testid=dead-row] a').first().textContent(), eventId, 'the letter that died last is first');
+    const times = await page.locator('[data-testid=dead-row] time').evaluateAll((els) => els.map((e) => e.getAttribute('datetime')!));
+    t.same(times, [...times].sort().reverse(), 'sorted by dead since, newest first');
     const rows = await page.locator('[data-testid=dead-row]').count();
     t.ok(rows >= 1, `crm has dead letters (${rows})`);
     await shot(page, 'dead-letters');
@@ -206,8 +266,13 @@ async function main(t: Test) {
 
   await t.test('quarantine: add the key, restart, reprocess from the page, the event appears', async (t) => {
     await page.goto(`${h.url}/console/quarantine`);
-    t.equal(await page.locator('[data-testid=quarantine-row]').count(), 1);
-    t.match(await page.textContent('[data-testid=quarantine-row]'), /unknown_merchant/);
+    t.equal(await page.locator('[data-testid=quarantine-row]').count(), 2);
+    const fixable = page.locator('[data-testid=quarantine-row]', { hasText: 'unknown_merchant' });
+    const hopeless = page.locator('[data-testid=quarantine-row]', { hasText: 'missing_data' });
+    t.equal(await fixable.locator('[data-testid=reprocess]').count(), 1, 'unknown_merchant: Reprocess (add the merchant, then it verifies)');
+    t.equal(await hopeless.locator('[data-testid=reprocess]').count(), 0, 'missing_data: no Reprocess button');
+    t.equal(await hopeless.locator('[data-testid=not-reprocessable]').textContent(), 'no fix can help');
+    t.match(await hopeless.locator('[data-testid=not-reprocessable]').getAttribute('title'), 'no Data', 'the reason why, on hover');
     await shot(page, 'quarantine');
 
     // The key arrives in the configuration; the relay restarts on the same SQLite file.
@@ -228,9 +293,40 @@ async function main(t: Test) {
     await page.goto(`${h.url}/console/events?transId=ORDER-NEW-1`);
     t.equal(await page.locator('[data-testid=event-row]').count(), 1, 'the event is found by its TransID');
     await page.goto(`${h.url}/console/quarantine`);
-    t.equal(await page.locator('[data-testid=quarantine-row]').count(), 0, 'the quarantine is empty');
+    t.equal(await page.locator('[data-testid=quarantine-row]').count(), 1, 'only the callback no fix can help is left');
+    t.equal(await page.locator('[data-testid=reprocess]').count(), 0, 'without a button');
+    t.equal(await page.locator('[data-testid=reprocess-all]').count(), 0, 'and no bulk action that could only skip it');
     await page.goto(`${h.url}/console`);
     await shot(page, 'overview-after');
+  });
+
+  await t.test('420 px wide: the header wraps, no page scrolls sideways', async (t) => {
+    const wide = await page.evaluate(() => document.querySelector('header.top')!.getBoundingClientRect().height);
+    t.ok(wide <= 60, `at 1280 px the header is one line (${wide} px)`);
+    await page.setViewportSize({ width: 420, height: 900 });
+    const pages = ['/console', '/console/events', new URL(eventUrl).pathname, '/console/quarantine', '/console/conflicts', '/console/dead-letters', '/console/endpoints'];
+    for (const path of pages) {
+      await page.goto(`${h.url}${path}`);
+      // A string, so the bundler's helpers (keepNames) do not leak into the page.
+      const m = (await page.evaluate(`(() => {
+        const doc = document.documentElement;
+        const wide = [...document.querySelectorAll('main *')].filter((el) => el.getBoundingClientRect().right > doc.clientWidth + 1)
+          .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '')).slice(0, 5);
+        return {
+          overflow: doc.scrollWidth - doc.clientWidth,
+          wide,
+          header: [...document.querySelectorAll('header.top nav a, header.top .who button, header.top .brand')].map((el) => {
+            const r = el.getBoundingClientRect();
+            return [el.textContent, r.left >= 0 && r.right <= doc.clientWidth && r.width > 0];
+          }),
+        };
+      })()`)) as { overflow: number; wide: string[]; header: [string, boolean][] };
+      t.equal(m.overflow, 0, `${path}: no horizontal scroll${m.overflow ? ` (too wide: ${m.wide.join(', ')})` : ''}`);
+      t.same(m.header.filter(([, ok]) => !ok).map(([text]) => text), [], `${path}: every header item is on screen`);
+    }
+    await page.goto(`${h.url}/console/events`);
+    await shot(page, 'narrow-events');
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   await t.test('logout ends the session', async (t) => {

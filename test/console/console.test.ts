@@ -4,7 +4,7 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { SHOP, post } from '../helpers/paygate.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
-import { ADMIN_TOKEN, VIEWER_TOKEN, baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
+import { ADMIN_TOKEN, TEST_HMAC, VIEWER_TOKEN, baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 import { buildCallback } from '../../src/paygate/simulator.js';
 import { csrfIn, login } from './_lib.js';
 
@@ -258,4 +258,142 @@ t.test('overview numbers', async (t) => {
   t.match(page, /aria-label="Callbacks · last hour: 4 taken, 1 quarantined"/);
   t.match(page, /data-refresh="10000"/, 'the overview refreshes itself');
   t.match(page, /server time [\d.]+ ms/);
+});
+
+t.test('quarantine: Reprocess only where a fix can help; the API refuses the rest, the bulk skips and counts them', async (t) => {
+  const dir = tmpDir(t);
+  const h = await startRelay(t, baseConfig(dir), { listen: false, delivery: false });
+  const raw = (payload: string) => h.app.inject({ method: 'POST', url: '/paygate/notify', headers: form, payload });
+  // ShopTest switched to AES at Paygate while the relay still has it as Blowfish: Data is
+  // `iv-cipher`, not Blowfish hex, so invalid_hex, which a configuration change fixes.
+  const AES_KEY = 'aes-key-16-bytes';
+  const aesShop = { id: 'ShopTest', encryption: 'aes' as const, keys: [{ aes: Buffer.from(AES_KEY), hmac: Buffer.from(TEST_HMAC) }] };
+  t.equal((await post(h, '/paygate/notify/OC', { transId: 'AES-1' }, { merchant: aesShop })).statusCode, 400);
+  t.equal((await raw('MerchantID=ShopTest&Len=12')).statusCode, 400, 'missing_data');
+  t.equal((await raw('MerchantID=ShopTest&Len=12&Data=%zz')).statusCode, 400, 'malformed_body');
+  t.equal((await post(h, '/paygate/notify/OC', { transId: 'NOMAC-1' }, { omitMac: true })).statusCode, 401, 'mac_missing');
+  const all = (await h.relay.store.listQuarantine({}, 10)).items;
+  const byReason = Object.fromEntries(all.map((c) => [c.reason, c.id]));
+  t.same(Object.keys(byReason).sort(), ['invalid_hex', 'mac_missing', 'malformed_body', 'missing_data']);
+
+  const op = (await login(h, ADMIN_TOKEN)).client!;
+  const page = (await op.get('/console/quarantine')).body;
+  const rows = page.split('data-testid="quarantine-row"').slice(1);
+  const row = (reason: string) => rows.find((r) => r.includes(`>${reason}<`)) ?? '';
+  t.match(row('invalid_hex'), 'data-testid="reprocess"', 'invalid_hex: a configuration change can fix it');
+  for (const reason of ['missing_data', 'malformed_body', 'mac_missing']) {
+    t.notMatch(row(reason), 'data-testid="reprocess"', `${reason}: no Reprocess button`);
+    t.match(row(reason), 'data-testid="not-reprocessable"', `${reason}: says why instead`);
+  }
+  t.match(page, 'data-testid="reprocess-all"', 'the bulk action is offered while something can be helped');
+  t.notMatch((await op.get('/console/quarantine?reason=missing_data')).body, 'data-testid="reprocess-all"', 'but not for a reason that can never succeed');
+
+  const api = (method: 'POST', url: string) => h.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  const refused = await api('POST', `/admin/quarantine/${byReason.missing_data}/reprocess`);
+  t.equal(refused.statusCode, 409, 'the API refuses a hopeless reason');
+  t.equal(refused.json().error, 'not_reprocessable', 'with a stable code');
+  t.match(refused.json().detail, /^missing_data: /, 'naming the reason');
+  t.equal((await op.post(`/console/quarantine/${byReason.malformed_body}/reprocess`, {})).status, 409, 'so does the console, even without a button');
+
+  const bulk = await op.post('/console/quarantine/reprocess', {});
+  t.match(String(bulk.headers.location), 'msg=bulk&n=1&a=0&d=0&s=1&k=3', 'one decoded again, three skipped');
+  t.match((await op.get(String(bulk.headers.location))).body, 'Skipped 3 quarantined for a reason no fix can change.');
+  const apiBulk = await api('POST', '/admin/quarantine/reprocess');
+  t.match(apiBulk.json(), { processed: 1, stillQuarantined: 1, skipped: 3 });
+
+  // The fix: the merchant's encryption and key in the configuration; the same bytes now verify.
+  await h.close();
+  const h2 = await startRelay(t, baseConfig(dir, { merchants: [{ id: 'ShopTest', encryption: 'aes', keys: [{ aes: AES_KEY, hmac: TEST_HMAC }] }] }), { listen: false, delivery: false });
+  const fixed = await h2.app.inject({ method: 'POST', url: `/admin/quarantine/${byReason.invalid_hex}/reprocess`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  t.equal(fixed.statusCode, 200);
+  t.equal(fixed.json().result, 'accepted', 'invalid_hex became an event after the configuration fix');
+  t.equal(await h2.relay.store.quarantineSize(), 3, 'the hopeless ones stay, visible');
+});
+
+t.test('events list: a delivery-status column per event, from one query for the page', async (t) => {
+  const secret = newSecret();
+  const ok = await startReceiver(t, secret);
+  const busy = await startReceiver(t, secret);
+  busy.behave(() => ({ status: 500, body: 'busy' }));
+  const h = await startRelay(t, baseConfig(tmpDir(t), {
+    endpoints: [
+      { id: 'erp', url: ok.url, secret, events: ['open_position.*', 'mandate.*'] },
+      { id: 'crm', url: ok.url.replace('/hook', '/gone'), secret, retryScheduleMs: [0], events: ['mandate.*'] },
+      { id: 'bi', url: busy.url, secret, retryScheduleMs: [0, 600_000], events: ['credit.*'] },
+      { id: 'off', url: ok.url, secret, enabled: false, events: ['prepayment.*'] },
+    ],
+  }), { listen: false });
+  for (const [kind, transId] of [['OC', 'S-OC'], ['mandate', 'S-MDT'], ['CR', 'S-CR'], ['AN', 'S-AN'], ['MD', 'S-MD']]) {
+    t.equal((await post(h, `/paygate/notify/${kind}`, { transId: transId!, ...(kind === 'mandate' ? { mandateId: 'M-S' } : {}) })).statusCode, 200);
+  }
+  const deadline = Date.now() + 5000;
+  const settled = async () => (await h.relay.store.countDeadLetters({})) === 1 && busy.received.length >= 1 && ok.delivered().length >= 2;
+  while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+
+  const store = h.relay.store;
+  let aggregated = 0;
+  let perEvent = 0;
+  const counts = store.deliveryCounts.bind(store);
+  const of = store.deliveriesOf.bind(store);
+  store.deliveryCounts = (ids) => ((aggregated++), counts(ids));
+  store.deliveriesOf = (id) => ((perEvent++), of(id));
+  const viewer = (await login(h, VIEWER_TOKEN)).client!;
+  const page = (await viewer.get('/console/events')).body;
+  t.equal(aggregated, 1, 'one aggregated query for the page');
+  t.equal(perEvent, 0, 'none per event');
+  t.match(page, '<th>Delivery</th>');
+  const cell = (transId: string) => {
+    const r = page.split('data-testid="event-row"').find((x) => x.includes(`>${transId}<`)) ?? '';
+    return /data-testid="delivery-status" data-status="([a-z_]+)"><span class="[^"]*">([^<]*)</.exec(r)?.slice(1) ?? [];
+  };
+  t.same(cell('S-OC'), ['delivered', 'delivered']);
+  t.same(cell('S-MDT'), ['dead', 'dead 1/2'], 'the worst of two endpoints, and how many');
+  t.same(cell('S-CR'), ['retrying', 'retrying'], 'failed once, another try scheduled');
+  t.same(cell('S-AN'), ['pending', 'pending'], 'waiting for a disabled endpoint');
+  t.same(cell('S-MD'), ['no_endpoint', 'no endpoint'], 'no endpoint subscribes to debtor events');
+  t.match(page, 'title="2 endpoints: 1 delivered, 1 dead"', 'every count in the tooltip');
+});
+
+t.test('dead letters: newest death first, whatever order the events came in', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t), { endpoints: [{ id: 'erp', url: 'http://127.0.0.1:9/hook', secret: newSecret() }] }), { listen: false, delivery: false });
+  for (const transId of ['DL-1', 'DL-2', 'DL-3']) await post(h, '/paygate/notify/OC', { transId });
+  const store = h.relay.store;
+  const claimed = await store.claim('erp', 'test', Date.now(), 60_000, 10);
+  t.equal(claimed.length, 3);
+  // The first event dies last: "dead since" decides the order, not the delivery's age.
+  const deathAt = [3_000, 1_000, 2_000].map((d) => Date.now() + d);
+  for (const [i, d] of claimed.entries()) {
+    await store.fail(d.id, 'test', { deliveryId: d.id, eventId: d.eventId, endpointId: 'erp', startedAt: deathAt[i]!, durationMs: 1, statusCode: 500, errorClass: 'non_2xx', responseBody: '' }, { dead: true }, deathAt[i]!);
+  }
+  const trans = async (id: string) => JSON.parse((await store.getEvent(id))!.payload).data.transId as string;
+  const expected = await Promise.all([0, 2, 1].map((i) => trans(claimed[i]!.eventId)));
+  const page = (await (await login(h, VIEWER_TOKEN)).client!.get('/console/dead-letters')).body;
+  const ids = [...page.matchAll(/href="\/console\/events\/(evt_[0-9A-Z]+)"/g)].map((m) => m[1]!);
+  t.same(await Promise.all(ids.map(trans)), expected, 'newest death first');
+  t.match(page, 'newest first');
+});
+
+t.test('time filters are UTC in ISO 8601, parsed on the server; anything else is refused, not guessed', async (t) => {
+  const h = await startRelay(t, baseConfig(tmpDir(t)), { listen: false, delivery: false });
+  await post(h, '/paygate/notify/OC', { transId: 'TIME-1' });
+  const viewer = (await login(h, VIEWER_TOKEN)).client!;
+  const now = Date.now();
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const rows = (body: string) => (body.match(/data-testid="event-row"/g) ?? []).length;
+  const hourAgo = iso(now - 3_600_000).slice(0, 16);
+  const page = (await viewer.get(`/console/events?since=${encodeURIComponent(hourAgo)}`)).body;
+  t.equal(rows(page), 1, 'a time without a zone is UTC');
+  t.match(page, `name="since" value="${hourAgo}Z"`, 'and is written back with its Z');
+  t.match(page, /<input type="text" name="since"[^>]*placeholder="YYYY-MM-DDTHH:MMZ"[^>]*pattern=/, 'a text input showing the format, not datetime-local');
+  t.notMatch(page, 'datetime-local');
+  t.equal(rows((await viewer.get(`/console/events?since=${encodeURIComponent(iso(now + 3_600_000).slice(0, 16).replace('T', ' '))}Z`)).body), 0, 'a space for the T, an hour ahead: nothing yet');
+  const offset = (await viewer.get(`/console/events?until=${encodeURIComponent('2020-01-01T12:00+02:00')}`)).body;
+  t.match(offset, 'name="until" value="2020-01-01T10:00Z"', 'an explicit offset is honoured and shown in UTC');
+  for (const bad of ['Jan 31 2026 10:00', '31/01/2026 10:00', '2026-02-30T10:00Z']) {
+    const r = (await viewer.get(`/console/events?since=${encodeURIComponent(bad)}`)).body;
+    t.match(r, 'Filter not applied: since must be a UTC time as YYYY-MM-DDTHH:MM[:SS]Z', `${bad}: refused`);
+    t.equal(rows(r), 0, `${bad}: not read in some local zone`);
+  }
+  t.match((await viewer.get('/console/dead-letters?until=yesterday')).body, 'Filter not applied: until must be a UTC time');
+  t.match((await viewer.get('/console/quarantine?since=2026-01-31')).body, 'name="since" value="2026-01-31T00:00Z"', 'a date alone is its midnight UTC');
 });

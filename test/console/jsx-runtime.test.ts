@@ -3,7 +3,7 @@ import { documentHtml, escapeHtml, h } from '../../src/console/jsx-runtime.js';
 import { SessionKeeper, LoginThrottle } from '../../src/console/session.js';
 import { safeNext } from '../../src/console/auth.js';
 import { BarChart, niceMax } from '../../src/console/charts.js';
-import { utcInput, toInputValue, fmtTime, fmtPct } from '../../src/console/format.js';
+import { parseUtcInput, toInputValue, fmtTime, fmtPct } from '../../src/console/format.js';
 import * as x from './_jsx-fixtures.js';
 
 t.test('text and attribute values are escaped; Html children are not escaped twice', async (t) => {
@@ -92,11 +92,18 @@ t.test('helpers', async (t) => {
     ['/console/login?next=/console', '/console'],
     [undefined, '/console'],
   ] as const) t.equal(safeNext(input), out, String(input));
-  t.equal(utcInput('2026-01-31T10:00'), '2026-01-31T10:00Z', 'datetime-local is read as UTC');
-  t.equal(utcInput('2026-01-31T10:00:00+01:00'), '2026-01-31T10:00:00+01:00');
-  t.equal(utcInput('1700000000000'), '1700000000000');
-  t.equal(toInputValue('2026-01-31T10:00Z'), '2026-01-31T10:00');
-  t.equal(toInputValue('1769853600000'), '2026-01-31T10:00');
+  const at = Date.UTC(2026, 0, 31, 10, 0);
+  for (const input of ['2026-01-31T10:00Z', '2026-01-31T10:00', '2026-01-31 10:00', '2026-01-31t10:00z', '2026-01-31T10:00:00.000Z', '2026-01-31T11:00+01:00']) {
+    t.equal(parseUtcInput(input), at, `${input}: 10:00 UTC (no zone means UTC)`);
+  }
+  t.equal(parseUtcInput('2026-01-31'), Date.UTC(2026, 0, 31), 'a date alone is its midnight UTC');
+  t.equal(parseUtcInput('2026-01-31T10:00:07.5Z'), at + 7500, 'seconds and milliseconds');
+  for (const bad of ['Jan 31 2026 10:00', '31.01.2026 10:00', '2026-02-31T10:00Z', '2026-01-31T24:00Z', '2026-01-31T10:00+25:00', '2026-1-31', '2026', String(at), 'yesterday', '']) {
+    t.equal(parseUtcInput(bad), null, `${JSON.stringify(bad)} is refused, never read in a local zone`);
+  }
+  t.equal(toInputValue('2026-01-31T11:00+01:00'), '2026-01-31T10:00Z', 'written back in UTC, with its Z');
+  t.equal(toInputValue('2026-01-31T10:00:07.000Z'), '2026-01-31T10:00:07Z');
+  t.equal(toInputValue('tomorrow <b>'), 'tomorrow <b>', 'what did not parse stays as typed (the runtime escapes it)');
   t.equal(fmtTime(Date.UTC(2026, 0, 31, 10, 4, 5)), '2026-01-31 10:04:05Z');
   t.equal(fmtPct(null), '—');
   t.equal(fmtPct(0.5), '50.0 %');

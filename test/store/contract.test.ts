@@ -179,6 +179,61 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.equal(await s.releaseAllLeases(40), 0);
   });
 
+  t.test(`${name}: dead letters are listed newest death first, and paging stays on that order`, async (t) => {
+    const s = await make(t);
+    const items = Array.from({ length: 7 }, (_, i) => item({ type: i % 2 ? 'mandate.failed' : 'credit.created', endpoints: [i === 3 ? 'b' : 'a'] }));
+    await s.ingest(items);
+    const claimed = [...(await s.claim('a', 'w', 2_000_000, 1000, 10)), ...(await s.claim('b', 'w', 2_000_000, 1000, 10))];
+    t.equal(claimed.length, 7);
+    // Deaths out of creation order, two at the same instant (ties go by id, newest first).
+    const deathOf = (i: number) => [50, 10, 70, 30, 30, 90, 20][i]!;
+    for (const d of claimed) {
+      const i = items.findIndex((x) => x.event!.id === d.eventId);
+      await s.fail(d.id, 'w', attempt(d.id, d.eventId, 500, deathOf(i)), { dead: true }, deathOf(i));
+    }
+    const walk = async (f: Parameters<Store['listDeadLetters']>[0], limit: number) => {
+      const seen: { eventId: string; updatedAt: number; id: number }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await s.listDeadLetters(f, limit, cursor);
+        t.ok(page.items.length <= limit);
+        seen.push(...page.items.map((d) => ({ eventId: d.eventId, updatedAt: d.updatedAt, id: d.id })));
+        cursor = page.next ?? undefined;
+      } while (cursor);
+      return seen;
+    };
+    const all = await walk({}, 2);
+    t.same(all.map((d) => d.updatedAt), [90, 70, 50, 30, 30, 20, 10], 'by dead since, newest first, across pages of 2');
+    t.ok(all[3]!.id > all[4]!.id, 'a tie in time goes by id, newest first');
+    t.equal(new Set(all.map((d) => d.eventId)).size, 7, 'every dead letter exactly once');
+    t.same((await walk({ endpointId: 'a' }, 3)).map((d) => d.updatedAt), [90, 70, 50, 30, 20, 10], 'per endpoint, same order');
+    t.same((await walk({ type: 'credit.*', since: 15, until: 60 }, 1)).map((d) => d.updatedAt), [50, 30, 20], 'with filters, page by page');
+    // A redelivered letter that dies again moves to the top.
+    const oldest = all[all.length - 1]!;
+    await s.redeliver(oldest.eventId, ['a'], { a: null }, 100);
+    const [again] = await s.claim('a', 'w', 2_000_000, 1000, 10);
+    await s.fail(again!.id, 'w', attempt(again!.id, again!.eventId, 500, 200), { dead: true }, 200);
+    t.equal((await s.listDeadLetters({}, 1)).items[0]!.eventId, oldest.eventId, 'died again: first');
+    await t.rejects(s.listDeadLetters({}, 2, Buffer.from('12').toString('base64url')), { name: 'InvalidCursorError' }, 'a cursor of another list is refused');
+  });
+
+  t.test(`${name}: delivery counts per event, in one query for many ids`, async (t) => {
+    const s = await make(t);
+    const [x, y, z] = [item({ endpoints: ['a', 'b', 'c'], unordered: true }), item({ endpoints: ['a'], unordered: true }), item({ endpoints: [] })];
+    await s.ingest([x!, y!, z!]);
+    const ofX = await s.claim('a', 'w', 2_000_000, 1000, 10);
+    const [bx] = await s.claim('b', 'w', 2_000_000, 1000, 10);
+    const xa = ofX.find((d) => d.eventId === x!.event!.id)!;
+    await s.complete(xa.id, 'w', attempt(xa.id, xa.eventId, 200, 10), 10);
+    await s.fail(bx!.id, 'w', attempt(bx!.id, bx!.eventId, 500, 10), { retryAt: 5_000_000 }, 10);
+    const counts = await s.deliveryCounts([x!.event!.id, y!.event!.id, z!.event!.id, 'evt_unknown']);
+    const by = Object.fromEntries(counts.map(({ eventId, ...c }) => [eventId, c]));
+    t.same(by[x!.event!.id], { delivered: 1, pending: 1, retrying: 1, dead: 0 }, 'delivered to a, retrying at b, not yet tried at c');
+    t.same(by[y!.event!.id], { delivered: 0, pending: 1, retrying: 0, dead: 0 }, 'in flight on its first try counts as pending');
+    t.equal(counts.length, 2, 'events without deliveries (or unknown) are absent');
+    t.same(await s.deliveryCounts([]), []);
+  });
+
   t.test(`${name}: endpoint state, stats, quarantine resolution, event queries, export`, async (t) => {
     const s = await make(t);
     await s.recordEndpointFailure('a', 100, 'HTTP 500');

@@ -12,12 +12,21 @@ body { margin: 0; }
 a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
-header.top { display: flex; align-items: center; gap: 18px; padding: 0 20px; height: 48px; background: #18202e; color: #e8ecf3; }
+header.top { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 18px; padding: 7px 20px; min-height: 48px; background: #18202e; color: #e8ecf3; }
 header.top .brand { font-weight: 600; color: #fff; margin-right: 8px; }
-header.top nav { display: flex; gap: 4px; flex: 1; }
-header.top nav a { color: #c8d0de; padding: 6px 10px; border-radius: 6px; }
+header.top nav { display: flex; flex-wrap: wrap; gap: 4px; flex: 1; min-width: 0; }
+header.top nav a { color: #c8d0de; padding: 6px 10px; border-radius: 6px; white-space: nowrap; }
 header.top nav a.current, header.top nav a:hover { background: #2b3548; color: #fff; text-decoration: none; }
-header.top .who { display: flex; align-items: center; gap: 10px; color: #c8d0de; }
+header.top nav a:focus-visible, header.top .who button:focus-visible { outline: 2px solid #8fb4f0; outline-offset: 1px; }
+header.top .who { display: flex; align-items: center; gap: 10px; color: #c8d0de; margin-left: auto; }
+/* Narrow screens: brand and logout on the first line, the navigation wraps below, full width. */
+@media (max-width: 760px) {
+  header.top { padding: 6px 12px; }
+  header.top nav { order: 3; flex-basis: 100%; }
+  header.top nav a { padding: 5px 8px; }
+  main { padding: 14px 12px; }
+  footer.page { padding: 8px 12px 24px; }
+}
 header.top .who button { background: transparent; border: 1px solid #4a556b; color: #e8ecf3; }
 main { padding: 20px; max-width: 1400px; margin: 0 auto; }
 h1 { font-size: 20px; margin: 0 0 16px; display: flex; gap: 12px; align-items: baseline; flex-wrap: wrap; }
@@ -46,6 +55,7 @@ th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--lin
 th { font-size: 12px; color: var(--muted); font-weight: 600; background: #fafbfc; white-space: nowrap; }
 tr:hover td { background: #fafcff; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+time { white-space: nowrap; }
 .table-wrap { border: 1px solid var(--line); border-radius: 8px; overflow: auto; margin-bottom: 12px; }
 .table-wrap table tr:last-child td { border-bottom: 0; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; background: #e8ebf0; color: var(--ink); white-space: nowrap; }
@@ -54,15 +64,18 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 form.filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-end; }
 form.filters label { display: flex; flex-direction: column; gap: 3px; font-size: 12px; color: var(--muted); }
 input, select, button, textarea { font: inherit; }
-input[type=text], input[type=search], input[type=password], input[type=datetime-local], select {
-  padding: 5px 8px; border: 1px solid #c6ccd6; border-radius: 6px; background: #fff; min-width: 120px; }
+input[type=text], input[type=search], input[type=password], select {
+  padding: 5px 8px; border: 1px solid #c6ccd6; border-radius: 6px; background: #fff; min-width: 120px; max-width: 100%; }
+input.time { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; width: 23ch; }
+input.time:invalid { border-color: var(--bad); }
+form.filters .hint { font-size: 12px; color: var(--muted); padding-bottom: 7px; }
 button, .button { padding: 5px 12px; border-radius: 6px; border: 1px solid #c6ccd6; background: #fff; color: var(--ink); cursor: pointer; display: inline-block; }
 button.primary, .button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
 button.danger { background: #fff; border-color: #e4a29b; color: var(--bad); }
 button:hover, .button:hover { filter: brightness(0.96); text-decoration: none; }
 form.inline { display: inline; margin: 0; }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
-.pager { display: flex; gap: 10px; align-items: center; margin: 10px 0; color: var(--muted); }
+.pager { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin: 10px 0; color: var(--muted); }
 .flash { padding: 10px 14px; border-radius: 8px; margin-bottom: 14px; border: 1px solid #b9d3f5; background: #eaf2fd; }
 .flash.bad { border-color: #f0b6ae; background: #fdeceb; }
 pre.json, pre.answer { background: var(--code); border: 1px solid var(--line); border-radius: 6px; padding: 10px; margin: 0;
@@ -76,10 +89,11 @@ dl.kv dt { color: var(--muted); } dl.kv dd { margin: 0; word-break: break-word; 
 .delivery > header { display: flex; gap: 12px; align-items: center; padding: 10px 14px; border-bottom: 1px solid var(--line); flex-wrap: wrap; }
 .delivery > header .grow { flex: 1; }
 .delivery table { border-radius: 0 0 8px 8px; }
+.scroll-x { overflow-x: auto; }
 .muted { color: var(--muted); }
 .pad { padding: 14px 16px; }
 .empty { color: var(--muted); padding: 18px; text-align: center; }
-footer.page { color: var(--muted); font-size: 12px; padding: 8px 20px 24px; max-width: 1400px; margin: 0 auto; display: flex; gap: 16px; }
+footer.page { color: var(--muted); font-size: 12px; padding: 8px 20px 24px; max-width: 1400px; margin: 0 auto; display: flex; flex-wrap: wrap; gap: 4px 16px; }
 [data-live-status] { color: var(--ok); } [data-live-status].stale { color: var(--bad); }
 .login { max-width: 380px; margin: 12vh auto; }
 .login form { display: flex; flex-direction: column; gap: 10px; }

@@ -11,7 +11,7 @@ const filtersOf = (q: DeadQuery) => ({ endpoint: q.endpoint, type: q.type, since
 export function describeFilter(q: DeadQuery): string {
   const parts = [
     q.endpoint && `endpoint ${q.endpoint}`, q.type && `type ${q.type}`,
-    q.since && `dead since ${toInputValue(q.since).replace('T', ' ')}Z`, q.until && `dead before ${toInputValue(q.until).replace('T', ' ')}Z`,
+    q.since && `dead since ${toInputValue(q.since)}`, q.until && `dead before ${toInputValue(q.until)}`,
   ].filter(Boolean);
   return parts.length ? parts.join(', ') : 'all dead letters';
 }
@@ -23,7 +23,7 @@ export function DeadLettersPage(props: {
   const filters = filtersOf(q);
   return (
     <Layout ctx={ctx} title="Dead letters" section="dead-letters">
-      <h1>Dead letters <small>deliveries that ran out of retries</small></h1>
+      <h1>Dead letters <small>deliveries that ran out of retries, newest first</small></h1>
       <Flash flash={props.flash} />
       <form class="filters panel" method="get" action="/console/dead-letters">
         <AnySelect name="endpoint" label="Endpoint" value={q.endpoint} options={props.endpoints} />

@@ -62,23 +62,25 @@ function DeliveryBlock(props: { ctx: PageCtx; eventId: string; d: Delivery; know
       {d.attemptLog.length === 0 ? (
         <Empty>No attempt yet.</Empty>
       ) : (
-        <table data-testid="attempts">
-          <thead>
-            <tr><th>#</th><th>Started</th><th class="num">Duration</th><th>Status</th><th>Error class</th><th>Answer (first 1 KiB)</th></tr>
-          </thead>
-          <tbody>
-            {d.attemptLog.map((a, i) => (
-              <tr data-testid="attempt-row">
-                <td class="num">{i + 1}</td>
-                <td class="mono"><Time t={a.startedAt} /></td>
-                <td class="num">{fmtMs(a.durationMs)}</td>
-                <td>{a.statusCode === null ? <span class="muted">—</span> : <Badge tone={statusTone(a.statusCode)}>{a.statusCode}</Badge>}</td>
-                <td>{a.errorClass ?? <span class="muted">—</span>}</td>
-                <td>{a.responseBody ? <pre class="answer" data-testid="answer">{a.responseBody}</pre> : <span class="muted">empty</span>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <div class="scroll-x">
+          <table data-testid="attempts">
+            <thead>
+              <tr><th>#</th><th>Started</th><th class="num">Duration</th><th>Status</th><th>Error class</th><th>Answer (first 1 KiB)</th></tr>
+            </thead>
+            <tbody>
+              {d.attemptLog.map((a, i) => (
+                <tr data-testid="attempt-row">
+                  <td class="num">{i + 1}</td>
+                  <td class="mono"><Time t={a.startedAt} /></td>
+                  <td class="num">{fmtMs(a.durationMs)}</td>
+                  <td>{a.statusCode === null ? <span class="muted">—</span> : <Badge tone={statusTone(a.statusCode)}>{a.statusCode}</Badge>}</td>
+                  <td>{a.errorClass ?? <span class="muted">—</span>}</td>
+                  <td>{a.responseBody ? <pre class="answer" data-testid="answer">{a.responseBody}</pre> : <span class="muted">empty</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </article>
   );

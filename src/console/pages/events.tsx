@@ -1,6 +1,7 @@
-import { fmtTime, qs } from '../format.js';
+import type { DeliveryStatus, EventDeliveryStatus } from '../../admin/queries.js';
+import { qs } from '../format.js';
 import type { Html } from '../jsx-runtime.js';
-import { AnySelect, Badge, Empty, Flash, Layout, outcomeTone, TimeRange, type PageCtx } from '../ui.js';
+import { AnySelect, Badge, Empty, Flash, Layout, outcomeTone, Time, TimeRange, type PageCtx } from '../ui.js';
 
 export const EVENT_FILTER_KEYS = ['transId', 'payId', 'mandateId', 'type', 'merchantId', 'outcome', 'since', 'until'] as const;
 export type EventQuery = Partial<Record<(typeof EVENT_FILTER_KEYS)[number] | 'cursor', string>>;
@@ -41,7 +42,29 @@ export function EventFilters(props: { q: EventQuery; merchants: string[] }): Htm
   );
 }
 
-export function EventsPage(props: { ctx: PageCtx; q: EventQuery; items: Json[]; next: string | null; merchants: string[]; flash: { text: string; bad?: boolean } | null }): Html {
+const STATUS: Record<DeliveryStatus, { label: string; tone?: 'ok' | 'warn' | 'bad' | 'info' }> = {
+  delivered: { label: 'delivered', tone: 'ok' },
+  pending: { label: 'pending', tone: 'info' },
+  retrying: { label: 'retrying', tone: 'warn' },
+  dead: { label: 'dead', tone: 'bad' },
+  no_endpoint: { label: 'no endpoint' },
+};
+
+/** The worst state of the event's deliveries; with several endpoints, how many are in it, and every count in the tooltip. */
+function DeliveryCell(props: { s: EventDeliveryStatus | undefined }): Html {
+  const s = props.s;
+  if (!s) return <span class="muted">—</span>;
+  const { label, tone } = STATUS[s.status];
+  const total = s.delivered + s.pending + s.retrying + s.dead;
+  const parts = ([['delivered', s.delivered], ['pending', s.pending], ['retrying', s.retrying], ['dead', s.dead]] as const).filter(([, n]) => n > 0);
+  const title = total === 0 ? 'No endpoint subscribes to this event' : `${total} endpoint${total === 1 ? '' : 's'}: ${parts.map(([k, n]) => `${n} ${k}`).join(', ')}`;
+  const n = s.status === 'no_endpoint' ? 0 : s[s.status];
+  return <span title={title} data-testid="delivery-status" data-status={s.status}><Badge tone={tone}>{label}{total > 1 ? ` ${n}/${total}` : ''}</Badge></span>;
+}
+
+export function EventsPage(props: {
+  ctx: PageCtx; q: EventQuery; items: Json[]; statuses: ReadonlyMap<string, EventDeliveryStatus>; next: string | null; merchants: string[]; flash: { text: string; bad?: boolean } | null;
+}): Html {
   const { q, items } = props;
   const filters = Object.fromEntries(EVENT_FILTER_KEYS.map((k) => [k, q[k]]));
   return (
@@ -53,7 +76,7 @@ export function EventsPage(props: { ctx: PageCtx; q: EventQuery; items: Json[]; 
         <table data-testid="events">
           <thead>
             <tr>
-              <th>Received</th><th>Type</th><th>Outcome</th><th>Merchant</th><th>TransID</th><th>PayID</th><th>MandateID</th><th>Event</th>
+              <th>Received</th><th>Type</th><th>Outcome</th><th>Delivery</th><th>Merchant</th><th>TransID</th><th>PayID</th><th>MandateID</th><th>Event</th>
             </tr>
           </thead>
           <tbody>
@@ -61,9 +84,10 @@ export function EventsPage(props: { ctx: PageCtx; q: EventQuery; items: Json[]; 
               const href = `/console/events/${encodeURIComponent(String(e.id))}`;
               return (
                 <tr data-testid="event-row">
-                  <td class="mono">{fmtTime(s(e.receivedAt))}</td>
+                  <td class="mono"><Time t={s(e.receivedAt)} /></td>
                   <td><a href={href}>{s(e.type)}</a></td>
                   <td>{e.outcome ? <Badge tone={outcomeTone(e.outcome)}>{s(e.outcome)}</Badge> : <span class="muted">—</span>}</td>
+                  <td><DeliveryCell s={props.statuses.get(String(e.id))} /></td>
                   <td>{s(e.merchantId) ?? <span class="muted">—</span>}</td>
                   <td class="mono">{field(e, 'transId') ?? ''}</td>
                   <td class="mono">{field(e, 'payId') ?? ''}</td>

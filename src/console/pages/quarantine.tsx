@@ -1,5 +1,5 @@
 import type { listQuarantine } from '../../admin/queries.js';
-import { ERROR_CODES } from '../../errors.js';
+import { isReprocessable, QUARANTINE_REASON_CODES, reasonHint } from '../../quarantine.js';
 import { qs } from '../format.js';
 import type { Html } from '../jsx-runtime.js';
 import { AnySelect, Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, Time, TimeRange, type PageCtx } from '../ui.js';
@@ -7,16 +7,13 @@ import { AnySelect, Badge, canOperate, Csrf, Empty, Flash, Layout, PostButton, T
 type Item = Awaited<ReturnType<typeof listQuarantine>>['items'][number];
 export type QuarantineQuery = Partial<Record<'merchantId' | 'claimedMerchantId' | 'reason' | 'since' | 'until' | 'cursor', string>>;
 
-/** Reasons a callback can be quarantined for: the 4xx codes before "storage_unavailable". */
-export const QUARANTINE_REASONS = Object.keys(ERROR_CODES).slice(0, Object.keys(ERROR_CODES).indexOf('storage_unavailable'));
-
 function FilterFields(props: { q: QuarantineQuery; merchants: string[] }): Html {
   const { q } = props;
   return (
     <>
       <AnySelect name="merchantId" label="Merchant" value={q.merchantId} options={props.merchants} />
       <AnySelect name="claimedMerchantId" label="Claimed merchant (no key verified)" value={q.claimedMerchantId} options={props.merchants} />
-      <AnySelect name="reason" label="Reason" value={q.reason} options={QUARANTINE_REASONS} />
+      <AnySelect name="reason" label="Reason" value={q.reason} options={QUARANTINE_REASON_CODES} />
       <TimeRange since={q.since} until={q.until} />
     </>
   );
@@ -28,6 +25,9 @@ export function QuarantinePage(props: {
   const { ctx, q, items } = props;
   const filters = { merchantId: q.merchantId, claimedMerchantId: q.claimedMerchantId, reason: q.reason, since: q.since, until: q.until };
   const filtered = Object.values(filters).some((v) => v);
+  // A bulk action that could only skip is not offered: a hopeless reason filtered for, or a last
+  // page holding nothing a fix could help.
+  const bulk = canOperate(ctx) && isReprocessable(q.reason) && (props.next !== null || items.some((c) => isReprocessable(c.reason)));
   return (
     <Layout ctx={ctx} title="Quarantine" section="quarantine">
       <h1>
@@ -41,13 +41,13 @@ export function QuarantinePage(props: {
           <a class="button" href="/console/quarantine">Clear</a>
         </div>
       </form>
-      {canOperate(ctx) && items.length > 0 ? (
+      {bulk ? (
         <form class="panel actions" method="post" action="/console/quarantine/reprocess"
           data-confirm={filtered ? 'Reprocess every quarantined callback matching this filter?' : 'Reprocess every quarantined callback?'}>
           <Csrf ctx={ctx} />
           {Object.entries(filters).map(([k, v]) => (v ? <input type="hidden" name={k} value={v} /> : null))}
           <button type="submit" data-testid="reprocess-all">{filtered ? 'Reprocess all matching this filter' : 'Reprocess all'}</button>
-          <span class="muted">Each callback is decoded again with the current keys; those that verify become events.</span>
+          <span class="muted">Each callback is decoded again with the current keys; those that verify become events. Those quarantined for a reason no fix can change are skipped.</span>
         </form>
       ) : null}
       <div class="table-wrap">
@@ -71,7 +71,9 @@ export function QuarantinePage(props: {
                 <td class="mono">{c.contentType ?? ''}</td>
                 <td class="num">{c.bodyBytes}</td>
                 <td>
-                  {canOperate(ctx) ? (
+                  {!isReprocessable(c.reason) ? (
+                    <span class="muted" title={reasonHint(c.reason) ?? undefined} data-testid="not-reprocessable">no fix can help</span>
+                  ) : canOperate(ctx) ? (
                     <PostButton ctx={ctx} action={`/console/quarantine/${encodeURIComponent(c.id)}/reprocess`} label="Reprocess" testId="reprocess" />
                   ) : null}
                 </td>

@@ -43,7 +43,7 @@ async function quarantinePages(app: FastifyInstance, { kit }: { kit: PageKit }):
     const filters = pick(req.body, FILTER_KEYS);
     const res = await q.reprocessMatching(admin, parseFilter(quarantineFilterSchema, withUtc(filters)));
     kit.audit(req, 'reprocess-matching', { filters, ...res });
-    return reply.redirect(`${CONSOLE_PREFIX}/quarantine${qs({ ...filters, msg: 'bulk', n: res.processed, a: res.accepted, d: res.duplicate, s: res.stillQuarantined })}`, 303);
+    return reply.redirect(`${CONSOLE_PREFIX}/quarantine${qs({ ...filters, msg: 'bulk', n: res.processed, a: res.accepted, d: res.duplicate, s: res.stillQuarantined, k: res.skipped })}`, 303);
   });
 }
 
