@@ -125,7 +125,7 @@ export const PLANTED: Planted[] = [
 function runFile(dir: string, file: string): { failed: boolean; ms: number } {
   const started = Date.now();
   // As a plain node script tap's default is 30 s per file; the suite allows 120 s (package.json).
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: dir, encoding: 'utf8', timeout: 180_000, env: { TAP_TIMEOUT: '120', ...process.env } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/helpers/tsx-workers.mjs', file], { cwd: dir, encoding: 'utf8', timeout: 180_000, env: { TAP_TIMEOUT: '120', ...process.env } });
   return { failed: r.status !== 0, ms: Date.now() - started };
 }
 

@@ -53,7 +53,8 @@ if (!group) throw new Error(`MUTATE_GROUP=${name}: unknown group (one of ${Objec
 export default {
   testRunner: 'tap',
   plugins: ['@stryker-mutator/tap-runner'],
-  tap: { testFiles: group.tests, nodeArgs: ['--import', 'tsx'], forceBail: true },
+  // The same loaders as npm test: tsx, also inside worker threads (the SQLite writer).
+  tap: { testFiles: group.tests, nodeArgs: ['--import', 'tsx', '--import', './test/helpers/tsx-workers.mjs'], forceBail: true },
   mutate: typeof group.mutate === 'function' ? group.mutate() : group.mutate,
   coverageAnalysis: 'perTest',
   // The CI box and a developer laptop alike: two runners. PostgreSQL tests use a fresh schema each.
