@@ -21,6 +21,7 @@ import { openStore } from './store/open.js';
 import { atKey } from './startup.js';
 import { SqliteStore } from './store/sqlite.js';
 import { WriterThread } from './store/writer-thread.js';
+import type { StoreChanges } from './store/postgres-notify.js';
 import type { Store } from './store/types.js';
 import type { Tracing } from './tracing.js';
 
@@ -68,8 +69,8 @@ interface Parts {
   storages: ReadonlyMap<AnyFeatureModule, unknown>;
 }
 
-/** Stores shared by several processes announce committed events (PostgreSQL LISTEN/NOTIFY). */
-function hasListen(s: Store): s is Store & { listen(onEvent: (endpointIds: string[]) => void): Promise<() => Promise<void>> } {
+/** Stores shared by several processes announce committed events and endpoint state changes (PostgreSQL LISTEN/NOTIFY). */
+function hasListen(s: Store): s is Store & { listen(on: StoreChanges): Promise<() => Promise<void>> } {
   return typeof (s as { listen?: unknown }).listen === 'function';
 }
 
@@ -196,8 +197,14 @@ export class Relay {
     // PostgreSQL: no lease release at start (other instances hold theirs; a dead one's expire).
     if (this.opts.delivery !== false) {
       await this.dispatcher.start();
-      // Events committed by any instance wake our idle lanes at once; the poll stays as the fallback.
-      if (hasListen(this.store)) this.unlisten = await this.store.listen((ids) => ids.forEach((id) => this.dispatcher.wake(id)));
+      // Events committed by any instance wake our idle lanes at once, and an enable/disable made by
+      // any instance is read at once; the polls (outbox and endpoint state) stay as the fallback.
+      if (hasListen(this.store)) {
+        this.unlisten = await this.store.listen({
+          events: (ids) => ids.forEach((id) => this.dispatcher.wake(id)),
+          endpointStates: () => void this.dispatcher.syncStates(),
+        });
+      }
       for (const f of this.features) await f.instance.start?.();
     }
     this.started = true;

@@ -4,7 +4,7 @@ import { CORE_MIGRATIONS, runMigrations } from './migrate.js';
 import * as admin from './postgres-admin.js';
 import * as intake from './postgres-intake.js';
 import { lockId } from './postgres-locks.js';
-import { listenForEvents } from './postgres-notify.js';
+import { listenForEvents, type StoreChanges } from './postgres-notify.js';
 import * as outbox from './postgres-outbox.js';
 import { PgSession } from './postgres-session.js';
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
@@ -15,7 +15,7 @@ import type {
 } from './types.js';
 
 export { orderKeyLockId } from './postgres-locks.js';
-export { NOTIFY_CHANNEL } from './postgres-notify.js';
+export { NOTIFY_CHANNEL, type StoreChanges } from './postgres-notify.js';
 export { isConnectionError } from './postgres-session.js';
 export { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 
@@ -92,8 +92,8 @@ export class PostgresStore implements Store {
   }
 
   /** Wake-ups from every process sharing this schema, on a connection of its own (see listenForEvents). */
-  async listen(onEvent: (endpointIds: string[]) => void): Promise<() => Promise<void>> {
-    return listenForEvents(() => this.clientConfig(), this.schema, this.listeners, onEvent);
+  async listen(on: StoreChanges): Promise<() => Promise<void>> {
+    return listenForEvents(() => this.clientConfig(), this.schema, this.listeners, on);
   }
 
   // ---------------------------------------------------------------- intake

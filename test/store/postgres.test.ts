@@ -138,7 +138,8 @@ t.test('NOTIFY: wakes listeners on commit only, for their own schema, and surviv
   const s = await store(t);
   const elsewhere = await store(t);
   const got: string[][] = [];
-  const stop = await s.listen((ids) => got.push(ids));
+  const states: string[][] = [];
+  const stop = await s.listen({ events: (ids) => got.push(ids), endpointStates: (ids) => states.push(ids) });
   await s.ingest([item('N1', { endpoints: ['a', 'b'] })]);
   await elsewhere.ingest([item('N2', { endpoints: ['zzz'] })]);
   const dup = item('N3');
@@ -164,6 +165,13 @@ t.test('NOTIFY: wakes listeners on commit only, for their own schema, and surviv
     await sleep(150);
   }
   t.same(got[2], ['c'], 'the listener reconnected by itself');
+  t.same(states, [[]], 'and asked for endpoint state to be read again (changes may have been missed meanwhile)');
+  // An enable/disable is announced as endpoint state, to every listener of the schema.
+  await s.setEndpointDisabled('a', true, 'operator', 6000);
+  await elsewhere.setEndpointDisabled('a', true, 'operator', 6000);
+  await s.setEndpointDisabled('a', false, null, 6001);
+  for (const stop = Date.now() + 3000; states.length < 3 && Date.now() < stop; ) await sleep(20);
+  t.same(states.slice(1), [['a'], ['a']], 'endpoint state changes notified as such, only for this schema');
   await stop();
   const before = got.length;
   await s.ingest([item('N6')]);
