@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { StoreExtension } from './extension.js';
 import { CORE_MIGRATIONS, runMigrations } from './migrate.js';
 import * as admin from './postgres-admin.js';
+import * as auth from './postgres-auth.js';
 import * as intake from './postgres-intake.js';
 import { lockId } from './postgres-locks.js';
 import { listenForEvents, type StoreChanges } from './postgres-notify.js';
@@ -11,7 +12,7 @@ import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryRecord, EndpointState, EndpointStats,
-  EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
+  AuthFailures, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 
 export { orderKeyLockId } from './postgres-locks.js';
@@ -169,6 +170,32 @@ export class PostgresStore implements Store {
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
     return outbox.endpointStats(this.session, now);
+  }
+
+  // ---------------------------------------------------------------- console sessions, failed authentications
+
+  async createSession(session: SessionRecord, now: number): Promise<void> {
+    return auth.createSession(this.session, session, now);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return auth.getSession(this.session, id);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    return auth.deleteSession(this.session, id);
+  }
+
+  async authFailures(scope: string, client: string): Promise<AuthFailures | null> {
+    return auth.authFailures(this.session, scope, client);
+  }
+
+  async recordAuthFailure(scope: string, client: string, now: number, windowMs: number): Promise<AuthFailures> {
+    return auth.recordAuthFailure(this.session, scope, client, now, windowMs);
+  }
+
+  async clearAuthFailures(scope: string, client: string): Promise<void> {
+    return auth.clearAuthFailures(this.session, scope, client);
   }
 
   // ---------------------------------------------------------------- admin queries

@@ -156,7 +156,7 @@ t.test('SQLite: a database made by 0.1.0 upgrades: old ledgers adopted, nothing 
   const db = new Database(file, { readonly: true });
   t.teardown(() => db.close());
   t.same(ledger(db.prepare('SELECT scope, version, name FROM migrations').all() as never[]),
-    ['collectmaxx 1 init', 'core 1 init', 'core 2 delivery_claim_indexes', 'core 3 trust'], 'versions adopted from schema_migrations and cmx_schema_migrations, then the newer ones run');
+    ['collectmaxx 1 init', 'core 1 init', 'core 2 delivery_claim_indexes', 'core 3 trust', 'core 4 console_sessions'], 'versions adopted from schema_migrations and cmx_schema_migrations, then the newer ones run');
   t.equal(Number(db.prepare(`SELECT applied_at FROM migrations WHERE scope = 'core' AND version = 2`).pluck().get()), 1796410965446, 'with their original time');
   t.same(db.prepare('SELECT version FROM schema_migrations ORDER BY 1').pluck().all(), [1, 2], 'the old ledger is left for a previous release');
 
@@ -181,7 +181,7 @@ t.test('PostgreSQL: a schema made by 0.1.0 upgrades the same way', async (t) => 
   const cmx = stores.map((s) => s.extend(collectmaxxStorage));
   // Two instances of the new release starting together.
   await Promise.all(stores.map((s) => s.migrate()));
-  t.same(ledger((await adminQuery(`SELECT scope, version, name FROM ${schema}.migrations`)).rows), ['collectmaxx 1 init', 'core 1 init', 'core 2 trust'], 'adopted once, then the newer ones run once');
+  t.same(ledger((await adminQuery(`SELECT scope, version, name FROM ${schema}.migrations`)).rows), ['collectmaxx 1 init', 'core 1 init', 'core 2 trust', 'core 3 console_sessions'], 'adopted once, then the newer ones run once');
   t.same((await adminQuery(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version), [1], 'the old ledger is left for a previous release');
   const claimed = await stores[0]!.claim('erp', 'me', 1767225600000 + 1, 60_000, 10);
   t.same(claimed.map((c) => c.eventId), ['evt_01KAAAAAAAAAAAAAAAAAAAAAAA'], 'the stored delivery goes out');
