@@ -13,6 +13,7 @@ import { fingerprintStoredEvents } from './events/upgrade.js';
 import { Intake } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
+import { Admission } from './net/admission.js';
 import { allowList } from './net/cidr.js';
 import { Hub } from './observe.js';
 import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
@@ -86,6 +87,8 @@ export class Relay {
   readonly merchants: PreparedMerchant[];
   readonly endpoints: Endpoint[];
   readonly intake: Intake;
+  /** Backpressure: whether the next callback may come in (limits.maxPendingCallbacks, limits.maxEventLoopDelayMs). */
+  readonly admission: Admission;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
   /** The configured features, in registry order. */
@@ -118,6 +121,7 @@ export class Relay {
     }));
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
     for (const f of this.features) this.endpoints.push(...(f.instance.endpoints?.() ?? []));
+    this.admission = new Admission(config.limits);
     const browserReturns = new Map(config.merchants.map((m) => [m.id, m.browserReturns]));
     this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub, {
       urlSecrets: urlSecrets(config),
@@ -133,6 +137,7 @@ export class Relay {
     this.metrics = new Metrics({
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
+      pendingCallbacks: () => this.admission.pendingCallbacks,
     });
     this.metrics.observe(this.hub);
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
@@ -195,6 +200,7 @@ export class Relay {
       if (n > 0) this.logger.warn({ deliveries: n }, 'released deliveries leased before the last stop');
     }
     // PostgreSQL: no lease release at start (other instances hold theirs; a dead one's expire).
+    this.admission.start();
     if (this.opts.delivery !== false) {
       await this.dispatcher.start();
       // Events committed by any instance wake our idle lanes at once, and an enable/disable made by
@@ -216,6 +222,7 @@ export class Relay {
     const unlisten = this.unlisten;
     this.unlisten = null;
     await unlisten?.();
+    this.admission.stop();
     await this.dispatcher.stop(drainMs);
     for (const f of [...this.features].reverse()) await f.instance.stop?.();
     await this.store.close();
