@@ -81,9 +81,9 @@ t.test('migrations: instances starting together do not race; a second run is a n
   await Promise.all(stores.map((s) => s.migrate()));
   await stores[0]!.migrate();
   const rows = (await adminQuery(`SELECT scope, version FROM ${schema}.migrations ORDER BY scope, version`)).rows;
-  t.same(rows.map((r) => `${r.scope} ${r.version}`), ['core 1', 'core 2'], 'applied once');
+  t.same(rows.map((r) => `${r.scope} ${r.version}`), ['core 1', 'core 2', 'core 3'], 'applied once');
   const tables = (await adminQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema])).rows.map((r) => r.table_name);
-  t.same(tables, ['attempts', 'callbacks', 'conflicts', 'deliveries', 'endpoint_state', 'events', 'migrations'], 'tables in the configured schema');
+  t.same(tables, ['attempts', 'auth_failures', 'callbacks', 'conflicts', 'console_sessions', 'deliveries', 'endpoint_state', 'events', 'migrations'], 'tables in the configured schema');
 });
 
 t.test('intake holds a per-key lock until commit, so seq order is commit order per TransID', async (t) => {
