@@ -44,12 +44,14 @@ export class Admission {
 
   /**
    * A callback arrives: a reason to refuse it now, or the function to call once it is
-   * answered (it counts as pending until then). The delay bound applies only while
-   * something is pending: an idle relay after a one-off stall takes the next callback.
+   * answered (it counts as pending until then). The delay bound applies only while a
+   * quarter of maxPendingCallbacks is pending: after a one-off stall (a GC pause) with
+   * little queued the next callbacks are taken, and under a flood the callbacks taken
+   * still share commits instead of going one at a time.
    */
   admit(): ShedReason | (() => void) {
     if (this.pending >= this.limits.maxPendingCallbacks) return 'pending_callbacks';
-    if (this.pending > 0 && this.delayMs > this.limits.maxEventLoopDelayMs) return 'event_loop_delay';
+    if (this.pending >= this.limits.maxPendingCallbacks / 4 && this.delayMs > this.limits.maxEventLoopDelayMs) return 'event_loop_delay';
     this.pending++;
     let done = false;
     return () => {
