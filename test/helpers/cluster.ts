@@ -155,7 +155,9 @@ export async function startInstance(t: Tap, config: string, name: string): Promi
 let seq = 0;
 export function callback(transId: string, step: number) {
   seq++;
-  return buildCallback({ transId, code: '00000000', userData: String(step), payId: `${process.pid}x${seq}`.padEnd(32, '0') }, SHOP);
+  // The counter at a fixed width: `x7` and `x70` padded with zeros would be one PayID, and two steps of a
+  // TransID with one PayID are one identity with other content (a conflict, not an event).
+  return buildCallback({ transId, code: '00000000', userData: String(step), payId: `${process.pid}x${String(seq).padStart(8, '0')}`.padEnd(32, '0') }, SHOP);
 }
 
 /** POST a callback; the status, or 0 when the relay did not answer. */
