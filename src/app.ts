@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.js';
 import { renderOpenMetrics } from './openmetrics.js';
 import type { Relay, RunningFeature } from './relay.js';
 import adminRoutes from './routes/admin.js';
+import { StoredThrottle } from './net/failure-throttle.js';
 import { adminAuth, tokenTable, type TokenTable } from './routes/auth.js';
 import healthRoutes, { type HealthServices } from './routes/health.js';
 import paygateRoutes, { type CallbackServices } from './routes/paygate.js';
@@ -68,7 +69,8 @@ export function appServices(relay: Relay): AppServices {
     // The relay itself has exactly the callback slice's shape (config, intake, metrics, draining, now).
     callbacks: relay,
     admin: relay,
-    tokens: tokenTable(relay.config),
+    // Counted in storage: wrong tokens sent to any instance count for all.
+    tokens: tokenTable(relay.config, new StoredThrottle(relay.store, 'admin-token', () => relay.now())),
     console: {
       admin: relay, merchantIds: relay.config.merchants.map((m) => m.id), logger: relay.logger,
       features: relay.features,

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   // Service-side failures (never quarantined: the callback was not taken)
   storage_unavailable: { status: 503, message: 'The callback could not be stored; please retry.' },
   shutting_down: { status: 503, message: 'The relay is shutting down; please retry.' },
+  overloaded: { status: 503, message: 'The relay is taking in as many callbacks as it can answer promptly; please retry.' },
   rate_limited: { status: 429, message: 'Too many requests.' },
   forbidden_source: { status: 403, message: 'This source address may not post callbacks.' },
   internal: { status: 500, message: 'Internal error.' },

@@ -37,6 +37,8 @@ export class Metrics {
   constructor(opts: {
     version: string; merchants: string[]; endpoints: string[]; store: Store; isEndpointEnabled: (id: string) => boolean; isReady: () => boolean;
     tls?: boolean; now?: () => number;
+    /** Callbacks taken in and not answered yet (src/net/admission.ts). */
+    pendingCallbacks?: () => number;
   }) {
     const r = this.registry;
     const now = opts.now ?? Date.now;
@@ -52,7 +54,7 @@ export class Metrics {
     this.tlsExpiry = opts.tls
       ? new Gauge({ name: 'paygate_relay_tls_certificate_expiry_timestamp_seconds', help: 'notAfter of the served TLS certificate (unix seconds); absent without listen.tls.', registers: [r] })
       : null;
-    this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result (accepted, duplicate, conflict, returned, quarantined, forbidden, rate_limited) and reject reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
+    this.callbacks = new Counter({ name: 'paygate_relay_callbacks_total', help: 'Callbacks received, by channel, result (accepted, duplicate, conflict, returned, quarantined, forbidden, rate_limited, shed = refused with 503 under overload, not stored) and reason.', labelNames: ['channel', 'result', 'reason'], registers: [r] });
     this.events = new Counter({ name: 'paygate_relay_events_total', help: 'Events created, by type and merchant (none for events without one).', labelNames: ['type', 'merchant'], registers: [r] });
     this.decryptFailures = new Counter({ name: 'paygate_relay_decrypt_failures_total', help: 'Callbacks that could not be decrypted/parsed, by merchant (claimed="true": only named in the plain MerchantID, no key of it verified; unknown when not identified).', labelNames: ['merchant', 'claimed'], registers: [r] });
     this.conflicts = new Counter({ name: 'paygate_relay_callback_conflicts_total', help: 'Callbacks with the signed identity of a stored event but other content (a callback.conflict each), by merchant.', labelNames: ['merchant'], registers: [r] });
@@ -79,6 +81,12 @@ export class Metrics {
     this.collectmaxxSftpCycles = new Counter({ name: 'paygate_relay_collectmaxx_sftp_cycles_total', help: 'SFTP sync cycles by result (ok, error: connect/host key/transfer failure; files stay and are retried).', labelNames: ['result'], registers: [r] });
     this.collectmaxxSftpFiles = new Counter({ name: 'paygate_relay_collectmaxx_sftp_files_total', help: 'Files moved over SFTP: delivery files uploaded, result files downloaded.', labelNames: ['direction'], registers: [r] });
     this.collectmaxxResultEvents = new Counter({ name: 'paygate_relay_collectmaxx_result_events_total', help: 'Events made from Collectmaxx result files, by type.', labelNames: ['type'], registers: [r] });
+
+    const pendingCallbacks = opts.pendingCallbacks;
+    if (pendingCallbacks) {
+      new Gauge({ name: 'paygate_relay_intake_pending_callbacks', help: 'Callbacks taken in and not answered yet (being read, decoded or waiting for their commit); at limits.maxPendingCallbacks the next is refused with 503.', registers: [r],
+        collect() { this.set(pendingCallbacks()); } });
+    }
 
     const stats = async () => opts.store.endpointStats(now());
     let pending: ReturnType<typeof stats> | null = null;

@@ -14,7 +14,7 @@ import { app, type AppServices } from './app.js';
 import type { Config } from './config/schema.js';
 import { CONFLICT_EVENT_TYPE, conflictEventSchema } from './events/schema.js';
 import { FEATURES } from './features.js';
-import { FailureThrottle } from './net/failure-throttle.js';
+import type { AuthThrottle } from './net/failure-throttle.js';
 import { EVENT_TYPES } from './paygate/operation.js';
 import { VERSION } from './relay.js';
 import type { TokenTable } from './routes/auth.js';
@@ -51,7 +51,7 @@ function documentServices(): AppServices {
     },
   });
   const config = { paygate: {}, limits: { bodyBytes: 64 * 1024 }, merchants: [] } as unknown as Config;
-  const tokens: TokenTable = { enabled: true, roleOf: () => null, throttle: new FailureThrottle() };
+  const tokens: TokenTable = { enabled: true, roleOf: () => null, idOf: () => '', roleOfId: () => null, throttle: absent('throttle') as AuthThrottle };
   return {
     health: absent('health') as AppServices['health'],
     callbacks: { config, intake: absent('intake'), metrics: absent('metrics'), draining: false, now: Date.now } as unknown as AppServices['callbacks'],

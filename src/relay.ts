@@ -13,6 +13,7 @@ import { fingerprintStoredEvents } from './events/upgrade.js';
 import { Intake } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
+import { Admission } from './net/admission.js';
 import { allowList } from './net/cidr.js';
 import { Hub } from './observe.js';
 import { prepareMerchant, type PreparedMerchant } from './paygate/merchant.js';
@@ -21,6 +22,7 @@ import { openStore } from './store/open.js';
 import { atKey } from './startup.js';
 import { SqliteStore } from './store/sqlite.js';
 import { WriterThread } from './store/writer-thread.js';
+import type { StoreChanges } from './store/postgres-notify.js';
 import type { Store } from './store/types.js';
 import type { Tracing } from './tracing.js';
 import { warmUp } from './warmup.js';
@@ -69,8 +71,8 @@ interface Parts {
   storages: ReadonlyMap<AnyFeatureModule, unknown>;
 }
 
-/** Stores shared by several processes announce committed events (PostgreSQL LISTEN/NOTIFY). */
-function hasListen(s: Store): s is Store & { listen(onEvent: (endpointIds: string[]) => void): Promise<() => Promise<void>> } {
+/** Stores shared by several processes announce committed events and endpoint state changes (PostgreSQL LISTEN/NOTIFY). */
+function hasListen(s: Store): s is Store & { listen(on: StoreChanges): Promise<() => Promise<void>> } {
   return typeof (s as { listen?: unknown }).listen === 'function';
 }
 
@@ -86,6 +88,8 @@ export class Relay {
   readonly merchants: PreparedMerchant[];
   readonly endpoints: Endpoint[];
   readonly intake: Intake;
+  /** Backpressure: whether the next callback may come in (limits.maxPendingCallbacks, limits.maxEventLoopDelayMs). */
+  readonly admission: Admission;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
   /** The configured features, in registry order. */
@@ -119,6 +123,7 @@ export class Relay {
     }));
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
     for (const f of this.features) this.endpoints.push(...(f.instance.endpoints?.() ?? []));
+    this.admission = new Admission(config.limits);
     const browserReturns = new Map(config.merchants.map((m) => [m.id, m.browserReturns]));
     this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub, {
       urlSecrets: urlSecrets(config),
@@ -134,6 +139,7 @@ export class Relay {
     this.metrics = new Metrics({
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
+      pendingCallbacks: () => this.admission.pendingCallbacks,
     });
     this.metrics.observe(this.hub);
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
@@ -202,10 +208,17 @@ export class Relay {
       if (n > 0) this.logger.warn({ deliveries: n }, 'released deliveries leased before the last stop');
     }
     // PostgreSQL: no lease release at start (other instances hold theirs; a dead one's expire).
+    this.admission.start();
     if (this.opts.delivery !== false) {
       await this.dispatcher.start();
-      // Events committed by any instance wake our idle lanes at once; the poll stays as the fallback.
-      if (hasListen(this.store)) this.unlisten = await this.store.listen((ids) => ids.forEach((id) => this.dispatcher.wake(id)));
+      // Events committed by any instance wake our idle lanes at once, and an enable/disable made by
+      // any instance is read at once; the polls (outbox and endpoint state) stay as the fallback.
+      if (hasListen(this.store)) {
+        this.unlisten = await this.store.listen({
+          events: (ids) => ids.forEach((id) => this.dispatcher.wake(id)),
+          endpointStates: () => void this.dispatcher.syncStates(),
+        });
+      }
       for (const f of this.features) await f.instance.start?.();
     }
     this.started = true;
@@ -217,6 +230,7 @@ export class Relay {
     const unlisten = this.unlisten;
     this.unlisten = null;
     await unlisten?.();
+    this.admission.stop();
     await this.dispatcher.stop(drainMs);
     for (const f of [...this.features].reverse()) await f.instance.stop?.();
     await this.store.close();

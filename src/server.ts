@@ -6,7 +6,7 @@ import { readTls, watchTls, type TlsMaterial } from './net/tls.js';
 import { Relay } from './relay.js';
 import { atKey, checkPlainHttpEndpoints } from './startup.js';
 import { CONSOLE_PREFIX } from './console/index.js';
-import { tokenTable } from './routes/auth.js';
+import { adminTokensConfigured } from './routes/auth.js';
 
 export interface RunningServer {
   relay: Relay;
@@ -24,7 +24,7 @@ export interface RunningServer {
 
 /** Where the operator console is served (with admin tokens), for the start log; null without one. */
 function consoleLocation(relay: Relay, base: string | null): string | null {
-  if (!base || !tokenTable(relay.config).enabled) return null;
+  if (!base || !adminTokensConfigured(relay.config)) return null;
   return `${base}${CONSOLE_PREFIX}`;
 }
 

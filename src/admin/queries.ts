@@ -237,8 +237,9 @@ export async function endpointHealth(svc: AdminServices) {
     const s = stats.find((x) => x.endpointId === ep.id);
     const st = states.find((x) => x.endpointId === ep.id);
     const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : null);
+    // From storage, not this process's lanes: every instance (and its console) shows the same.
     return {
-      id: ep.id, url: ep.url, enabled: !svc.dispatcher.isDisabled(ep.id), enabledInConfig: ep.enabledInConfig,
+      id: ep.id, url: ep.url, enabled: ep.enabledInConfig && !st?.disabled, enabledInConfig: ep.enabledInConfig,
       disabledReason: st?.disabled ? st.disabledReason : ep.enabledInConfig ? null : 'config',
       disabledAt: st?.disabled ? iso(st.disabledAt) : null, ordering: ep.ordering, concurrency: ep.concurrency,
       health: {

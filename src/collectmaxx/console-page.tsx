@@ -8,7 +8,6 @@ import type { ConsoleHooks } from '../console/hooks.js';
 import type { Html } from '../console/jsx-runtime.js';
 import { Badge, canOperate, Csrf, Empty, Flash, Layout, Time, type PageCtx } from '../console/ui.js';
 import { InvalidCursorError } from '../store/query.js';
-import { RESULT_FILE_MAX_BYTES } from './routes.js';
 import type { Collectmaxx } from './service.js';
 import type { DeliveryFileRow, ImportedFileRow, RejectRow } from './store.js';
 
@@ -16,8 +15,6 @@ const PAGE = '/console/collectmaxx';
 const PAGE_SIZE = 50;
 /** The lists without a cursor in the store contract show their newest entries only. */
 const LIST_SIZE = 50;
-/** A pasted file arrives form-encoded: at worst every byte becomes `%XX`. */
-const FORM_BODY_LIMIT = 3 * RESULT_FILE_MAX_BYTES + 64 * 1024;
 
 type FlashMsg = { text: string; bad?: boolean } | null;
 type Body = Record<string, unknown>;
@@ -208,7 +205,9 @@ export function collectmaxxPages(app: FastifyInstance, d: ConsoleHooks, cmx: Col
     return render(req, reply, cursor, await flashFor(query), null);
   });
 
-  app.post('/collectmaxx/import', { ...d.operator, bodyLimit: FORM_BODY_LIMIT }, async (req, reply) => {
+  const maxBytes = cmx.maxResultFileBytes;
+  // A pasted file arrives form-encoded: at worst every byte becomes `%XX`.
+  app.post('/collectmaxx/import', { ...d.operator, bodyLimit: 3 * maxBytes + 64 * 1024 }, async (req, reply) => {
     const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Body;
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     const text = typeof body.content === 'string' ? body.content : '';
@@ -219,8 +218,8 @@ export function collectmaxxPages(app: FastifyInstance, d: ConsoleHooks, cmx: Col
     if (text.trim() === '') return refuse(400, 'Paste the content of the result file.');
     // Browsers send a textarea's line breaks as CRLF whatever was pasted; LF is what the file most likely had.
     const content = Buffer.from(text.replace(/\r\n/g, '\n'), 'utf8');
-    if (content.length > RESULT_FILE_MAX_BYTES) {
-      return refuse(413, `The file is larger than ${RESULT_FILE_MAX_BYTES / 1024 / 1024} MiB: use the admin API or the inbox directory.`);
+    if (content.length > maxBytes) {
+      return refuse(413, `The file is larger than collectmaxx.maxResultFileBytes (${fmtInt(maxBytes)} bytes): raise the cap, or import it with the CLI.`);
     }
     const outcome = await cmx.importer.importFile(name, content, d.now());
     d.audit(req, 'collectmaxx-import', { file: name, status: outcome.status, events: outcome.status === 'imported' ? outcome.events : 0 });

@@ -10,6 +10,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Hub } from '../observe.js';
 import { CoalescedPass } from './coalesced-pass.js';
 import type { Importer } from './importer.js';
 
@@ -19,6 +20,9 @@ export interface InboxOptions {
   readonly logger: Logger;
   readonly clock: () => number;
   readonly pollMs?: number;
+  /** collectmaxx.maxResultFileBytes: a bigger file goes to failed/ unread. */
+  readonly maxFileBytes: number;
+  readonly hub: Hub;
 }
 
 const IGNORED = /^\.|\.(tmp|part|reason\.txt)$/i;
@@ -79,21 +83,28 @@ export class Inbox {
         continue;
       }
       this.lastLook.delete(e.name);
-      await this.take(e.name, path);
+      await this.take(e.name, path, s.size);
     }
     for (const name of this.lastLook.keys()) if (!present.has(name)) this.lastLook.delete(name);
   }
 
-  private async take(name: string, path: string): Promise<void> {
+  private async fail(name: string, path: string, reason: string): Promise<void> {
+    const target = await freeName(join(this.o.dir, 'failed'), name);
+    await writeFile(`${target}.reason.txt`, `${reason}\n`);
+    await rename(path, target);
+  }
+
+  private async take(name: string, path: string, size: number): Promise<void> {
+    if (size > this.o.maxFileBytes) {
+      const reason = `the file has ${size} bytes, over collectmaxx.maxResultFileBytes (${this.o.maxFileBytes}); nothing was imported (raise the cap, or import it with the CLI)`;
+      this.o.logger.warn({ file: name, bytes: size, max: this.o.maxFileBytes }, 'collectmaxx result file over the size cap: moved to failed/ unread');
+      this.o.hub.emit('collectmaxx:import', { name, result: 'failed', events: 0 });
+      return this.fail(name, path, reason);
+    }
     const content = await readFile(path);
     // An exception here (storage down) leaves the file in the inbox for the next scan.
     const outcome = await this.o.importer.importFile(name, content, this.o.clock());
-    if (outcome.status === 'failed') {
-      const target = await freeName(join(this.o.dir, 'failed'), name);
-      await writeFile(`${target}.reason.txt`, `${outcome.message}\n`);
-      await rename(path, target);
-      return;
-    }
+    if (outcome.status === 'failed') return this.fail(name, path, outcome.message);
     await rename(path, await freeName(join(this.o.dir, 'processed'), name));
   }
 

@@ -8,12 +8,7 @@ import { anyObject, component, cursor, errorBodySchema, errorResponse, jsonRespo
 import { documentOnly, typed, validatorCompiler } from '../routes/type-provider.js';
 import type { Collectmaxx } from './service.js';
 
-/**
- * Result files are far larger than callbacks. Parsing costs about 7x the file size in heap
- * (the decoded text plus a small object per cell: an 18 MiB file took 120 MiB), so the cap
- * keeps one upload to ~120 MiB of heap at worst.
- */
-export const RESULT_FILE_MAX_BYTES = 16 * 1024 * 1024;
+import { DEFAULT_RESULT_FILE_MAX_BYTES } from './core/config.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
@@ -57,11 +52,13 @@ export async function collectmaxxRoutes(app: FastifyInstance, opts: FeatureRoute
   // The raw file body is documented by its schema, never parsed by it.
   app.setValidatorCompiler((route) => (route.httpPart === 'body' ? documentOnly(route) : validatorCompiler(route as Parameters<typeof validatorCompiler>[0])));
   // Raw file bodies only in this plugin's scope: the callback routes keep their own parsers and limits.
-  app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: RESULT_FILE_MAX_BYTES }, (_req, body, done) => done(null, body));
+  // The cap is collectmaxx.maxResultFileBytes (its default while the feature is not configured: 404 anyway).
+  const maxBytes = opts.feature?.maxResultFileBytes ?? DEFAULT_RESULT_FILE_MAX_BYTES;
+  app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) => done(null, body));
 
   r.post('/admin/collectmaxx/results', {
     onRequest: app.adminAuth.operator,
-    bodyLimit: RESULT_FILE_MAX_BYTES,
+    bodyLimit: maxBytes,
     schema: {
       ...op('importCollectmaxxResults', 'Import a Collectmaxx result file (raw body; name in ?name= or Content-Disposition filename)'),
       querystring: z.object({ name: z.string().optional() }),
@@ -72,7 +69,7 @@ export async function collectmaxxRoutes(app: FastifyInstance, opts: FeatureRoute
         200: jsonResponse('Imported, or skipped because the same name and content were imported before.', importResult),
         400: errorResponse('No file name, or a name with directories.'),
         404: notConfigured,
-        413: errorResponse('Body over 16 MiB.'),
+        413: errorResponse('Body over collectmaxx.maxResultFileBytes (default 16 MiB).'),
         415: errorResponse('Not text/csv or application/octet-stream.'),
         422: jsonResponse('Malformed: message starts with "line L, column C:" (line 0 = the file name); nothing was imported.',
           errorBodySchema.extend({ line: z.int(), column: z.int(), file: z.string().optional() })),

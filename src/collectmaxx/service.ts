@@ -47,12 +47,15 @@ export class Collectmaxx implements FeatureInstance {
   readonly store: CollectmaxxStore;
   readonly exporter: Exporter | null;
   readonly importer: Importer;
+  /** collectmaxx.maxResultFileBytes: every channel refuses a bigger result file (the CLI warns). */
+  readonly maxResultFileBytes: number;
   private inbox: Inbox | null = null;
   private sftp: SftpSync | null = null;
   private offFile: (() => void) | null = null;
 
   constructor(private readonly d: CollectmaxxContext) {
     this.store = d.storage;
+    this.maxResultFileBytes = d.config.maxResultFileBytes;
     const logger = d.logger.child({ component: 'collectmaxx' });
     this.exporter = d.config.export
       ? new Exporter({ store: this.store, config: d.config.export, hub: d.hub, logger, owner: d.owner, clock: d.clock }, { takeOverOnStart: d.store.kind === 'sqlite' })
@@ -70,7 +73,10 @@ export class Collectmaxx implements FeatureInstance {
   async start(opts: { inboxPollMs?: number; sftpFirstRetryMs?: number } = {}): Promise<void> {
     await this.exporter?.start();
     if (this.d.config.import) {
-      this.inbox = new Inbox({ dir: this.d.config.import.inboxDir, importer: this.importer, logger: this.d.logger.child({ component: 'collectmaxx-inbox' }), clock: this.d.clock, pollMs: opts.inboxPollMs });
+      this.inbox = new Inbox({
+        dir: this.d.config.import.inboxDir, importer: this.importer, logger: this.d.logger.child({ component: 'collectmaxx-inbox' }), clock: this.d.clock,
+        pollMs: opts.inboxPollMs, maxFileBytes: this.maxResultFileBytes, hub: this.d.hub,
+      });
       await this.inbox.start();
     }
     const { sftp, import: imp, export: exp } = this.d.config;
@@ -79,6 +85,7 @@ export class Collectmaxx implements FeatureInstance {
       this.sftp = new SftpSync({
         config: sftp,
         outboxDir: exp?.outboxDir ?? null,
+        maxResultFileBytes: this.maxResultFileBytes,
         // Fetched once: imported or failed before, or still waiting in the inbox.
         isKnown: async (name) => (await this.store.hasImport(name)) || (await anyExists([join(inboxDir, name), join(inboxDir, 'processed', name), join(inboxDir, 'failed', name)])),
         // Into the inbox atomically, so the inbox never sees a half-written file.

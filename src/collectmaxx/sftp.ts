@@ -24,6 +24,8 @@ export interface SftpSyncOptions {
   config: SftpConfig;
   /** Finished delivery files (*.csv, *.xml); dotfiles, temp files and subdirectories are ignored. Null: download only. */
   outboxDir: string | null;
+  /** collectmaxx.maxResultFileBytes: a bigger result file is not downloaded (the cycle reports result_too_large). */
+  maxResultFileBytes: number;
   /** True when this remote result file was already fetched/imported. */
   isKnown(name: string): Promise<boolean>;
   /** Hands a downloaded result file over; the remote copy is only deleted after this resolves. */
@@ -274,6 +276,9 @@ export class SftpSync {
           // Imported earlier, but the delete after it failed: finish the job.
           if (config.deleteRemote) await this.deleteRemote(client, remote);
           continue;
+        }
+        if (f.size > this.opts.maxResultFileBytes) {
+          throw new StepError('result_too_large', `${remote} has ${f.size} bytes, over collectmaxx.maxResultFileBytes (${this.opts.maxResultFileBytes}); left on the server`);
         }
         const got = await client.get(remote);
         // concat-stream yields an empty array, not a Buffer, for an empty file.

@@ -7,6 +7,8 @@ import { isLoopbackIp, parseCidr } from '../net/cidr.js';
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
 
+const LIMIT_DEFAULTS = { bodyBytes: 64 * 1024, maxPendingCallbacks: 256, maxEventLoopDelayMs: 200, overloadRetryAfterSeconds: 1 };
+
 const keySlot = z
   .object({
     blowfish: z.string().min(1, 'must not be empty').optional(),
@@ -144,9 +146,15 @@ export const configSchema = z
       .strict()
       .optional(),
     limits: z
-      .object({ bodyBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024) })
+      .object({
+        bodyBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+        // Backpressure (src/net/admission.ts): past either bound a callback gets 503 + Retry-After at once.
+        maxPendingCallbacks: z.number().int().min(1).max(1_000_000).default(LIMIT_DEFAULTS.maxPendingCallbacks),
+        maxEventLoopDelayMs: z.number().int().min(10).max(60_000).default(LIMIT_DEFAULTS.maxEventLoopDelayMs),
+        overloadRetryAfterSeconds: z.number().int().min(1).max(3600).default(LIMIT_DEFAULTS.overloadRetryAfterSeconds),
+      })
       .strict()
-      .default({ bodyBytes: 64 * 1024 }),
+      .default(LIMIT_DEFAULTS),
     delivery: z
       .object({
         pollIntervalMs: z.number().int().min(10).max(60_000).default(1000),

@@ -7,7 +7,7 @@
 // session's secret (a fresh token per page, checked against the secret on every POST).
 // @fastify/csrf-protection's hook is not used: it keeps its secret either in a cookie of
 // its own or in @fastify/session/@fastify/secure-session, and our secret lives with the
-// session (ConsoleSessions), which moves into storage so that any instance accepts it.
+// session (ConsoleSessions), in storage so that any instance accepts it.
 
 import cookie from '@fastify/cookie';
 import Tokens from '@fastify/csrf';
@@ -135,14 +135,15 @@ async function consoleAuth(app: FastifyInstance, opts: ConsoleAuthOptions): Prom
     if (!nonce || body._login === undefined || !safeEqual(body._login, nonce)) {
       return loginPage(reply, { nonce: freshNonce(req, reply), next, error: 'The login form expired. Please try again.' }, 403);
     }
-    const role = body.token === undefined ? null : tokens.roleOf(body.token.trim());
-    if (!role) {
+    const token = body.token?.trim();
+    const role = token === undefined ? null : tokens.roleOf(token);
+    if (!role || token === undefined) {
       await throttle.failed(req.ip);
       logger.warn({ console: true, ip: req.ip }, 'console: login with an unknown token refused');
       return loginPage(reply, { nonce, next, error: 'That token is not valid.' }, 401);
     }
     await throttle.succeeded(req.ip);
-    const { session: s, value } = await sessions.issue(role);
+    const { session: s, value } = await sessions.issue(role, token);
     reply.setCookie(SESSION_COOKIE, value, cookieOptions(req, Math.floor(sessions.ttlMs / 1000)));
     reply.setCookie(LOGIN_COOKIE, '', cookieOptions(req, 0));
     logger.info({ console: true, role, session: s.id, ip: req.ip }, 'console login');

@@ -23,7 +23,8 @@ import endpointPages from './routes/endpoints.js';
 import eventPages from './routes/events.js';
 import overviewPages from './routes/overview.js';
 import quarantinePages from './routes/quarantine.js';
-import { LoginThrottle, SessionKeeper, type ConsoleSessions, type LoginThrottling } from './session.js';
+import { StoredThrottle } from '../net/failure-throttle.js';
+import { StoredSessions, type ConsoleSessions, type LoginThrottling } from './session.js';
 
 export { CONSOLE_PREFIX } from './kit.js';
 
@@ -80,8 +81,13 @@ async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions): Promis
     return reply.type(a.type).send(a.body);
   });
 
+  // In the store by default: every instance on it accepts a session made on another (see session.ts).
+  const { store } = opts.services.admin;
+  const now = () => opts.services.admin.now();
   await app.register(consoleAuth, {
-    tokens: opts.tokens, kit, sessions: opts.sessions ?? new SessionKeeper(), throttle: opts.throttle ?? new LoginThrottle(),
+    tokens: opts.tokens, kit,
+    sessions: opts.sessions ?? new StoredSessions(store, opts.tokens, undefined, now),
+    throttle: opts.throttle ?? new StoredThrottle(store, 'console-login', now),
   });
   await app.register(overviewPages, { kit });
   await app.register(eventPages, { kit });

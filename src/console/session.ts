@@ -1,15 +1,14 @@
 // Console sessions: after a login with an admin token the browser holds a cookie that
-// names a session with a role, an expiry and a CSRF secret. Logout revokes the session for
-// the rest of its lifetime, so a copied cookie dies with it; repeated failed logins from one
-// address are refused for a while.
+// names a session with a role, an expiry and a CSRF secret. Logout ends the session, so a
+// copied cookie dies with it; repeated failed logins from one address are refused for a while.
 //
-// The auth plugin (auth.tsx) sees only the two interfaces below. The implementations here
-// keep everything in this process: a signed, expiring cookie whose key is random per process
-// (every session ends when the relay restarts) and in-memory revocations and login failures.
-// Sessions that any instance accepts are a store-backed implementation of the same interfaces.
+// The auth plugin (auth.tsx) sees only the two interfaces below. Sessions and failed logins
+// live in the relay's store, so any instance on the same store accepts a session made on
+// another, a logout on one ends it on all, and a restart ends none.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../routes/auth.js';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role, TokenTable } from '../routes/auth.js';
+import type { Store } from '../store/types.js';
 
 export const DEFAULT_SESSION_TTL_MS = 8 * 3600_000;
 
@@ -27,8 +26,9 @@ type Awaitable<T> = T | Promise<T>;
 /** Where console sessions live. `value` is what the cookie carries. */
 export interface ConsoleSessions {
   readonly ttlMs: number;
-  issue(role: Role): Awaitable<{ session: Session; value: string }>;
-  /** The live session a cookie value names: null when unknown, tampered, expired or revoked. */
+  /** A session for a login with this (valid) admin token. */
+  issue(role: Role, token: string): Awaitable<{ session: Session; value: string }>;
+  /** The live session a cookie value names: null when unknown, tampered, expired, logged out or its token removed. */
   read(value: string | undefined): Awaitable<Session | null>;
   revoke(session: Session): Awaitable<void>;
 }
@@ -41,6 +41,7 @@ export interface LoginThrottling {
 }
 
 const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -48,51 +49,42 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Sessions of this process: a signed cookie carries the session; logouts are remembered until expiry. */
-export class SessionKeeper implements ConsoleSessions {
-  private readonly key = randomBytes(32);
-  /** Logged-out session ids until they would have expired anyway. */
-  private readonly revoked = new Map<string, number>();
-
+/**
+ * Sessions in the store. The cookie is `<id>.<secret>`: the id finds the row, the secret
+ * proves the cookie (only its SHA-256 is stored, so reading the table opens no session).
+ * The role is not stored: it is the role the configuration gives the session's token now,
+ * so a token removed from the configuration ends its sessions on the next request.
+ */
+export class StoredSessions implements ConsoleSessions {
   constructor(
+    private readonly store: Pick<Store, 'createSession' | 'getSession' | 'deleteSession'>,
+    private readonly tokens: Pick<TokenTable, 'idOf' | 'roleOfId'>,
     readonly ttlMs: number = DEFAULT_SESSION_TTL_MS,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  private sign(body: string): string {
-    return createHmac('sha256', this.key).update(body).digest('base64url');
+  async issue(role: Role, token: string): Promise<{ session: Session; value: string }> {
+    const now = this.clock();
+    const secret = b64(randomBytes(32));
+    const session: Session = { id: b64(randomBytes(16)), role, exp: now + this.ttlMs, csrf: b64(randomBytes(24)) };
+    await this.store.createSession({
+      id: session.id, secretHash: sha256(secret), tokenDigest: this.tokens.idOf(token), csrf: session.csrf, createdAt: now, expiresAt: session.exp,
+    }, now);
+    return { session, value: `${session.id}.${secret}` };
   }
 
-  issue(role: Role): { session: Session; value: string } {
-    const session: Session = { id: b64(randomBytes(12)), role, exp: this.clock() + this.ttlMs, csrf: b64(randomBytes(24)) };
-    const body = b64(JSON.stringify({ i: session.id, r: session.role, e: session.exp, c: session.csrf }));
-    return { session, value: `${body}.${this.sign(body)}` };
-  }
-
-  read(value: string | undefined): Session | null {
+  async read(value: string | undefined): Promise<Session | null> {
     if (!value) return null;
-    const dot = value.indexOf('.');
-    if (dot < 1) return null;
-    const body = value.slice(0, dot);
-    if (!safeEqual(value.slice(dot + 1), this.sign(body))) return null;
-    let p: { i?: unknown; r?: unknown; e?: unknown; c?: unknown };
-    try {
-      p = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as typeof p;
-    } catch {
-      return null;
-    }
-    if (typeof p.i !== 'string' || (p.r !== 'viewer' && p.r !== 'operator') || typeof p.e !== 'number' || typeof p.c !== 'string') return null;
-    const now = this.clock();
-    if (p.e <= now || this.revoked.has(p.i)) return null;
-    return { id: p.i, role: p.r, exp: p.e, csrf: p.c };
+    const m = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(value);
+    if (!m) return null;
+    const row = await this.store.getSession(m[1]!);
+    if (!row || !safeEqual(sha256(m[2]!), row.secretHash) || row.expiresAt <= this.clock()) return null;
+    const role = this.tokens.roleOfId(row.tokenDigest);
+    if (!role) return null;
+    return { id: row.id, role, exp: row.expiresAt, csrf: row.csrf };
   }
 
-  revoke(s: Session): void {
-    const now = this.clock();
-    for (const [id, exp] of this.revoked) if (exp <= now) this.revoked.delete(id);
-    this.revoked.set(s.id, s.exp);
+  async revoke(s: Session): Promise<void> {
+    await this.store.deleteSession(s.id);
   }
 }
-
-/** Per-address failed logins: after `max` failures within `windowMs`, logins are refused until the window passes. */
-export { FailureThrottle as LoginThrottle } from '../net/failure-throttle.js';

@@ -16,6 +16,11 @@ export interface DispatcherDeps {
   owner: string;
   leaseMs: number;
   pollIntervalMs: number;
+  /**
+   * How often endpoint state (disabled, reason) is read from the store, so a change another
+   * instance made takes effect here even without its notification. Default 1000 ms.
+   */
+  stateRefreshMs?: number;
   userAgent: string;
   clock?: () => number;
   random?: () => number;
@@ -37,6 +42,8 @@ interface Lane {
   disabled: boolean;
   /** A disable is being stored: nothing new goes out, but the lane is shown disabled only once it is stored. */
   disabling: boolean;
+  /** Bumped by this process's own enable/disable: a store read begun before it must not undo it. */
+  changes: number;
   timer: NodeJS.Timeout | null;
   timerAt: number;
 }
@@ -45,6 +52,9 @@ interface Lane {
  * Moves deliveries from the outbox to receivers. One lane per endpoint with
  * its own concurrency, so a dead receiver only ever holds up itself.
  * All state that matters lives in the store; this class only holds leases.
+ * A lane's `disabled` follows the store's endpoint state (read every
+ * stateRefreshMs and on notification); the claim itself skips endpoints the
+ * store has disabled, so a lane that has not heard yet still claims nothing.
  */
 export class Dispatcher {
   private readonly lanes = new Map<string, Lane>();
@@ -53,6 +63,10 @@ export class Dispatcher {
   private readonly pumps = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   private poll: NodeJS.Timeout | null = null;
+  private stateTimer: NodeJS.Timeout | null = null;
+  /** A state read in progress, and whether another was asked for meanwhile. */
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
   private stopped = true;
   private readonly clock: () => number;
   private readonly random: () => number;
@@ -62,23 +76,57 @@ export class Dispatcher {
     this.clock = d.clock ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const ep of d.endpoints) {
-      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, disabling: false, timer: null, timerAt: 0 });
+      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, disabling: false, changes: 0, timer: null, timerAt: 0 });
     }
   }
 
   async start(): Promise<void> {
     this.stopped = false;
-    await this.refreshDisabled();
+    await this.syncStates();
     this.unsubscribe = this.d.hub.on('event:stored', (e) => e.endpointIds.forEach((id) => this.wake(id)));
     this.poll = setInterval(() => this.wakeAll(), this.d.pollIntervalMs);
     this.poll.unref();
+    this.stateTimer = setInterval(() => void this.syncStates(), this.d.stateRefreshMs ?? 1000);
+    this.stateTimer.unref();
     this.wakeAll();
   }
 
-  /** Re-read operator/automatic disables from the store (they survive restarts). */
-  async refreshDisabled(): Promise<void> {
+  /**
+   * Read endpoint state from the store and make the lanes follow it: operator and automatic
+   * disables made by any instance, and those from before a restart. Calls that come while a
+   * read is running share one more read after it (a notification is never lost in between).
+   */
+  syncStates(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    const run = async () => {
+      do {
+        this.syncAgain = false;
+        await this.readStates().catch((err) => this.d.logger.warn({ err }, 'endpoint state read failed; the lanes keep their state until the next read'));
+      } while (this.syncAgain && !this.stopped);
+    };
+    this.syncing = run().finally(() => (this.syncing = null));
+    return this.syncing;
+  }
+
+  private async readStates(): Promise<void> {
+    const before = new Map([...this.lanes].map(([id, l]) => [id, l.changes]));
     const states = new Map((await this.d.store.endpointStates()).map((s) => [s.endpointId, s]));
-    for (const lane of this.lanes.values()) lane.disabled = !lane.ep.enabledInConfig || (states.get(lane.ep.id)?.disabled ?? false);
+    for (const lane of this.lanes.values()) {
+      // Our own enable/disable since the read began is newer than what the read saw.
+      if (lane.disabling || lane.changes !== before.get(lane.ep.id)) continue;
+      const st = states.get(lane.ep.id);
+      const disabled = !lane.ep.enabledInConfig || (st?.disabled ?? false);
+      if (disabled === lane.disabled) continue;
+      lane.disabled = disabled;
+      if (this.stopped) continue;
+      if (disabled) this.d.logger.warn({ endpoint: lane.ep.id, reason: st?.disabledReason ?? null }, 'endpoint disabled in storage (by this or another instance): no deliveries from here');
+      else this.d.logger.info({ endpoint: lane.ep.id }, 'endpoint enabled in storage (by this or another instance)');
+      // Disabled: the pump hands its claimed-but-unsent buffer back. Enabled: it claims again.
+      this.wake(lane.ep.id);
+    }
   }
 
   wakeAll(): void {
@@ -249,9 +297,10 @@ export class Dispatcher {
   async disable(endpointId: string, reason: 'gone' | 'failing' | 'operator'): Promise<void> {
     const lane = this.lanes.get(endpointId);
     if (!lane || lane.disabled || lane.disabling) return;
-    // The admin API and metrics read `disabled` from here and the reason from the store:
-    // store first, then flip, so a disabled endpoint is never shown without its reason.
+    // The store is the truth every instance (and the admin API) reads: store first, then flip,
+    // so a disabled endpoint is never shown without its reason. Nothing new goes out meanwhile.
     lane.disabling = true;
+    lane.changes++;
     try {
       await this.d.store.setEndpointDisabled(endpointId, true, reason, this.clock());
       lane.disabled = true;
@@ -265,6 +314,7 @@ export class Dispatcher {
   async enable(endpointId: string): Promise<void> {
     const lane = this.lanes.get(endpointId);
     if (!lane) return;
+    lane.changes++;
     await this.d.store.setEndpointDisabled(endpointId, false, null, this.clock());
     lane.disabled = !lane.ep.enabledInConfig;
     this.d.hub.emit('endpoint:enabled', { endpointId });
@@ -281,10 +331,11 @@ export class Dispatcher {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.poll) clearInterval(this.poll);
+    if (this.stateTimer) clearInterval(this.stateTimer);
     for (const lane of this.lanes.values()) if (lane.timer) clearTimeout(lane.timer);
     // Let running pumps finish their store call first: whatever they claimed is launched
     // (and so awaited below) or released.
-    await Promise.allSettled([...this.pumps]);
+    await Promise.allSettled([...this.pumps, this.syncing]);
     for (const lane of this.lanes.values()) await this.releaseBuffer(lane);
     const all = Promise.allSettled([...this.inflight]);
     let timer: NodeJS.Timeout | undefined;

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/schema.js';
 import { RelayError } from '../errors.js';
-import { FailureThrottle } from '../net/failure-throttle.js';
+import type { AuthThrottle } from '../net/failure-throttle.js';
 
 export type Role = 'viewer' | 'operator';
 
@@ -11,19 +11,35 @@ export interface TokenTable {
   /** Role of the presented token, or null; constant time in the number of tokens. */
   roleOf(token: string): Role | null;
   readonly enabled: boolean;
-  /** Wrong tokens per client address, shared by every route of the listener. */
-  readonly throttle: FailureThrottle;
+  /**
+   * A stable name of a token for what is stored about its logins (console sessions): a keyed
+   * digest, never the token. The same token gives the same id on every instance.
+   */
+  idOf(token: string): string;
+  /** The role of the configured token with this id now; null when no configured token has it (removed). */
+  roleOfId(id: string): Role | null;
+  /** Wrong tokens per client address, shared by every route of the listener (and every instance on the store). */
+  readonly throttle: AuthThrottle;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+const tokenId = (token: string) => createHmac('sha256', 'paygate-relay token id').update(token).digest('hex').slice(0, 32);
 
-export function tokenTable(config: Pick<Config, 'admin'>, throttle = new FailureThrottle()): TokenTable {
-  const entries = (config.admin?.tokens ?? []).map((t) =>
-    typeof t === 'string' ? { hash: digest(t), role: 'operator' as Role } : { hash: digest(t.token), role: t.role },
-  );
+/** Whether the admin API and the console are on (admin tokens configured). */
+export function adminTokensConfigured(config: Pick<Config, 'admin'>): boolean {
+  return (config.admin?.tokens.length ?? 0) > 0;
+}
+
+export function tokenTable(config: Pick<Config, 'admin'>, throttle: AuthThrottle): TokenTable {
+  const entries = (config.admin?.tokens ?? []).map((t) => {
+    const token = typeof t === 'string' ? t : t.token;
+    return { hash: digest(token), id: tokenId(token), role: typeof t === 'string' ? ('operator' as Role) : t.role };
+  });
   return {
-    enabled: entries.length > 0,
+    enabled: adminTokensConfigured(config),
     throttle,
+    idOf: tokenId,
+    roleOfId: (id) => entries.find((e) => e.id === id)?.role ?? null,
     roleOf(token) {
       // Compare digests so the comparison length never depends on the secret.
       const h = digest(token);
@@ -50,7 +66,7 @@ declare module 'fastify' {
  */
 export function requireRole(tokens: TokenTable, need: Role) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    const wait = tokens.throttle.retryAfterMs(req.ip);
+    const wait = await tokens.throttle.retryAfterMs(req.ip);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
       throw new RelayError('rate_limited', 'too many wrong admin tokens from this address');
@@ -59,7 +75,7 @@ export function requireRole(tokens: TokenTable, need: Role) {
     const m = typeof h === 'string' ? /^Bearer\s+(.+)$/i.exec(h) : null;
     const role = m ? tokens.roleOf(m[1]!.trim()) : null;
     if (!role) {
-      if (m) tokens.throttle.failed(req.ip);
+      if (m) await tokens.throttle.failed(req.ip);
       throw new RelayError('unauthorized');
     }
     if (need === 'operator' && role !== 'operator') throw new RelayError('forbidden_role');

@@ -28,7 +28,7 @@ export const rejected = {
   404: errorResponse('Unknown :kind; kept in quarantine.'),
   413: errorResponse('Body over limits.bodyBytes.'),
   415: errorResponse('Not a form body or unsupported charset; kept in quarantine.'),
-  503: errorResponse('Not stored (storage unavailable or draining); Paygate retries.'),
+  503: errorResponse('Not stored (storage unavailable, draining, or overloaded: then with Retry-After and refused before the body is read); Paygate retries.'),
 };
 export const returned = {
   303: z.undefined().meta({

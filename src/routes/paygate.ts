@@ -5,6 +5,7 @@ import { ERROR_CODES, RelayError, errorBody } from '../errors.js';
 import { KEPT_HEADERS, type IncomingCallback, type Intake, type IntakeOutcome } from '../intake.js';
 import type { Metrics } from '../metrics.js';
 import type { Channel, Outcome } from '../paygate/types.js';
+import type { Admission } from '../net/admission.js';
 import { allowList } from '../net/cidr.js';
 import { tokenBucket } from '../net/rate-limit.js';
 import { callbackForm, kindParams, opId, rejected, returned, tokenParams } from './paygate-schemas.js';
@@ -15,6 +16,7 @@ import { documentOnly, typed, validatorCompiler } from './type-provider.js';
 export interface CallbackServices {
   config: Pick<Config, 'paygate' | 'limits' | 'merchants'>;
   intake: Pick<Intake, 'receive'>;
+  admission: Pick<Admission, 'admit'>;
   metrics: Pick<Metrics, 'callbacks'>;
   readonly draining: boolean;
   now(): number;
@@ -76,6 +78,15 @@ async function paygateRoutes(app: FastifyInstance, opts: { relay: CallbackServic
       relay.metrics.callbacks.inc({ channel, result: 'rate_limited', reason: 'rate_limited' });
       return reply.code(429).header('retry-after', '1').send(errorBody('rate_limited'));
     }
+    // Backpressure: past a bound, refuse at once rather than queue (src/net/admission.ts). Nothing of
+    // a refused callback is read or stored; Paygate retries the 503.
+    const admitted = relay.admission.admit();
+    if (typeof admitted === 'string') {
+      relay.metrics.callbacks.inc({ channel, result: 'shed', reason: admitted });
+      return reply.code(503).header('retry-after', String(relay.config.limits.overloadRetryAfterSeconds)).send(errorBody('overloaded'));
+    }
+    // Pending until answered, or until the client went away.
+    reply.raw.once('close', admitted);
   });
 
   app.removeAllContentTypeParsers();

@@ -3,6 +3,17 @@ import pg from 'pg';
 
 /** The NOTIFY channel; the payload names the schema so several relays can share one database. */
 export const NOTIFY_CHANNEL = 'paygate_relay_events';
+/**
+ * `k` of a payload that says endpoint state changed (disabled/enabled) rather than events were
+ * stored. An instance of a release before `k` reads it as a wake-up of those lanes: harmless.
+ */
+export const ENDPOINT_STATE_KIND = 'endpoint';
+
+/** What a notification says: events stored for these endpoints, or their state changed. */
+export interface StoreChanges {
+  events(endpointIds: string[]): void;
+  endpointStates(endpointIds: string[]): void;
+}
 const NOTIFY_MAX_BYTES = 7900; // PostgreSQL's limit is 8000 bytes per payload
 
 /** NOTIFY inside the caller's transaction: PostgreSQL delivers it on commit, never for a rollback. */
@@ -22,8 +33,8 @@ export async function notify(c: pg.PoolClient, schema: string, endpointIds: Iter
 }
 
 /**
- * Wake-ups from every process sharing this schema: `onEvent` gets the endpoint
- * ids of each committed event. Uses its own connection (not the pool) and
+ * Wake-ups from every process sharing this schema: `on.events` gets the endpoint
+ * ids of each committed event, `on.endpointStates` those of each committed enable/disable. Uses its own connection (not the pool) and
  * reconnects with backoff after an error, e.g. a PostgreSQL restart;
  * notifications sent while disconnected are lost, which the dispatcher's
  * poll covers. Resolves once the first connection attempt settled.
@@ -33,12 +44,13 @@ export async function listenForEvents(
   clientConfig: () => pg.ClientConfig,
   schema: string,
   listeners: Set<() => Promise<void>>,
-  onEvent: (endpointIds: string[]) => void,
+  on: StoreChanges,
 ): Promise<() => Promise<void>> {
   let stopped = false;
   let client: pg.Client | null = null;
   let timer: NodeJS.Timeout | null = null;
   let delay = 200;
+  let reconnected = false;
   const schedule = () => {
     if (stopped || timer) return;
     timer = setTimeout(() => {
@@ -60,8 +72,11 @@ export async function listenForEvents(
     c.on('notification', (m) => {
       if (m.channel !== NOTIFY_CHANNEL || !m.payload) return;
       try {
-        const p = JSON.parse(m.payload) as { s?: unknown; e?: unknown };
-        if (p.s === schema && Array.isArray(p.e)) onEvent(p.e.filter((x): x is string => typeof x === 'string'));
+        const p = JSON.parse(m.payload) as { s?: unknown; k?: unknown; e?: unknown };
+        if (p.s !== schema || !Array.isArray(p.e)) return;
+        const ids = p.e.filter((x): x is string => typeof x === 'string');
+        if (p.k === ENDPOINT_STATE_KIND) on.endpointStates(ids);
+        else on.events(ids);
       } catch {
         // not ours
       }
@@ -81,6 +96,9 @@ export async function listenForEvents(
     up = true;
     client = c;
     delay = 200;
+    // Whatever changed while we were not listening (a reconnect) is read again now, not at the next poll.
+    if (reconnected) on.endpointStates([]);
+    reconnected = true;
   };
   const stop = async () => {
     stopped = true;

@@ -1,4 +1,5 @@
 // The PostgreSQL store's outbox: leasing, completing and failing deliveries, and endpoint bookkeeping (see PostgresStore).
+import { ENDPOINT_STATE_KIND, NOTIFY_CHANNEL } from './postgres-notify.js';
 import { txt, type PgSession } from './postgres-session.js';
 import { mapClaimed, mapEndpointState } from './rows.js';
 import { endpointStatsOf } from './stats.js';
@@ -31,6 +32,8 @@ const OPEN_SPLIT = `SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END) AS in_f
  *   one alone; SKIP LOCKED on the earlier row never makes the later one eligible.
  * - within one statement, two deliveries of one key cannot both pass the guard
  *   (the later one sees the earlier one open).
+ * An endpoint disabled in endpoint_state (by any instance) gets no claims at all, whatever
+ * the claiming process believes: storage is the one truth of endpoint state.
  * The guard is SQLite's NOT EXISTS (no open delivery of the key with a lower
  * seq) written as "not after the key's oldest open seq": with ORDER BY … LIMIT 1
  * the planner takes deliveries_order even when the statistics are stale (a
@@ -42,6 +45,7 @@ export async function claim(db: PgSession, endpointId: string, owner: string, no
     `WITH c AS (
        SELECT d.id FROM deliveries d
        WHERE d.endpoint_id = $1 AND d.${OPEN}
+         AND NOT EXISTS (SELECT 1 FROM endpoint_state s WHERE s.endpoint_id = $1 AND s.disabled)
          AND ((d.state = 'pending' AND d.next_attempt_at <= $2) OR (d.state = 'in_flight' AND d.lease_expires_at < $2))
          AND (d.order_key IS NULL OR d.event_seq <= COALESCE((
            SELECT p.event_seq FROM deliveries p
@@ -147,12 +151,16 @@ export async function recordEndpointFailure(db: PgSession, endpointId: string, n
   return Number(row!.failing_since);
 }
 
+/** The change and its NOTIFY in one statement: every instance hears of it once it is committed. */
 export async function setEndpointDisabled(db: PgSession, endpointId: string, disabled: boolean, reason: string | null, now: number): Promise<void> {
   await db.q(
-    `INSERT INTO endpoint_state (endpoint_id, disabled, disabled_reason, disabled_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (endpoint_id) DO UPDATE SET disabled = excluded.disabled, disabled_reason = excluded.disabled_reason,
-       disabled_at = excluded.disabled_at, failing_since = CASE WHEN excluded.disabled THEN endpoint_state.failing_since ELSE NULL END`,
-    [endpointId, disabled, disabled ? reason : null, disabled ? now : null],
+    `WITH u AS (
+       INSERT INTO endpoint_state (endpoint_id, disabled, disabled_reason, disabled_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (endpoint_id) DO UPDATE SET disabled = excluded.disabled, disabled_reason = excluded.disabled_reason,
+         disabled_at = excluded.disabled_at, failing_since = CASE WHEN excluded.disabled THEN endpoint_state.failing_since ELSE NULL END
+       RETURNING endpoint_id)
+     SELECT pg_notify($5, $6) FROM u`,
+    [endpointId, disabled, disabled ? reason : null, disabled ? now : null, NOTIFY_CHANNEL, JSON.stringify({ s: db.schema, k: ENDPOINT_STATE_KIND, e: [endpointId] })],
   );
 }
 

@@ -2,20 +2,21 @@ import pg from 'pg';
 import type { StoreExtension } from './extension.js';
 import { CORE_MIGRATIONS, runMigrations } from './migrate.js';
 import * as admin from './postgres-admin.js';
+import * as auth from './postgres-auth.js';
 import * as intake from './postgres-intake.js';
 import { lockId } from './postgres-locks.js';
-import { listenForEvents } from './postgres-notify.js';
+import { listenForEvents, type StoreChanges } from './postgres-notify.js';
 import * as outbox from './postgres-outbox.js';
 import { PgSession } from './postgres-session.js';
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
-  EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
+  AuthFailures, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 
 export { orderKeyLockId } from './postgres-locks.js';
-export { NOTIFY_CHANNEL } from './postgres-notify.js';
+export { NOTIFY_CHANNEL, type StoreChanges } from './postgres-notify.js';
 export { isConnectionError } from './postgres-session.js';
 export { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 
@@ -92,8 +93,8 @@ export class PostgresStore implements Store {
   }
 
   /** Wake-ups from every process sharing this schema, on a connection of its own (see listenForEvents). */
-  async listen(onEvent: (endpointIds: string[]) => void): Promise<() => Promise<void>> {
-    return listenForEvents(() => this.clientConfig(), this.schema, this.listeners, onEvent);
+  async listen(on: StoreChanges): Promise<() => Promise<void>> {
+    return listenForEvents(() => this.clientConfig(), this.schema, this.listeners, on);
   }
 
   // ---------------------------------------------------------------- intake
@@ -169,6 +170,32 @@ export class PostgresStore implements Store {
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
     return outbox.endpointStats(this.session, now);
+  }
+
+  // ---------------------------------------------------------------- console sessions, failed authentications
+
+  async createSession(session: SessionRecord, now: number): Promise<void> {
+    return auth.createSession(this.session, session, now);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return auth.getSession(this.session, id);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    return auth.deleteSession(this.session, id);
+  }
+
+  async authFailures(scope: string, client: string): Promise<AuthFailures | null> {
+    return auth.authFailures(this.session, scope, client);
+  }
+
+  async recordAuthFailure(scope: string, client: string, now: number, windowMs: number): Promise<AuthFailures> {
+    return auth.recordAuthFailure(this.session, scope, client, now, windowMs);
+  }
+
+  async clearAuthFailures(scope: string, client: string): Promise<void> {
+    return auth.clearAuthFailures(this.session, scope, client);
   }
 
   // ---------------------------------------------------------------- admin queries

@@ -1,4 +1,4 @@
-import type { AttemptRecord, CallbackRecord, ClaimedDelivery, ConflictRecord, DeliveryCounts, DeliveryRecord, EndpointState, ErrorClass, StoredEvent } from './types.js';
+import type { AttemptRecord, CallbackRecord, ClaimedDelivery, ConflictRecord, DeliveryCounts, DeliveryRecord, EndpointState, ErrorClass, SessionRecord, StoredEvent } from './types.js';
 
 export type Row = Record<string, unknown>;
 
@@ -117,5 +117,16 @@ export function mapEndpointState(r: Row): EndpointState {
     lastSuccessAt: num(r.last_success_at),
     lastFailureAt: num(r.last_failure_at),
     lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
+export function mapSession(r: Row): SessionRecord {
+  return {
+    id: String(r.id),
+    secretHash: String(r.secret_hash),
+    tokenDigest: String(r.token_digest),
+    csrf: String(r.csrf),
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
   };
 }

@@ -13,11 +13,14 @@ const ORDER_GUARD = `(d.order_key IS NULL OR NOT EXISTS (
   SELECT 1 FROM deliveries p
   WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key AND p.event_seq < d.event_seq AND p.${OPEN}))`;
 
+/** An endpoint disabled in endpoint_state gets no claims, whatever the dispatcher believes: storage is the truth. */
+const ENABLED = `NOT EXISTS (SELECT 1 FROM endpoint_state s WHERE s.endpoint_id = @endpointId AND s.disabled = 1)`;
+
 export function claim(s: SqliteStatements, endpointId: string, owner: string, now: number, leaseMs: number, limit: number): ClaimedDelivery[] {
   return s.db.transaction(() => {
     const rows = s.st(
       `UPDATE deliveries SET state = 'in_flight', lease_owner = @owner, lease_expires_at = @leaseUntil, updated_at = @now
-       WHERE id IN (
+       WHERE ${ENABLED} AND id IN (
          SELECT id FROM (
            SELECT d.id, d.next_attempt_at AS due, d.event_seq FROM deliveries d
            WHERE d.endpoint_id = @endpointId AND d.state = 'pending' AND d.next_attempt_at <= @now AND ${ORDER_GUARD}

@@ -3,6 +3,7 @@
 // group commits and no fsync ever runs on the event loop; reads stay on the
 // caller's own connection (WAL readers never wait for the writer).
 import * as admin from './sqlite-admin.js';
+import * as auth from './sqlite-auth.js';
 import * as intake from './sqlite-intake.js';
 import * as outbox from './sqlite-outbox.js';
 import type { IngestItem } from './types.js';
@@ -27,6 +28,10 @@ export const CORE_WRITES = defineWrites(
     setEndpointDisabled: outbox.setEndpointDisabled,
     redeliverDeadLetters: admin.redeliverDeadLetters,
     redeliver: admin.redeliver,
+    createSession: auth.createSession,
+    deleteSession: auth.deleteSession,
+    recordAuthFailure: auth.recordAuthFailure,
+    clearAuthFailures: auth.clearAuthFailures,
   },
   {
     ingest: {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import * as admin from './sqlite-admin.js';
+import * as auth from './sqlite-auth.js';
 import * as intake from './sqlite-intake.js';
 import type { StoreExtension } from './extension.js';
 import { GroupCommit } from './group-commit.js';
@@ -11,7 +12,7 @@ import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
-  EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, Store, StoredEvent,
+  AuthFailures, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
 import { WriterThread } from './writer-thread.js';
@@ -151,6 +152,32 @@ export class SqliteStore implements Store {
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
     return outbox.endpointStats(this.sql, now);
+  }
+
+  // ---------------------------------------------------------------- console sessions, failed authentications
+
+  async createSession(session: SessionRecord, now: number): Promise<void> {
+    return this.write.run('createSession', session, now);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    return auth.getSession(this.sql, id);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    return this.write.run('deleteSession', id);
+  }
+
+  async authFailures(scope: string, client: string): Promise<AuthFailures | null> {
+    return auth.authFailures(this.sql, scope, client);
+  }
+
+  async recordAuthFailure(scope: string, client: string, now: number, windowMs: number): Promise<AuthFailures> {
+    return this.write.run('recordAuthFailure', scope, client, now, windowMs);
+  }
+
+  async clearAuthFailures(scope: string, client: string): Promise<void> {
+    return this.write.run('clearAuthFailures', scope, client);
   }
 
   // ---------------------------------------------------------------- admin queries

@@ -186,6 +186,27 @@ export interface EndpointState {
   lastError: string | null;
 }
 
+/**
+ * A console session as stored (src/console/stored-sessions.ts makes and checks them). The cookie
+ * carries `<id>.<secret>`; only the secret's SHA-256 is kept.
+ */
+export interface SessionRecord {
+  id: string;
+  secretHash: string;
+  /** Which admin token logged in, as a keyed digest: the role is that token's role now. */
+  tokenDigest: string;
+  /** The session's CSRF secret (forms carry tokens made from it). */
+  csrf: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Failed authentications of one client address in its current window. */
+export interface AuthFailures {
+  failures: number;
+  windowStart: number;
+}
+
 export interface EndpointStats {
   endpointId: string;
   queueDepth: number;
@@ -304,6 +325,18 @@ export interface Store {
   recordEndpointFailure(endpointId: string, now: number, error: string): Promise<number>;
   setEndpointDisabled(endpointId: string, disabled: boolean, reason: string | null, now: number): Promise<void>;
   endpointStats(now: number): Promise<EndpointStats[]>;
+
+  // ---- console sessions and failed authentications: shared by every process on the store
+  /** Store a new session; sessions expired by `now` are removed on the way. */
+  createSession(session: SessionRecord, now: number): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** Logout: the session is gone for every instance. */
+  deleteSession(id: string): Promise<void>;
+  /** The client's failures in its current window (scope: `console-login`, `admin-token`), or null. */
+  authFailures(scope: string, client: string): Promise<AuthFailures | null>;
+  /** Count a failure: a window that started more than windowMs ago starts over at 1. Stale rows of the scope go on the way. */
+  recordAuthFailure(scope: string, client: string, now: number, windowMs: number): Promise<AuthFailures>;
+  clearAuthFailures(scope: string, client: string): Promise<void>;
 
   // ---- admin queries (the console and the API read through these)
   listEvents(filter: EventFilter, limit: number, cursor?: string): Promise<Page<StoredEvent>>;

@@ -20,7 +20,7 @@ t.test('defaults', async (t) => {
     rules: [{ ...rule, services: ['voice'] }],
   });
   t.same(c.sftp, { ...sftp, port: 22, pollIntervalMs: 300_000, deleteRemote: false });
-  t.same(collectmaxxConfigSchema.parse({}), {}, 'every part is optional');
+  t.same(collectmaxxConfigSchema.parse({}), { maxResultFileBytes: 16 * 1024 * 1024 }, 'every part is optional; one size cap for result files, 16 MiB');
 });
 
 t.test('host key fingerprints are mandatory and normalised', async (t) => {

@@ -42,7 +42,7 @@ function setup(overrides: Record<string, unknown> = {}): Case {
   const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } }));
   const delivered = new Map<string, Buffer>();
   const sync = (extra: Partial<SftpSyncOptions> = {}) => new SftpSync({
-    config, outboxDir: outbox, logger,
+    config, outboxDir: outbox, logger, maxResultFileBytes: 16 * 1024 * 1024,
     isKnown: async (name) => delivered.has(name),
     deliver: async (name, content) => { delivered.set(name, content); },
     ...extra,
@@ -116,6 +116,17 @@ t.test('deleteRemote removes a result file only after deliver succeeded', async 
   const r2 = await sync.runOnce();
   t.same(r2, { uploaded: [], downloaded: ['result_20260115-acos1001.csv'], error: null }, 'retried next cycle');
   t.same(ls(c.results), ['other.csv'], 'non-result file never deleted');
+});
+
+t.test('a result file over collectmaxx.maxResultFileBytes is not downloaded: the cycle says so and the file stays on the server', async (t) => {
+  const c = setup({ deleteRemote: true });
+  writeFileSync(join(c.results, 'result_20260114-acos1001.csv'), 'a\n'.repeat(100));
+  writeFileSync(join(c.results, 'result_20260115-acos1001.csv'), 'b\n');
+  const r = await c.sync({ maxResultFileBytes: 100 }).runOnce();
+  t.same(r, { uploaded: [], downloaded: ['result_20260115-acos1001.csv'], error: 'result_too_large' });
+  t.same([...c.delivered.keys()], ['result_20260115-acos1001.csv'], 'only the small one was handed over');
+  t.same(ls(c.results), ['result_20260114-acos1001.csv'], 'the big one is left on the server, not deleted');
+  t.match(c.logs.join(''), /result_20260114-acos1001\.csv has 200 bytes, over collectmaxx\.maxResultFileBytes \(100\)/);
 });
 
 t.test('a wrong host key fingerprint refuses the server: nothing sent, the file stays', async (t) => {

@@ -11,174 +11,25 @@
 //   relay recovers by itself.
 // Needs the real PostgreSQL on 127.0.0.1:5432 and a built dist/ (`npm test` builds).
 import t from 'tap';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Webhook } from 'standardwebhooks';
-import { buildCallback } from '../../src/paygate/simulator.js';
-import type { MerchantKeys } from '../../src/paygate/types.js';
-import { adminQuery, exclusivePostgres, freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
+import type { buildCallback } from '../../src/paygate/simulator.js';
+import { buildIfStale, callback, post, sleep, startInstance, startReceiver, writeConfig } from '../helpers/cluster.js';
+import { adminQuery, exclusivePostgres, freshSchema, requirePostgres, sharePostgres } from '../helpers/pg.js';
 import { newSecret } from '../helpers/receiver.js';
-import { TEST_BF, TEST_HMAC } from '../helpers/relay.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
-const ROOT = new URL('../../', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/cli.js');
-const SHOP: MerchantKeys = { id: 'ShopTest', encryption: 'blowfish', keys: [{ blowfish: Buffer.from(TEST_BF), hmac: Buffer.from(TEST_HMAC) }] };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TIMEOUT_MS = 10_000; // generous: a busy CI machine must not turn the normal case into timeouts and retries
 // The relay's effective lease is max(delivery.leaseMs, endpoint timeoutMs + 30 s) (src/delivery/dispatcher.ts),
 // so with leaseMs 3000 a lease lasts timeoutMs + 30 s.
 const KILL_TIMEOUT_MS = 3000;
 
 t.before(async () => {
   await requirePostgres();
-  // `npm test` builds first; a direct `npx tap` of this file rebuilds a stale dist/ so the processes run this code.
-  const stale = ['store/postgres.ts', 'relay.ts', 'store/open.ts'].some((f) => {
-    const out = join(ROOT, 'dist', f.replace(/\.ts$/, '.js'));
-    return !existsSync(out) || statSync(out).mtimeMs < statSync(join(ROOT, 'src', f)).mtimeMs;
-  });
-  if (stale) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+  buildIfStale();
 });
-
-// ---------------------------------------------------------------- receiver
-
-interface Got { id: string; transId: string; step: string; status: number; at: number }
-
-async function startReceiver(t: Tap, secret: string) {
-  const wh = new Webhook(secret);
-  const got: Got[] = [];
-  const held: ServerResponse[] = [];
-  let hold = false;
-  let bad = 0;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      try {
-        wh.verify(body, req.headers as Record<string, string>);
-      } catch {
-        bad++;
-      }
-      const ev = JSON.parse(body) as { id: string; data: { transId: string; userData?: string } };
-      const g: Got = { id: ev.id, transId: ev.data.transId, step: ev.data.userData ?? '', status: 0, at: Date.now() };
-      got.push(g);
-      if (hold) {
-        held.push(res);
-        return;
-      }
-      g.status = 200;
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const close = () => new Promise<void>((r) => {
-    for (const res of held) res.destroy();
-    server.closeAllConnections();
-    server.close(() => r());
-  });
-  t.teardown(close);
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    got,
-    held,
-    badSignatures: () => bad,
-    setHold(v: boolean) { hold = v; },
-    /** Event ids answered 2xx, with how many times. */
-    delivered(): Map<string, number> {
-      const m = new Map<string, number>();
-      for (const g of got) if (g.status === 200) m.set(g.id, (m.get(g.id) ?? 0) + 1);
-      return m;
-    },
-    async waitFor(pred: () => boolean, timeoutMs: number, what: string) {
-      const end = Date.now() + timeoutMs;
-      while (!pred()) {
-        if (Date.now() > end) throw new Error(`receiver: ${what} not reached within ${timeoutMs} ms (${got.length} requests so far)`);
-        await sleep(25);
-      }
-    },
-  };
-}
-
-// ---------------------------------------------------------------- relay processes
-
-interface Instance { name: string; url: string; proc: ChildProcess; out: string[]; kill(signal?: NodeJS.Signals): Promise<void> }
-
-function writeConfig(dir: string, name: string, schema: string, receiverUrl: string, secret: string, timeoutMs = TIMEOUT_MS): string {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({
-    listen: { host: '127.0.0.1', port: 0 },
-    storage: pgUrl(schema),
-    merchants: [{ id: 'ShopTest', keys: [{ blowfish: TEST_BF, hmac: TEST_HMAC }] }],
-    endpoints: [{ id: 'rcv', url: receiverUrl, secret, timeoutMs, retryScheduleMs: [0, 300, 1000, 2000, 3000], jitter: 0, concurrency: 16 }],
-    delivery: { pollIntervalMs: 500, leaseMs: 3000 },
-    shutdown: { drainMs: 2000 },
-    log: { level: 'info' },
-  }));
-  return file;
-}
-
-async function startInstance(t: Tap, config: string, name: string): Promise<Instance> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  let exited = false;
-  const gone = new Promise<void>((r) => proc.once('exit', () => ((exited = true), r())));
-  let partial = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out.join('\n')}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      partial += chunk.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) {
-        if (out.length < 5000) out.push(line);
-        if (line.includes('"relay listening"')) {
-          clearTimeout(timer);
-          resolve(String((JSON.parse(line) as { url: string }).url));
-        }
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${out.join('\n')}`));
-    });
-  });
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (exited) return;
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
-  };
-  t.teardown(() => kill());
-  return { name, url, proc, out, kill };
-}
-
-let seq = 0;
-function callback(transId: string, step: number) {
-  seq++;
-  return buildCallback({ transId, code: '00000000', userData: String(step), payId: `${process.pid}x${seq}`.padEnd(32, '0') }, SHOP);
-}
-
-/** POST a callback; the status, or 0 when the relay did not answer. */
-async function post(base: string, cb: ReturnType<typeof buildCallback>): Promise<number> {
-  try {
-    const r = await fetch(`${base}/paygate/notify`, {
-      method: 'POST', headers: { 'content-type': cb.contentType }, body: new Uint8Array(cb.body), signal: AbortSignal.timeout(15_000),
-    });
-    await r.arrayBuffer();
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
 
 async function cluster(t: Tap, n: number, prefix: string) {
   await sharePostgres(t);

@@ -1,41 +1,11 @@
 // The storage contract, run against every adapter. A new adapter joins by
-// adding a factory to ADAPTERS; every assertion here must hold for it.
+// adding a factory to STORE_ADAPTERS (test/helpers/stores.ts); every assertion here must hold for it.
 import t from 'tap';
-import { join } from 'node:path';
-import { PostgresStore } from '../../src/store/postgres.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
 import type { AttemptRecord, ClaimedDelivery, EventDraft, IngestItem, Store } from '../../src/store/types.js';
-import { freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
-import { tmpDir } from '../helpers/relay.js';
+import { STORE_ADAPTERS } from '../helpers/stores.js';
 
-/** A fresh, migrated store; with `sameAs`, another store (own connections) on the same database, like a second process. */
-type Factory = (t: Tap, sameAs?: Store) => Promise<Store>;
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
-
-export const ADAPTERS: Record<string, Factory> = {
-  sqlite: async (t, sameAs) => {
-    const s = new SqliteStore(sameAs ? (sameAs as SqliteStore).db.name : join(tmpDir(t), 'contract.db'));
-    await s.migrate();
-    t.teardown(() => s.close());
-    return s;
-  },
-  // What the relay runs: writes committed on the writer thread, reads on this thread's connection.
-  'sqlite-thread': async (t, sameAs) => {
-    const s = new SqliteStore(sameAs ? (sameAs as SqliteStore).db.name : join(tmpDir(t), 'contract.db'), { writer: 'thread' });
-    await s.migrate();
-    t.teardown(() => s.close());
-    return s;
-  },
-  // The real server on 127.0.0.1:5432; a fresh schema per test, dropped at the end.
-  postgres: async (t, sameAs) => {
-    await requirePostgres();
-    await sharePostgres(t);
-    const s = new PostgresStore(pgUrl(sameAs ? (sameAs as PostgresStore).schema : freshSchema(t, 'contract')));
-    await s.migrate();
-    t.teardown(() => s.close());
-    return s;
-  },
-};
+/** Every adapter (test/helpers/stores.ts): a fresh, migrated store; with `sameAs`, another store on the same database, like a second process. */
+export const ADAPTERS = STORE_ADAPTERS;
 
 let n = 0;
 function item(over: { transId?: string; dedupe?: string; endpoints?: string[]; quarantined?: boolean; at?: number; type?: string; unordered?: boolean } = {}): IngestItem {

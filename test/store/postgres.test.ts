@@ -4,6 +4,7 @@
 // wake-ups (only on commit, only for our schema, across reconnects) and a pool
 // that recovers from killed connections.
 import t from 'tap';
+import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { parseConfig } from '../../src/config/load.js';
 import { openStore } from '../../src/store/open.js';
@@ -81,9 +82,10 @@ t.test('migrations: instances starting together do not race; a second run is a n
   await Promise.all(stores.map((s) => s.migrate()));
   await stores[0]!.migrate();
   const rows = (await adminQuery(`SELECT scope, version FROM ${schema}.migrations ORDER BY scope, version`)).rows;
-  t.same(rows.map((r) => `${r.scope} ${r.version}`), ['core 1', 'core 2', 'core 3'], 'applied once');
+  const files = readdirSync(new URL('../../src/store/migrations/postgres/', import.meta.url)).filter((f) => f.endsWith('.sql'));
+  t.same(rows.map((r) => `${r.scope} ${r.version}`).sort(), files.map((f) => `core ${Number(f.slice(0, 4))}`).sort(), 'every migration file applied once');
   const tables = (await adminQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema])).rows.map((r) => r.table_name);
-  t.same(tables, ['attempts', 'callbacks', 'conflicts', 'deliveries', 'endpoint_state', 'events', 'migrations'], 'tables in the configured schema');
+  t.same(tables, ['attempts', 'auth_failures', 'callbacks', 'conflicts', 'console_sessions', 'deliveries', 'endpoint_state', 'events', 'migrations'], 'tables in the configured schema');
 });
 
 t.test('intake holds a per-key lock until commit, so seq order is commit order per TransID', async (t) => {
@@ -138,7 +140,8 @@ t.test('NOTIFY: wakes listeners on commit only, for their own schema, and surviv
   const s = await store(t);
   const elsewhere = await store(t);
   const got: string[][] = [];
-  const stop = await s.listen((ids) => got.push(ids));
+  const states: string[][] = [];
+  const stop = await s.listen({ events: (ids) => got.push(ids), endpointStates: (ids) => states.push(ids) });
   await s.ingest([item('N1', { endpoints: ['a', 'b'] })]);
   await elsewhere.ingest([item('N2', { endpoints: ['zzz'] })]);
   const dup = item('N3');
@@ -164,6 +167,13 @@ t.test('NOTIFY: wakes listeners on commit only, for their own schema, and surviv
     await sleep(150);
   }
   t.same(got[2], ['c'], 'the listener reconnected by itself');
+  t.same(states, [[]], 'and asked for endpoint state to be read again (changes may have been missed meanwhile)');
+  // An enable/disable is announced as endpoint state, to every listener of the schema.
+  await s.setEndpointDisabled('a', true, 'operator', 6000);
+  await elsewhere.setEndpointDisabled('a', true, 'operator', 6000);
+  await s.setEndpointDisabled('a', false, null, 6001);
+  for (const stop = Date.now() + 3000; states.length < 3 && Date.now() < stop; ) await sleep(20);
+  t.same(states.slice(1), [['a'], ['a']], 'endpoint state changes notified as such, only for this schema');
   await stop();
   const before = got.length;
   await s.ingest([item('N6')]);

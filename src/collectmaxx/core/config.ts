@@ -124,8 +124,21 @@ export const sftpConfigSchema = z
     if (s.passphrase !== undefined && s.privateKey === undefined) ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'passphrase needs privateKey' });
   });
 
+/**
+ * Result files are far larger than callbacks. Parsing costs about 7x the file size in heap
+ * (the decoded text plus a small object per cell: an 18 MiB file took 120 MiB), so the cap
+ * keeps one import to ~120 MiB of heap at worst (imports run one at a time).
+ */
+export const DEFAULT_RESULT_FILE_MAX_BYTES = 16 * 1024 * 1024;
+
 export const collectmaxxConfigSchema = z
-  .object({ export: exportConfigSchema.optional(), import: importConfigSchema.optional(), sftp: sftpConfigSchema.optional() })
+  .object({
+    export: exportConfigSchema.optional(),
+    import: importConfigSchema.optional(),
+    sftp: sftpConfigSchema.optional(),
+    /** One size cap for a result file, whichever way it comes (admin API, console, inbox, SFTP; the CLI warns). */
+    maxResultFileBytes: z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(DEFAULT_RESULT_FILE_MAX_BYTES),
+  })
   .strict()
   .superRefine((c, ctx) => {
     // Downloaded result files land in the inbox, which keeps a failed file (with its reason) for the operator.
