@@ -17,7 +17,7 @@ import { storageScenario, type StorageResult } from './scenarios/storage.js';
 const ALL = ['intake', 'storage', 'e2e', 'crypto', 'pg', 'overload', 'import', 'soak'] as const;
 const DEFAULT_ONLY = 'intake,storage,e2e,crypto,pg,overload,import';
 type Scenario = (typeof ALL)[number];
-const USAGE = `usage: npm run bench -- [--only intake,storage,e2e,crypto,pg,overload,import,soak] [--soak [SECONDS]] [--prof] [--cores N]
+const USAGE = `usage: npm run bench -- [--only intake,storage,e2e,crypto,pg,overload,import,soak] [--soak [SECONDS]] [--prof] [--cores N] [--workers N]
   [--seconds N] [--intake-seconds N] [--warmup N] [--rates 200,500,1000,2000] [--connections N]
   [--overload-connections N] [--import-mib N] [--import-rate N] [--import-window SECONDS]
   [--rate-load paced|autocannon] [--pg-rate N] [--pg-seconds N] [--pg-instances 1,2,3] [--pg-url URL]
@@ -36,7 +36,7 @@ function parse(argv: string[]) {
     else if (argv[i + 1] === undefined) throw new Error(`--${k} needs a value\n${USAGE}`);
     else o.set(k, argv[++i]!);
   }
-  const known = new Set(['cores', 'overload-connections', 'import-mib', 'import-rate', 'import-window', 'only', 'soak', 'prof', 'seconds', 'intake-seconds', 'warmup', 'rates', 'connections', 'rate-load', 'pg-seconds', 'pg-rate', 'pg-instances', 'pg-url', 'relay', 'no-intake-only', 'keep', 'out', 'help']);
+  const known = new Set(['cores', 'workers', 'overload-connections', 'import-mib', 'import-rate', 'import-window', 'only', 'soak', 'prof', 'seconds', 'intake-seconds', 'warmup', 'rates', 'connections', 'rate-load', 'pg-seconds', 'pg-rate', 'pg-instances', 'pg-url', 'relay', 'no-intake-only', 'keep', 'out', 'help']);
   for (const k of o.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   const num = (k: string, env: string | undefined, d: number) => {
     const v = Number(o.get(k) ?? env ?? d);
@@ -53,6 +53,7 @@ function parse(argv: string[]) {
   if (!['paced', 'autocannon'].includes(rateLoad)) throw new Error('--rate-load must be paced or autocannon');
   return {
     cores: o.has('cores') ? num('cores', undefined, 1) : null,
+    workers: Math.floor(num('workers', undefined, 1)),
     overloadConnections: num('overload-connections', undefined, 800), importMiB: num('import-mib', undefined, 16), importRate: num('import-rate', undefined, 200), importWindow: num('import-window', undefined, 30),
     rateLoad, pgSeconds: num('pg-seconds', undefined, 10),
     help: o.has('help'), only, soakSeconds: soak ?? 60, prof: o.has('prof'), keep: o.has('keep'), intakeOnly: !o.has('no-intake-only'), relay,
@@ -194,10 +195,12 @@ async function main() {
   const ctx: BenchContext = {
     workDir, relay, ...(profDir ? { profDir } : {}), connections: opts.connections, warmupSeconds: opts.warmup,
     intakeSeconds: opts.intakeSeconds, e2eSeconds: opts.e2eSeconds, rateLoad: opts.rateLoad, rates: opts.rates, pgUrl: opts.pgUrl, log,
+    workers: opts.workers,
   };
   console.log(`paygate-relay bench: ${machine.cpus} x ${machine.cpuModel}, node ${machine.node}, commit ${machine.gitCommit.slice(0, 12)}${machine.gitDirty ? ' (dirty)' : ''}`);
   console.log(`relay child: ${relay.mode} (${relay.why}); databases in ${workDir}${profDir ? `; CPU profiles in ${profDir}` : ''}`);
   console.log(`cores: ${cores.note}. Other work on this machine shares the same cores: compare only numbers of one run.`);
+  if (opts.workers > 1) console.log(`intake relays: listen.workers = ${opts.workers} (CPU counts the primary and its worker processes)`);
   log(`scenarios: ${opts.only.join(', ')}`);
 
   const intakePool = new BodyPool('I');

@@ -1,7 +1,9 @@
 import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
 import type { AdminServices } from './admin/queries.js';
+import type { Config } from './config/schema.js';
 import consoleApp, { CONSOLE_PREFIX } from './console/index.js';
 import type { ConsoleServices } from './console/kit.js';
 import { RelayError, errorBody, type ErrorCode } from './errors.js';
@@ -146,23 +148,31 @@ export const app = fp(relayApp, { name: 'paygate-relay', fastify: '5.x' });
 
 /** A Fastify instance for one listener of a relay. */
 export async function buildApp(relay: Relay, opts: { surface?: Surface; https?: { cert: Buffer; key: Buffer } } = {}): Promise<FastifyInstance> {
-  const t = relay.config.listen.timeouts;
+  return buildHttp(appServices(relay), relay.config, relay.logger, opts);
+}
+
+/** The same from the services alone: a callback worker process has no Relay (src/cluster/worker.ts). */
+export async function buildHttp(
+  services: AppServices, config: Pick<Config, 'listen' | 'trustProxy' | 'limits'>, logger: Logger,
+  opts: { surface?: Surface; https?: { cert: Buffer; key: Buffer } } = {},
+): Promise<FastifyInstance> {
+  const t = config.listen.timeouts;
   // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default: a
   // slowloris client would hold a socket for 30 s whatever headersMs says. Sweep often enough
   // that a slow header block is cut within about a tenth of headersMs of its deadline.
   const http = { headersTimeout: t.headersMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.headersMs / 10))) };
   const fastify = Fastify({
     ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const, ...http } } : { http }),
-    trustProxy: relay.config.trustProxy ?? false,
+    trustProxy: config.trustProxy ?? false,
     connectionTimeout: t.requestMs,
     requestTimeout: t.requestMs,
     keepAliveTimeout: t.keepAliveMs,
-    loggerInstance: relay.logger as unknown as FastifyBaseLogger,
+    loggerInstance: logger as unknown as FastifyBaseLogger,
     // Our own per-callback line replaces fastify's per-request pair (which would log URLs with query strings = Data).
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: relay.config.limits.bodyBytes,
+    bodyLimit: config.limits.bodyBytes,
     return503OnClosing: true,
   });
-  await fastify.register(app, { services: appServices(relay), surface: opts.surface });
+  await fastify.register(app, { services, surface: opts.surface });
   return fastify;
 }

@@ -1,9 +1,9 @@
 import { routeEvent, type Endpoint } from './delivery/endpoints.js';
 import { RelayError, type ErrorCode } from './errors.js';
-import { buildPaygateEvent } from './events/envelope.js';
+import { paygateEventJson } from './events/envelope.js';
 import { conflictKey, fingerprintOf, identityKey } from './events/identity.js';
 import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/publish.js';
-import { CONFLICT_EVENT_TYPE, type Origin, type PaygateEvent } from './events/schema.js';
+import { CONFLICT_EVENT_TYPE, type Origin } from './events/schema.js';
 import { newId } from './ids.js';
 import type { Hub } from './observe.js';
 import { decodeCallback } from './paygate/decode.js';
@@ -58,6 +58,15 @@ export function dedupeKey(d: DecodeOk): string {
 export function displayFields(d: DecodeOk): Record<string, unknown> {
   const { mac: _mac, ...rest } = d.record;
   return { ...rest, operation: d.operation, custom: d.custom };
+}
+
+const q = JSON.stringify;
+/** JSON.stringify(displayFields(d)), written without the two copies of the record. */
+export function displayFieldsJson(d: DecodeOk): string {
+  const r = d.record as unknown as Record<string, unknown>;
+  let s = '';
+  for (const k of Object.keys(r)) if (k !== 'mac' && r[k] !== undefined) s += `${q(k)}:${q(r[k])},`;
+  return `{${s}"operation":${q(d.operation)},"custom":${q(d.custom)}}`;
 }
 
 export function decodeIncoming(c: Pick<IncomingCallback, 'method' | 'contentType' | 'body' | 'kind'>, merchants: PreparedMerchant[]): DecodeResult {
@@ -129,12 +138,12 @@ export class Intake {
     return { channel: c.channel, clientIp: c.remoteIp ?? null, allowFrom, signedUrl, trusted };
   }
 
-  /** The event for a verified callback, ready to publish (routing happens in publishEvent). */
-  eventOf(d: DecodeOk, channel: Channel, receivedAt: number, origin: Origin): { out: OutgoingEvent; event: PaygateEvent } {
-    const event = buildPaygateEvent(d, { id: newId('evt', receivedAt), receivedAt, channel, origin });
+  /** The event for a verified callback, ready to publish (routing happens in publishEvent); its origin for the conflict draft. */
+  eventOf(d: DecodeOk, channel: Channel, receivedAt: number, origin: Origin): { out: OutgoingEvent; origin: Origin } {
+    const id = newId('evt', receivedAt);
     const out: OutgoingEvent = {
-      id: event.id,
-      type: event.type,
+      id,
+      type: d.eventType,
       source: 'paygate',
       merchantId: d.merchantId,
       operation: d.operation,
@@ -144,25 +153,27 @@ export class Intake {
       mandateId: d.record.mandateId ?? null,
       receivedAt,
       dedupeKey: dedupeKey(d),
-      fingerprint: fingerprintOf(event),
-      payload: JSON.stringify(event),
+      // The record's names are the event data's (fingerprintOf reads those and fields.*).
+      fingerprint: fingerprintOf({ operation: d.operation, data: d.record as unknown as Record<string, unknown> }),
+      payload: paygateEventJson(d, { id, receivedAt, channel, origin }),
     };
-    return { out, event };
+    return { out, origin };
   }
 
   /** The `callback.conflict` event to store should this callback's identity exist with other content. */
-  conflictDraft(d: DecodeOk, draft: OutgoingEvent, event: PaygateEvent, callbackId: string): ConflictDraft {
+  conflictDraft(d: DecodeOk, draft: OutgoingEvent, origin: Origin, callbackId: string): ConflictDraft {
     const id = newId('evt', draft.receivedAt);
     const r = d.record;
     return {
       id, dedupeKey: conflictKey(draft.dedupeKey, draft.fingerprint!), merchantId: d.merchantId, transId: r.transId, payId: r.payId,
       receivedAt: draft.receivedAt,
       deliveries: routeEvent(this.endpoints(), { type: CONFLICT_EVENT_TYPE, merchantId: d.merchantId, transId: r.transId }),
-      event: {
-        id, type: CONFLICT_EVENT_TYPE, source: 'relay', merchantId: d.merchantId, receivedAt: event.receivedAt,
-        // firstEventId, fields and first are filled in by the store, which alone knows the first event.
-        data: { payId: r.payId, transId: r.transId, status: r.status, code: r.code, firstEventId: '', fields: [], first: null, second: { callbackId, type: event.type, origin: event.origin } },
-      },
+      // As JSON text: the store parses it only when there is a conflict. firstEventId, fields and
+      // first are filled in by the store, which alone knows the first event.
+      event: JSON.stringify({
+        id, type: CONFLICT_EVENT_TYPE, source: 'relay', merchantId: d.merchantId, receivedAt: new Date(draft.receivedAt).toISOString(),
+        data: { payId: r.payId, transId: r.transId, status: r.status, code: r.code, firstEventId: '', fields: [], first: null, second: { callbackId, type: draft.type, origin } },
+      }),
     };
   }
 
@@ -204,13 +215,13 @@ export class Intake {
           },
         });
       } else if (returned) {
-        stored = await this.queue.push({ callback: { ...base, merchantId: d.merchantId, state: 'returned', reason: null, detail: null, decoded: displayFields(d) } });
+        stored = await this.queue.push({ callback: { ...base, merchantId: d.merchantId, state: 'returned', reason: null, detail: null, decoded: displayFieldsJson(d) } });
       } else {
-        const { out, event } = this.eventOf(d, c.channel, c.receivedAt, this.origin(c, signedUrl));
-        const cf = (conflict = this.conflictDraft(d, out, event, callbackId));
+        const { out, origin } = this.eventOf(d, c.channel, c.receivedAt, this.origin(c, signedUrl));
+        const cf = (conflict = this.conflictDraft(d, out, origin, callbackId));
         // The event commits with its callback (or as a conflict of it), in the same group commit.
         stored = await publishEvent(this.publish, out, c.receivedAt, (draft) => this.queue.push({
-          callback: { ...base, merchantId: d.merchantId, state: 'accepted', reason: null, detail: null, decoded: displayFields(d) },
+          callback: { ...base, merchantId: d.merchantId, state: 'accepted', reason: null, detail: null, decoded: displayFieldsJson(d) },
           event: draft,
           conflict: cf,
         }));
@@ -276,8 +287,8 @@ export class Intake {
       return { result: 'still_quarantined', reason: cb.reason as ErrorCode, detail: 'a browser return of a merchant with browserReturns "redirect-only" makes no event; its event comes from the notify' };
     }
     // The event keeps the time Paygate called us; its deliveries start now.
-    const { out, event } = this.eventOf(d, cb.channel, cb.receivedAt, this.origin({ channel: cb.channel, remoteIp: cb.remoteIp ?? undefined }, signedUrl));
-    const conflict = this.conflictDraft(d, out, event, callbackId);
+    const { out, origin } = this.eventOf(d, cb.channel, cb.receivedAt, this.origin({ channel: cb.channel, remoteIp: cb.remoteIp ?? undefined }, signedUrl));
+    const conflict = this.conflictDraft(d, out, origin, callbackId);
     const now = Date.now();
     const stored = await publishEvent(this.publish, out, now,
       (draft) => this.store.resolveQuarantine(callbackId, draft, d.merchantId, displayFields(d), now, conflict));

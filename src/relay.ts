@@ -10,7 +10,7 @@ import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/pub
 import { featureSection, type AnyFeatureModule, type FeatureInstance } from './feature.js';
 import { FEATURES } from './features.js';
 import { fingerprintStoredEvents } from './events/upgrade.js';
-import { Intake } from './intake.js';
+import { Intake, type IntakeOptions } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Admission } from './net/admission.js';
@@ -48,6 +48,16 @@ export function urlSecrets(config: Config): Buffer[] | null {
   const s = config.paygate.urlSecret;
   if (s === undefined) return null;
   return (Array.isArray(s) ? s : [s]).map((x) => Buffer.from(x, 'utf8'));
+}
+
+/** How intake checks callbacks, from config (the relay's and each callback worker's). */
+export function intakeOptions(config: Config): IntakeOptions {
+  const browserReturns = new Map(config.merchants.map((m) => [m.id, m.browserReturns]));
+  return {
+    urlSecrets: urlSecrets(config),
+    allowFrom: config.paygate.allowFrom ? allowList(config.paygate.allowFrom) : null,
+    browserReturns: (id) => browserReturns.get(id) ?? 'events',
+  };
 }
 
 export function merchantKeys(config: Config): PreparedMerchant[] {
@@ -124,12 +134,7 @@ export class Relay {
     // Before the dispatcher is built: it makes one lane per endpoint; intake routes through this same array.
     for (const f of this.features) this.endpoints.push(...(f.instance.endpoints?.() ?? []));
     this.admission = new Admission(config.limits);
-    const browserReturns = new Map(config.merchants.map((m) => [m.id, m.browserReturns]));
-    this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub, {
-      urlSecrets: urlSecrets(config),
-      allowFrom: config.paygate.allowFrom ? allowList(config.paygate.allowFrom) : null,
-      browserReturns: (id) => browserReturns.get(id) ?? 'events',
-    });
+    this.intake = new Intake(store, () => this.merchants, () => this.endpoints, this.hub, intakeOptions(config));
     this.dispatcher = new Dispatcher({
       store, endpoints: this.endpoints, hub: this.hub, logger, sender: this.sender, owner: this.owner,
       leaseMs: config.delivery.leaseMs, pollIntervalMs: config.delivery.pollIntervalMs, userAgent: USER_AGENT,

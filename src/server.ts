@@ -1,8 +1,10 @@
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config/schema.js';
 import { readTls, watchTls, type TlsMaterial } from './net/tls.js';
+import { createLogger } from './logger.js';
 import { Relay } from './relay.js';
 import { atKey, checkPlainHttpEndpoints } from './startup.js';
 import { CONSOLE_PREFIX } from './console/index.js';
@@ -88,9 +90,17 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   return { relay, app, admin, url, adminUrl, reloadTls, stop };
 }
 
-/** `paygate-relay serve`: signals on top of startServer. */
-export async function serve(config: Config): Promise<RunningServer> {
-  const s = await startServer(config);
+/**
+ * `paygate-relay serve`: signals on top of startServer. With listen.workers > 1 this process is
+ * the cluster's primary (storage, delivery, admin listener) and forks the callback workers,
+ * which run this same command and land in runWorker.
+ */
+export async function serve(config: Config): Promise<void> {
+  if (config.listen.workers > 1 && cluster.isWorker) {
+    const { runWorker } = await import('./cluster/worker.js');
+    return runWorker(config, createLogger(config.log.level).child({ worker: cluster.worker!.id }));
+  }
+  const s = config.listen.workers > 1 ? await (await import('./cluster/primary.js')).startPrimary(config) : await startServer(config);
   const log = s.relay.logger;
   let signalled = false;
   const shutdown = (signal: string) => {
@@ -113,6 +123,5 @@ export async function serve(config: Config): Promise<RunningServer> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => s.reloadTls());
-  return s;
+  process.on('SIGHUP', () => ('reloadTls' in s ? s.reloadTls() : s.reloadWorkersTls()));
 }

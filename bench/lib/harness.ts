@@ -225,8 +225,26 @@ export interface CpuSplit {
   wallSeconds: number;
 }
 
-/** CPU used by a process (and per thread) between start() and stop(), and by this process (the load generator) alongside. */
+/** The child processes of a process (a relay's callback workers), from /proc. */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU seconds of a process's children (their own threads; children that ended in between are lost). */
+function childrenCpu(pid: number): Map<number, number> {
+  return new Map(childPids(pid).map((c) => [c, cpuSeconds(c)]));
+}
+
+/**
+ * CPU used by a process (and per thread) between start() and stop(), and by this process (the load
+ * generator) alongside. The process's children (a relay's callback workers) count in the total and in `rest`.
+ */
 export function cpuMeter(pid: number) {
+  const c0 = childrenCpu(pid);
   const s0 = cpuSeconds(pid);
   const t0s = threadCpuSeconds(pid);
   const l0 = process.cpuUsage();
@@ -234,7 +252,8 @@ export function cpuMeter(pid: number) {
   return {
     stop(): CpuSplit {
       const l = process.cpuUsage(l0);
-      const total = cpuSeconds(pid) - s0;
+      const workers = [...childrenCpu(pid)].reduce((a, [c, v]) => a + (Number.isFinite(v) ? v - (c0.get(c) ?? v) : 0), 0);
+      const total = cpuSeconds(pid) - s0 + workers;
       const deltas = [...threadCpuSeconds(pid)].map(([tid, v]) => ({ tid, d: v - (t0s.get(tid) ?? 0) }));
       const main = deltas.find((x) => x.tid === pid)?.d ?? NaN;
       const others = deltas.filter((x) => x.tid !== pid).sort((a, b) => b.d - a.d);
@@ -348,6 +367,8 @@ export interface RelayOptions {
   keepLog?: boolean;
   /** More top-level config (admin tokens, collectmaxx), merged over the generated one. */
   extraConfig?: Record<string, unknown>;
+  /** listen.workers: callback worker processes (the admin surface then gets a port of its own). */
+  workers?: number;
 }
 
 export async function startRelay(o: RelayOptions): Promise<Child> {
@@ -362,7 +383,8 @@ export async function startRelay(o: RelayOptions): Promise<Child> {
     log: { level: 'warn' },
     ...o.extraConfig,
     // Host and port are always ours; extraConfig may add listen timeouts.
-    listen: { ...(o.extraConfig?.listen as object | undefined), host: '127.0.0.1', port },
+    listen: { ...(o.extraConfig?.listen as object | undefined), host: '127.0.0.1', port, ...(o.workers && o.workers > 1 ? { workers: o.workers } : {}) },
+    ...(o.workers && o.workers > 1 ? { admin: { ...(o.extraConfig?.admin as object | undefined), listen: { host: '127.0.0.1', port: await freePort() } } } : {}),
   };
   writeFileSync(file, JSON.stringify(config));
   const node = [
@@ -470,4 +492,6 @@ export interface BenchContext {
   rates: number[];
   pgUrl: string;
   log(line: string): void;
+  /** listen.workers of the intake scenario's relays (1 when absent). */
+  workers?: number;
 }

@@ -97,7 +97,7 @@ async function relayRun(ctx: BenchContext, pool: BodyPool, name: string, withEnd
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'relay.db');
   const receiver = withEndpoint ? await startBare('receiver') : undefined;
-  const relay = await startRelay({ dir, name, storage: `sqlite:${file}`, endpointUrl: receiver && `${receiver.url}/hook`, relay: ctx.relay, profDir: ctx.profDir });
+  const relay = await startRelay({ dir, name, storage: `sqlite:${file}`, endpointUrl: receiver && `${receiver.url}/hook`, relay: ctx.relay, profDir: ctx.profDir, workers: ctx.workers });
   pool.reset(false);
   const late = pool.builtLate;
   try {

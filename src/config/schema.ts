@@ -115,9 +115,12 @@ export const configSchema = z
           })
           .strict()
           .default({ headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 }),
+        // Processes that take callbacks on the port (HTTP, decryption, event building), handing
+        // ready rows to the primary, which alone writes (see docs/performance.md). 1: one process.
+        workers: z.number().int().min(1).max(64).default(1),
       })
       .strict()
-      .default({ host: '0.0.0.0', port: 8080, timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 } }),
+      .default({ host: '0.0.0.0', port: 8080, timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 }, workers: 1 }),
     trustProxy: z.array(cidr).min(1).optional(),
     paygate: z
       .object({
@@ -207,6 +210,11 @@ export const configSchema = z
       const section = (c as Record<string, unknown>)[f.name];
       if (section === undefined) continue;
       f.checkConfig?.(section, { merchantIds: seen, issue: (path, message) => ctx.addIssue({ code: 'custom', path: [f.name, ...path], message }) });
+    }
+    // With workers the public port serves only callbacks and health: the admin API, the console and
+    // /metrics would silently disappear without a listener of the primary's own.
+    if (c.listen.workers > 1 && c.admin?.listen === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['listen', 'workers'], message: 'several workers need admin.listen: the admin API, the console and /metrics are served there by the primary process' });
     }
     // A filter that matches no type the relay can emit would deliver nothing, silently.
     const configured = FEATURES.filter((f) => (c as Record<string, unknown>)[f.name] !== undefined);

@@ -35,9 +35,10 @@ function originOf(payload: string): unknown {
 
 /** The `callback.conflict` event, completed with what only the store knows. */
 export function conflictEvent(c: ConflictDraft, first: { eventId: string; payload: string }, fields: string[]): EventDraft {
+  const event = typeof c.event === 'string' ? (JSON.parse(c.event) as Exclude<ConflictDraft['event'], string>) : c.event;
   const payload = {
-    ...c.event,
-    data: { ...c.event.data, firstEventId: first.eventId, fields, first: { eventId: first.eventId, origin: originOf(first.payload) } },
+    ...event,
+    data: { ...event.data, firstEventId: first.eventId, fields, first: { eventId: first.eventId, origin: originOf(first.payload) } },
   };
   return {
     id: c.id, type: 'callback.conflict', source: 'relay', merchantId: c.merchantId, operation: null, outcome: null,

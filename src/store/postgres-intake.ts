@@ -87,9 +87,11 @@ async function insertCallbacks(c: pg.PoolClient, rows: { cb: IngestItem['callbac
      ORDER BY ord`,
     [
       f((r) => r.cb.id), f((r) => r.cb.receivedAt), f((r) => r.cb.channel), f((r) => txt(r.cb.method)), f((r) => txt(r.cb.path)),
-      f((r) => txt(r.cb.kind)), f((r) => txt(r.cb.contentType)), f((r) => txt(r.cb.remoteIp)), f((r) => JSON.stringify(r.cb.headers)),
+      f((r) => txt(r.cb.kind)), f((r) => txt(r.cb.contentType)), f((r) => txt(r.cb.remoteIp)),
+      // Text already when the rows came from a callback worker (src/cluster/, store/ingest-wire.ts).
+      f((r) => (typeof r.cb.headers === 'string' ? r.cb.headers : JSON.stringify(r.cb.headers))),
       f((r) => r.cb.body), f((r) => txt(r.cb.merchantId)), f((r) => r.state), f((r) => txt(r.cb.reason)), f((r) => txt(r.cb.detail)),
-      f((r) => r.eventId), f((r) => (r.cb.decoded ? JSON.stringify(r.cb.decoded) : null)), f((r) => txt(r.cb.claimedMerchantId ?? null)),
+      f((r) => r.eventId), f((r) => (typeof r.cb.decoded === 'string' ? r.cb.decoded : r.cb.decoded ? JSON.stringify(r.cb.decoded) : null)), f((r) => txt(r.cb.claimedMerchantId ?? null)),
     ],
   );
 }

@@ -4,19 +4,21 @@ import type { Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { ConflictDraft, EventDraft, IngestItem, IngestResult } from './types.js';
 
+const INSERT_CALLBACK = `INSERT INTO callbacks (id, received_at, channel, method, path, kind, content_type, remote_ip, headers, body,
+    merchant_id, state, reason, detail, event_id, decoded, claimed_merchant_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+// Positional parameters: better-sqlite3 binds an array without looking up a name per column.
 function insertCallback(s: SqliteStatements, c: IngestItem['callback'], state: string, eventId: string | null): void {
-  s.st(
-    `INSERT INTO callbacks (id, received_at, channel, method, path, kind, content_type, remote_ip, headers, body,
-       merchant_id, state, reason, detail, event_id, decoded, claimed_merchant_id)
-     VALUES (@id, @receivedAt, @channel, @method, @path, @kind, @contentType, @remoteIp, @headers, @body,
-       @merchantId, @state, @reason, @detail, @eventId, @decoded, @claimedMerchantId)`,
-  ).run({
-    ...c, state, eventId, claimedMerchantId: c.claimedMerchantId ?? null,
+  s.st(INSERT_CALLBACK).run(
+    c.id, c.receivedAt, c.channel, c.method, c.path, c.kind, c.contentType, c.remoteIp,
     // Strings when they came through the writer thread (serialised on the caller's thread).
-    headers: typeof c.headers === 'string' ? c.headers : JSON.stringify(c.headers),
-    decoded: typeof c.decoded === 'string' ? c.decoded : c.decoded ? JSON.stringify(c.decoded) : null,
-  });
+    typeof c.headers === 'string' ? c.headers : JSON.stringify(c.headers), c.body, c.merchantId, state, c.reason, c.detail, eventId,
+    typeof c.decoded === 'string' ? c.decoded : c.decoded ? JSON.stringify(c.decoded) : null, c.claimedMerchantId ?? null,
+  );
 }
+
+const INSERT_EVENT = `INSERT INTO events (id, dedupe_key, type, source, merchant_id, operation, outcome, trans_id, pay_id, mandate_id,
+    received_at, callback_id, payload, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`;
 
 /** Insert the event unless its dedupe key exists; schedule deliveries only for a new event. */
 export function insertEvent(s: SqliteStatements, e: EventDraft, callbackId: string | null, now: number): { eventId: string; duplicate: boolean } {
@@ -27,17 +29,10 @@ export function insertEvent(s: SqliteStatements, e: EventDraft, callbackId: stri
 type Stored = { eventId: string; existing: null } | { eventId: string; existing: { fingerprint: string | null; payload: string } };
 
 function storeEvent(s: SqliteStatements, e: EventDraft, callbackId: string | null, now: number): Stored {
-  const info = s.st(
-    `INSERT INTO events (id, dedupe_key, type, source, merchant_id, operation, outcome, trans_id, pay_id, mandate_id,
-       received_at, callback_id, payload, fingerprint)
-     VALUES (@id, @dedupeKey, @type, @source, @merchantId, @operation, @outcome, @transId, @payId, @mandateId,
-       @receivedAt, @callbackId, @payload, @fingerprint)
-     ON CONFLICT (dedupe_key) DO NOTHING`,
-  ).run({
-    id: e.id, dedupeKey: e.dedupeKey, type: e.type, source: e.source, merchantId: e.merchantId, operation: e.operation,
-    outcome: e.outcome, transId: e.transId, payId: e.payId, mandateId: e.mandateId, receivedAt: e.receivedAt, callbackId, payload: e.payload,
-    fingerprint: e.fingerprint ?? null,
-  });
+  const info = s.st(INSERT_EVENT).run(
+    e.id, e.dedupeKey, e.type, e.source, e.merchantId, e.operation, e.outcome, e.transId, e.payId, e.mandateId, e.receivedAt, callbackId, e.payload,
+    e.fingerprint ?? null,
+  );
   if (info.changes === 0) {
     const row = s.st('SELECT id, fingerprint, payload FROM events WHERE dedupe_key = ?').get(e.dedupeKey) as Row;
     return { eventId: String(row.id), existing: { fingerprint: (row.fingerprint as string | null) ?? null, payload: String(row.payload) } };
@@ -56,9 +51,11 @@ function storeEvent(s: SqliteStatements, e: EventDraft, callbackId: string | nul
  * that event's fingerprint, inside the caller's transaction (the single writer makes the
  * decision race-free). A conflict stores its `callback.conflict` event and its conflicts row.
  */
-function settle(s: SqliteStatements, e: EventDraft, callbackId: string, now: number, conflict: ConflictDraft | undefined): IngestResult {
+function settle(s: SqliteStatements, e: EventDraft, callbackId: string, now: number, conflictOf: () => ConflictDraft | undefined): IngestResult {
   const stored = storeEvent(s, e, callbackId, now);
   if (stored.existing === null) return { callbackId, eventId: stored.eventId, duplicate: false };
+  // Read only now: off the writer thread's wire the draft is parsed on first use (ingest-wire.ts).
+  const conflict = conflictOf();
   const fields = conflict ? differingFields(stored.existing.fingerprint, e.fingerprint) : [];
   if (fields.length === 0) return { callbackId, eventId: stored.eventId, duplicate: true };
   const ce = insertEvent(s, conflictEvent(conflict!, { eventId: stored.eventId, payload: stored.existing.payload }, fields), callbackId, now);
@@ -81,7 +78,7 @@ export function ingest(s: SqliteStatements, items: IngestItem[]): IngestResult[]
       }
       // Event first (no foreign key between the two), so the callback row is written once,
       // already knowing whether it was a duplicate: one statement less per callback.
-      const r = settle(s, item.event, c.id, c.receivedAt, item.conflict);
+      const r = settle(s, item.event, c.id, c.receivedAt, () => item.conflict);
       insertCallback(s, c, stateOf(r), r.eventId);
       return r;
     }),
@@ -98,7 +95,7 @@ export function resolveQuarantine(
   return s.db.transaction(() => {
     const row = s.st(`SELECT state FROM callbacks WHERE id = ?`).get(callbackId) as Row | undefined;
     if (!row || row.state !== 'quarantined') return null;
-    const r = settle(s, event, callbackId, now, conflict);
+    const r = settle(s, event, callbackId, now, () => conflict);
     s.st(`UPDATE callbacks SET state = ?, event_id = ?, merchant_id = ?, decoded = ? WHERE id = ?`)
       .run(r.conflict ? 'conflict' : 'reprocessed', r.eventId, merchantId, JSON.stringify(decoded), callbackId);
     return r;

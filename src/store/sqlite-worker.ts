@@ -47,7 +47,7 @@ function run(msg: WriterRequest): void {
   const wire = table.wire[msg.op];
   const args = wire ? wire.decode(msg.args) : msg.args;
   commits.enqueue(() => op(commits.statements, ...args)).then(
-    (value) => reply({ id: msg.id, value }),
+    (value) => reply({ id: msg.id, value: wire?.result ? wire.result.encode(value, args) : value }),
     (err: { name?: string; message?: string; code?: string }) => reply({ id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(err), code: err.code } }),
   );
 }

@@ -6,10 +6,9 @@ import * as admin from './sqlite-admin.js';
 import * as auth from './sqlite-auth.js';
 import * as intake from './sqlite-intake.js';
 import * as outbox from './sqlite-outbox.js';
-import type { IngestItem } from './types.js';
+import { decodeIngest, decodeIngestResults, encodeIngest, encodeIngestResults, type IngestWire } from './ingest-wire.js';
+import type { IngestItem, IngestResult } from './types.js';
 import { defineWrites } from './write-ops.js';
-
-type WireCallback = Omit<IngestItem['callback'], 'headers' | 'decoded' | 'body'> & { headers: unknown; decoded: unknown; body: Uint8Array };
 
 export const CORE_WRITES = defineWrites(
   { scope: 'core', module: import.meta.url, exportName: 'CORE_WRITES' },
@@ -34,20 +33,13 @@ export const CORE_WRITES = defineWrites(
     clearAuthFailures: auth.clearAuthFailures,
   },
   {
+    // Flat values and one string of texts instead of the batch's object graph; the answers as one string (see ingest-wire.ts).
     ingest: {
-      // Structured clone walks every nested object; the callback's headers and decoded fields are
-      // stored as JSON text anyway, so they cross as strings (the writer thread has the busier core).
-      encode: ([items]) => [(items as IngestItem[]).map((it) => ({
-        ...it,
-        callback: { ...it.callback, headers: JSON.stringify(it.callback.headers), decoded: it.callback.decoded ? JSON.stringify(it.callback.decoded) : null },
-      }))],
-      // Structured clone turns Buffers into plain Uint8Arrays; better-sqlite3 binds only Buffers.
-      decode: ([items]) => {
-        for (const item of items as { callback: WireCallback }[]) {
-          const b = item.callback.body;
-          if (!Buffer.isBuffer(b)) item.callback.body = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-        }
-        return [items];
+      encode: ([items]) => [encodeIngest(items as IngestItem[])],
+      decode: ([wire]) => [decodeIngest(wire as IngestWire)],
+      result: {
+        encode: (results, [items]) => encodeIngestResults(results as IngestResult[], items as IngestItem[]),
+        decode: (wire, [items]) => decodeIngestResults(wire as string, items as IngestItem[]),
       },
     },
   },

@@ -75,11 +75,19 @@ export interface ConflictDraft {
   payId: string;
   receivedAt: number;
   deliveries: { endpointId: string; orderKey: string | null }[];
-  event: Record<string, unknown> & { data: Record<string, unknown> };
+  /** The event, or its JSON text (parsed only when a conflict is found: intake writes it directly). */
+  event: (Record<string, unknown> & { data: Record<string, unknown> }) | string;
 }
 
 export interface IngestItem {
-  callback: Omit<CallbackRecord, 'eventId' | 'state' | 'claimedMerchantId'> & { state: 'accepted' | 'quarantined' | 'returned'; claimedMerchantId?: string | null };
+  callback: Omit<CallbackRecord, 'eventId' | 'state' | 'claimedMerchantId' | 'decoded' | 'headers'> & {
+    /** The kept request headers, or already their JSON text (rows that crossed from a callback worker). */
+    headers: Record<string, string> | string;
+    state: 'accepted' | 'quarantined' | 'returned';
+    claimedMerchantId?: string | null;
+    /** The decoded fields, or already the JSON text they are stored as (intake writes it directly). */
+    decoded: Record<string, unknown> | string | null;
+  };
   event?: EventDraft;
   conflict?: ConflictDraft;
 }

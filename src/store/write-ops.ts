@@ -17,6 +17,8 @@ export interface WireCodec {
   encode(args: unknown[]): unknown[];
   /** On the writer thread, before running. */
   decode(args: unknown[]): unknown[];
+  /** The answer's way back: encoded on the writer thread, decoded on the caller's; both see the arguments (decoded / as given). */
+  result?: { encode(value: unknown, args: unknown[]): unknown; decode(wire: unknown, args: unknown[]): unknown };
 }
 
 export interface WriteTable<Ops extends WriteOps = WriteOps> {

@@ -2,7 +2,7 @@
 // one event-loop turn travel as one message, answers come back the same way,
 // and the thread is restarted when it dies. What runs there: sqlite-worker.ts.
 import { Worker } from 'node:worker_threads';
-import type { WriteChannel, WriteOps, WriteTable, Writer } from './write-ops.js';
+import type { WireCodec, WriteChannel, WriteOps, WriteTable, Writer } from './write-ops.js';
 
 /** Where the thread imports a table from (see WriteTable.module). */
 export interface TableRef {
@@ -29,7 +29,7 @@ export interface WorkerData {
 export class WriterThread implements WriteChannel {
   private worker: Worker | null = null;
   private readonly tables = new Map<string, WriteTable>();
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; args: unknown[]; wire: WireCodec | undefined }>();
   /** close() waits here until every write sent has been answered. */
   private drained: (() => void) | null = null;
   private next = 1;
@@ -78,7 +78,7 @@ export class WriterThread implements WriteChannel {
         if (!p) continue;
         this.pending.delete(r.id);
         if ('error' in r) p.reject(Object.assign(new Error(r.error.message), { name: r.error.name, code: r.error.code }));
-        else p.resolve(r.value);
+        else p.resolve(p.wire?.result ? p.wire.result.decode(r.value, p.args) : r.value);
       }
       if (this.pending.size === 0) {
         w.unref();
@@ -122,10 +122,10 @@ export class WriterThread implements WriteChannel {
       if (!(op in table.ops)) return reject(new Error(`not a write: ${table.scope}.${op}`));
       const worker = this.worker ?? this.spawn();
       const id = this.next++;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const wire = table.wire[op];
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, args, wire });
       // Awaited writes keep the process alive; an idle writer does not.
       if (this.pending.size === 1) worker.ref();
-      const wire = table.wire[op];
       if (this.outbox.push({ id, scope: table.scope, op, args: wire ? wire.encode(args) : args }) === 1) {
         setImmediate(() => {
           const batch = this.outbox;

@@ -78,8 +78,9 @@ async function postgresShape(schema: string): Promise<Shape> {
  * Where the dialects differ on purpose, each with its reason. Everything else must match.
  * - callbacks.rid: PostgreSQL has no rowid; rid (BIGSERIAL) is the arrival order that quarantine paging and export walk.
  *   Its UNIQUE constraint and the two callbacks indexes use it where SQLite uses (received_at, id) / its rowid.
- * - deliveries_open: PostgreSQL's also holds event_seq, so its claim (one statement, FOR UPDATE SKIP LOCKED)
- *   takes its ORDER BY straight from the index and stops after LIMIT rows.
+ * - deliveries_open: PostgreSQL only. Its claim (one statement, FOR UPDATE SKIP LOCKED) takes its ORDER BY
+ *   straight from it (it holds event_seq too) and stops after LIMIT rows. SQLite dropped it (0006): its claim
+ *   walks deliveries_due / deliveries_leased, and its queue counts use deliveries_order (same condition).
  * - deliveries_due, deliveries_leased: SQLite only. SQLite's claim is a UNION ALL of one walk per index;
  *   PostgreSQL's is one ordered walk of deliveries_open. With both indexes present and the statistics of a
  *   table that just filled (no ANALYZE yet), PostgreSQL 15 planned the claim as a BitmapOr over them plus a
@@ -89,7 +90,7 @@ const POSTGRES_ONLY = { columns: ['callbacks.rid NOT NULL'], keys: ['callbacks U
 const DIFFERENT_INDEXES: Record<string, { sqlite: string | null; postgres: string }> = {
   callbacks_received: { sqlite: 'callbacks (received_at, id)', postgres: 'callbacks (received_at, rid)' },
   callbacks_quarantined: { sqlite: 'callbacks (received_at, id) partial', postgres: 'callbacks (rid) partial' },
-  deliveries_open: { sqlite: 'deliveries (endpoint_id, next_attempt_at) partial', postgres: 'deliveries (endpoint_id, next_attempt_at, event_seq) partial' },
+  deliveries_open: { sqlite: null, postgres: 'deliveries (endpoint_id, next_attempt_at, event_seq) partial' },
 };
 const SQLITE_ONLY_INDEXES = ['deliveries_due', 'deliveries_leased'];
 
