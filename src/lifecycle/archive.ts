@@ -1,0 +1,165 @@
+// Archive files: what retention purges, kept outside the database. One file per
+// UTC day and data class, `<class>-<YYYY-MM-DD>.jsonl.gz`, one JSON object per
+// line. A sweep appends one gzip member (a gzip file may hold several; every
+// gzip reader reads them as one stream), so an append never recompresses the
+// day so far. Every change is atomic: the new file is written beside the old
+// one, fsynced, renamed over it, and the directory fsynced — a crash leaves the
+// old file or the new one, never half of either.
+//
+// A line is keyed by (table, id). Appending skips keys the file already holds,
+// so a sweep that crashed after archiving but before deleting archives nothing
+// twice when it runs again.
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { createGunzip, gzip as gzipCb } from 'node:zlib';
+
+const gzip = promisify(gzipCb);
+
+export const ARCHIVE_CLASSES = ['delivered', 'callbacks', 'quarantine', 'deadLetters'] as const;
+export type ArchiveClass = (typeof ARCHIVE_CLASSES)[number];
+
+/** One archived row: the table it came from, its primary key, and its columns as JSON (Buffers as base64). */
+export interface ArchiveLine {
+  table: string;
+  id: string;
+  row: Record<string, unknown>;
+}
+
+const NAME = /^(delivered|callbacks|quarantine|deadLetters)-(\d{4}-\d{2}-\d{2})\.jsonl\.gz$/;
+
+/** The UTC day of an epoch-ms time, as `YYYY-MM-DD`. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function archiveFileName(cls: ArchiveClass, day: string): string {
+  return `${cls}-${day}.jsonl.gz`;
+}
+
+/** The archive files in `dir`, oldest day first (none when the directory does not exist). */
+export async function listArchives(dir: string): Promise<{ file: string; cls: ArchiveClass; day: string }[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names
+    .map((n) => ({ n, m: NAME.exec(n) }))
+    .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
+    .map(({ n, m }) => ({ file: join(dir, n), cls: m[1] as ArchiveClass, day: m[2]! }))
+    .sort((a, b) => a.day.localeCompare(b.day) || a.cls.localeCompare(b.cls));
+}
+
+/** Every line of an archive file, in order, without holding the file in memory. */
+export async function* readArchive(file: string): AsyncGenerator<ArchiveLine> {
+  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.length > 0) yield JSON.parse(line) as ArchiveLine;
+  }
+}
+
+const keyOf = (l: Pick<ArchiveLine, 'table' | 'id'>) => `${l.table}\u0000${l.id}`;
+
+/**
+ * The keys a file holds, remembered per file while its size and mtime stay the same:
+ * a sweep every few minutes reads the day's file once, not once per sweep.
+ */
+const known = new Map<string, { size: number; mtimeMs: number; keys: Set<string> }>();
+
+async function keysOf(file: string): Promise<Set<string>> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw err;
+  }
+  const hit = known.get(file);
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.keys;
+  const keys = new Set<string>();
+  for await (const l of readArchive(file)) keys.add(keyOf(l));
+  known.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });
+  return keys;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Replace `file` with `parts` (concatenated) atomically. */
+async function writeAtomically(file: string, dir: string, parts: Buffer[]): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    for (const p of parts) await fh.write(p);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await fsyncDir(dir);
+}
+
+const encode = (lines: ArchiveLine[]) => Buffer.from(lines.map((l) => JSON.stringify(l) + '\n').join(''));
+
+/**
+ * Append `lines` to the day's file of `cls`, skipping keys it already holds.
+ * Resolves once the file is durable; returns how many lines were written.
+ */
+export async function appendToArchive(dir: string, cls: ArchiveClass, day: string, lines: ArchiveLine[]): Promise<number> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, archiveFileName(cls, day));
+  const keys = await keysOf(file);
+  const fresh = lines.filter((l) => !keys.has(keyOf(l)));
+  if (fresh.length === 0) return 0;
+  let old: Buffer = Buffer.alloc(0);
+  try {
+    old = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await writeAtomically(file, dir, [old, await gzip(encode(fresh))]);
+  for (const l of fresh) keys.add(keyOf(l));
+  const st = await stat(file);
+  known.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });
+  return fresh.length;
+}
+
+/**
+ * Rewrite every archive file in `dir` through `change`: it returns the line to keep
+ * (changed or not), or null to drop it. Files where nothing changed are left alone.
+ * Returns how many lines changed or were dropped.
+ */
+export async function rewriteArchives(dir: string, change: (line: ArchiveLine, cls: ArchiveClass) => ArchiveLine | null): Promise<number> {
+  let changed = 0;
+  for (const { file, cls } of await listArchives(dir)) {
+    const out: ArchiveLine[] = [];
+    let here = 0;
+    for await (const l of readArchive(file)) {
+      const before = JSON.stringify(l);
+      const after = change(l, cls);
+      if (after === null || JSON.stringify(after) !== before) here++;
+      if (after !== null) out.push(after);
+    }
+    if (here === 0) continue;
+    changed += here;
+    known.delete(file);
+    if (out.length === 0) {
+      await rm(file);
+      await fsyncDir(dir);
+    } else {
+      await writeAtomically(file, dir, [await gzip(encode(out))]);
+    }
+  }
+  return changed;
+}
