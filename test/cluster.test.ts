@@ -5,69 +5,14 @@
 // Needs a build (dist/cli.js): `npm test` runs `npm run build` before tap.
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { children, requireBuild, serveChild } from './helpers/child-relay.js';
 import { newSecret, startReceiver } from './helpers/receiver.js';
 import { baseConfig, tmpDir } from './helpers/relay.js';
 import { freePort, notify, until, type Posted } from './delivery/_lib.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CLI = process.env.PAYGATE_RELAY_CLI ?? join(ROOT, 'dist/cli.js');
-if (!existsSync(CLI)) {
-  t.fail(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  process.exit(1);
-}
-
-/** The pids of a process's children (the cluster's workers), from /proc. */
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-interface Primary {
-  proc: ChildProcess;
-  url: string;
-  output: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function serve(t: Tap, file: string): Promise<Primary> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [CLI, 'serve', '--config', file], { cwd: ROOT, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  let partial = '';
-  const keep = (b: Buffer) => {
-    const lines = (partial + b.toString('utf8')).split('\n');
-    partial = lines.pop()!;
-    output.push(...lines.filter(Boolean));
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
-  t.teardown(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      for (const c of children(proc.pid!)) process.kill(c, 'SIGKILL');
-      await exited;
-    }
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await until('relay ready', async () => {
-    if (proc.exitCode !== null) throw new Error(`relay exited:\n${output.slice(-20).join('\n')}`);
-    const r = await fetch(`${url}/readyz`).catch(() => null);
-    await r?.arrayBuffer();
-    return r?.status === 200;
-  }, 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${output.slice(-20).join('\n')}`);
-  });
-  return { proc, url, output, exited };
-}
-type Tap = { teardown(fn: () => Promise<void> | void): void };
+requireBuild((m) => t.fail(m));
 
 function storedTransIds(dir: string): Set<string> {
   const db = new Database(join(dir, 'relay.db'), { readonly: true });
@@ -90,7 +35,7 @@ t.test('two workers on one port: every 200 stored and delivered, a dead worker r
     endpoints: [{ id: 'hook', url: rx.url, secret, retryScheduleMs: [0, 100], jitter: 0 }],
     shutdown: { drainMs: 1500 },
   })));
-  const p = await serve(t, file);
+  const p = await serveChild(t, file);
   await until('two workers', () => children(p.proc.pid!).length === 2, 10_000);
   t.ok(p.output.some((l) => l.includes('"workers":2') && l.includes('relay listening')), 'the primary says it listens with two workers');
 

@@ -4,67 +4,14 @@
 // Needs a build (dist/cli.js): `npm test` runs `npm run build` before tap.
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { requireBuild, serveChild } from '../helpers/child-relay.js';
 import { newSecret, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { ADMIN_TOKEN, baseConfig, tmpDir } from '../helpers/relay.js';
 import { freePort, notify, sleep, until, type Posted } from './_lib.js';
 
-type Tap = { teardown(fn: () => Promise<void> | void): void };
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-// PAYGATE_RELAY_CLI: run another build of the CLI (e.g. a patched copy) against these tests.
-const CLI = process.env.PAYGATE_RELAY_CLI ?? join(ROOT, 'dist/cli.js');
-
-if (!existsSync(CLI)) {
-  t.fail(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  process.exit(1);
-}
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  output: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Start `node dist/cli.js serve --config FILE` on a free port and wait for /readyz 200. */
-async function serve(t: Tap, configFile: string): Promise<Child> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (b: Buffer) => {
-    output.push(...b.toString('utf8').split('\n').filter(Boolean));
-    if (output.length > 500) output.splice(0, output.length - 500);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
-  t.teardown(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  });
-  const url = `http://127.0.0.1:${port}`;
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await until(`relay on ${port} ready`, async () => {
-    if (gone) throw new Error(`relay exited during start-up:\n${output.slice(-20).join('\n')}`);
-    const r = await fetch(`${url}/readyz`);
-    await r.arrayBuffer();
-    return r.status === 200;
-  }, 10_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${output.slice(-20).join('\n')}`);
-  });
-  return { proc, url, output, exited };
-}
+requireBuild((m) => t.fail(m));
 
 function writeConfig(dir: string, endpoint: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   const file = join(dir, 'relay.json');
@@ -97,7 +44,7 @@ t.test('SIGKILL mid-delivery: after restart every accepted event is delivered, s
   // While `hang`, requests are held (well past the kill); afterwards answered at once.
   rx.behave(() => (hang ? { status: 200, hangMs: 6000 } : undefined));
   const config = writeConfig(dir, { id: 'hook', url: rx.url, secret, concurrency: 4, timeoutMs: 10_000, retryScheduleMs: [0, 100, 200], jitter: 0 });
-  const first = await serve(t, config);
+  const first = await serveChild(t, config);
 
   const posted = await Promise.all(Array.from({ length: 20 }, () => notify(first.url)));
   const accepted = posted.filter((p) => p.status === 200);
@@ -110,7 +57,7 @@ t.test('SIGKILL mid-delivery: after restart every accepted event is delivered, s
   t.match(await first.exited, { signal: 'SIGKILL' });
 
   hang = false;
-  const second = await serve(t, config);
+  const second = await serveChild(t, config);
   const stored = await storedEvents(second.url);
   t.equal(stored.size, 20, 'all 20 events are in storage after the kill');
   const want = accepted.map((p) => stored.get(p.payId));
@@ -130,7 +77,7 @@ t.test('SIGKILL during a burst of intake: every callback answered 200 is stored 
   const secret = newSecret();
   const rx = await startReceiver(t, secret);
   const config = writeConfig(dir, { id: 'hook', url: rx.url, secret, concurrency: 8, retryScheduleMs: [0, 100, 200], jitter: 0 });
-  const first = await serve(t, config);
+  const first = await serveChild(t, config);
 
   const answered: Posted[] = [];
   let failed = 0;
@@ -154,7 +101,7 @@ t.test('SIGKILL during a burst of intake: every callback answered 200 is stored 
   t.ok(answered.length >= 30, `${answered.length} callbacks answered 200 before the kill`);
   t.comment(`${answered.length} answered 200, ${failed} cut off by the kill`);
 
-  const second = await serve(t, config);
+  const second = await serveChild(t, config);
   const stored = await storedEvents(second.url);
   const missing = answered.filter((p) => !stored.has(p.payId));
   t.same(missing.map((p) => p.payId), [], `every one of the ${answered.length} answered 200 is in storage (${stored.size} stored)`);
@@ -176,7 +123,7 @@ t.test('SIGTERM: readiness goes 503, the in-flight attempt finishes, exit 0; pas
   const db = join(dir, 'relay.db');
 
   // 1. The receiver answers within the drain deadline.
-  const first = await serve(t, config);
+  const first = await serveChild(t, config);
   const p = await notify(first.url);
   t.equal(p.status, 200);
   await rx.waitFor((r) => r.length >= 1);
@@ -216,7 +163,7 @@ t.test('SIGTERM: readiness goes 503, the in-flight attempt finishes, exit 0; pas
 
   // 2. The receiver hangs past the deadline: the attempt is cut and handed back, not counted.
   hangMs = drainMs + 1500;
-  const second = await serve(t, join(dir, 'relay.json'));
+  const second = await serveChild(t, join(dir, 'relay.json'));
   const p2 = await notify(second.url);
   t.equal(p2.status, 200);
   await rx.waitFor((r) => r.length >= 2);
@@ -235,7 +182,7 @@ t.test('SIGTERM: readiness goes 503, the in-flight attempt finishes, exit 0; pas
     t.equal(n, 1, 'no attempt recorded for the cut one');
   }
   hangMs = 0;
-  const third = await serve(t, config);
+  const third = await serveChild(t, config);
   const id2 = (await storedEvents(third.url)).get(p2.payId)!;
   await until('released delivery goes out after restart', () => deliveredIds(rx).has(id2), 5000);
   t.pass('delivered after restart with the same webhook-id');
