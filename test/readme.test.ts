@@ -70,3 +70,12 @@ t.test('every relative link in README.md and docs/*.md resolves to a file, and e
   }
   t.ok(links > 20, `${links} relative links checked`);
 });
+
+t.test("the README's test command is the one CI runs", async (t) => {
+  const section = /^## Tests\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(readme)?.[1] ?? '';
+  const command = /```sh\n([^\n]+)\n```/.exec(section)?.[1];
+  t.ok(command, 'README "## Tests" opens with a command');
+  const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+  const lastLine = ci.trim().split('\n').at(-1);
+  t.equal(lastLine, command, '.ci/run ends with it');
+});
