@@ -10,6 +10,7 @@ import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/pub
 import { featureSection, type AnyFeatureModule, type FeatureInstance } from './feature.js';
 import { FEATURES } from './features.js';
 import { fingerprintStoredEvents } from './events/upgrade.js';
+import { Erasure, type FeatureEraser } from './lifecycle/erasure.js';
 import { Intake, type IntakeOptions } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -72,6 +73,8 @@ export interface RelayOptions {
   delivery?: boolean;
   clock?: () => number;
   random?: () => number;
+  /** The retention archive's directory, which erasure rewrites too (null/absent: no archive). */
+  archiveDir?: string | null;
 }
 
 /** What only `create` can build (it may need an async import). */
@@ -102,6 +105,8 @@ export class Relay {
   readonly admission: Admission;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
+  /** Erasure of a person's data (docs/erasure.md). */
+  readonly erasure: Erasure;
   /** The configured features, in registry order. */
   readonly features: readonly RunningFeature[];
   private readonly publishing: PublishDeps;
@@ -147,6 +152,12 @@ export class Relay {
       pendingCallbacks: () => this.admission.pendingCallbacks,
     });
     this.metrics.observe(this.hub);
+    const erasers: FeatureEraser[] = [];
+    for (const [m, storage] of parts.storages) {
+      const erase = m.storage?.erase;
+      if (erase) erasers.push({ name: m.name, erase: (match) => erase(storage, match) });
+    }
+    this.erasure = new Erasure({ store, features: erasers, archiveDir: opts.archiveDir ?? null, hub: this.hub, now: () => this.now() });
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
       store.writer.onCrash = (err, restarted) => logger.error({ err, restarted }, restarted
         ? 'sqlite writer thread crashed and was restarted; writes in flight failed and will be retried by their callers'

@@ -29,6 +29,10 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
     this.write = h.write;
   }
 
+  erase(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<Record<string, number>> {
+    return this.write.run('erase', match);
+  }
+
   addExport(r: ExportRecord): Promise<boolean> {
     return this.write.run('addExport', r);
   }

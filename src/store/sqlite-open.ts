@@ -11,5 +11,8 @@ export function openSqlite(file: string): Database.Database {
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  // Deleted and overwritten content is zeroed in the file, not left in free space: an erased
+  // name must not be readable from the bytes (docs/erasure.md). Costs writes only when pages are freed.
+  db.pragma('secure_delete = ON');
   return db;
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import * as admin from './sqlite-admin.js';
 import * as auth from './sqlite-auth.js';
+import * as erase from './sqlite-erase.js';
 import * as intake from './sqlite-intake.js';
 import type { StoreExtension } from './extension.js';
 import { GroupCommit } from './group-commit.js';
@@ -12,7 +13,7 @@ import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
-  AuthFailures, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
+  AuthFailures, CoreErasure, ErasureRecord, ErasureSelector, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
 import { WriterThread } from './writer-thread.js';
@@ -248,6 +249,29 @@ export class SqliteStore implements Store {
 
   async attemptSummary(since: number, until: number): Promise<AttemptSummary> {
     return admin.attemptSummary(this.sql, since, until);
+  }
+
+  // ---------------------------------------------------------------- erasure
+
+  async eraseSubject(selector: ErasureSelector): Promise<CoreErasure> {
+    return this.write.run('eraseSubject', selector);
+  }
+
+  async purgeErased(_tables: readonly string[]): Promise<boolean> {
+    // The erase committed with secure_delete: its pages hold zeros where the data was. Older
+    // versions of those pages still sit in the WAL until a checkpoint copies the new ones into
+    // the database file; TRUNCATE then empties the WAL file. Busy (a reader still on an older
+    // snapshot, a writer that did not finish within busy_timeout): not now.
+    const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+    return r !== undefined && r.busy === 0;
+  }
+
+  async recordErasure(r: Omit<ErasureRecord, 'seq'>): Promise<ErasureRecord> {
+    return this.write.run('recordErasure', r);
+  }
+
+  async listErasures(limit: number, cursor?: string): Promise<Page<ErasureRecord>> {
+    return erase.listErasures(this.sql, limit, cursor);
   }
 
   async *exportCallbacks(since: number | null): AsyncIterable<CallbackRecord> {
