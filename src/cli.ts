@@ -185,7 +185,10 @@ async function erase(argv: string[]): Promise<void> {
   const relay = await Relay.create({ config, delivery: false, logger: createLogger('warn', pino.destination(2)) });
   try {
     const selector = given[0] === 'trans-id' ? { transId: value } : given[0] === 'pay-id' ? { payId: value } : { mandateId: value };
-    const r = await relay.erasure.erase({ selector, reason: values.reason, actor: 'cli' });
+    const r = await relay.erasure.erase({ selector, reason: values.reason, actor: 'cli' }).catch((err: unknown) => {
+      // A value the erasure refuses (too long) is a usage error like the missing ones above.
+      throw (err as { code?: string }).code === 'bad_request' ? new ConfigError((err as { detail?: string; message: string }).detail ?? (err as Error).message) : err;
+    });
     process.stdout.write(`${JSON.stringify({ seq: r.seq, erasedAt: new Date(r.erasedAt).toISOString(), selector: r.selector, rows: r.rows, total: r.total, purged: r.purged })}\n`);
   } finally {
     await relay.stop(0);

@@ -159,7 +159,7 @@ export function eraseCallbackRow(row: Row): { body: Buffer | string; headers: st
 
 /** A delivery attempt keeps its status and timing; the receiver's answer (it may echo the event) goes. */
 export function eraseAttemptRow(row: Row): { response_body: null } | null {
-  return row.response_body == null ? null : { response_body: null };
+  return row.response_body == null || row.response_body === '' ? null : { response_body: null };
 }
 
 function parseOr<T>(text: unknown, fallback: T): T | Record<string, unknown> {
