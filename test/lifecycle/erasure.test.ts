@@ -10,6 +10,7 @@ import t from 'tap';
 import { paygateEventSchema } from '../../src/events/schema.js';
 import { appendToArchive, dayOf, listArchives, type ArchiveLine } from '../../src/lifecycle/archive.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { login } from '../console/_lib.js';
 import { post, transId } from '../helpers/paygate.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { ADMIN_TOKEN, VIEWER_TOKEN, baseConfig, startRelay, tmpDir, type Harness } from '../helpers/relay.js';
@@ -150,6 +151,16 @@ t.test('erasing a TransID removes the person everywhere on SQLite, keeps the acc
   const next = (page.json() as { next: string }).next;
   t.ok(next, 'paged');
   t.same(((await h.app.inject({ method: 'GET', url: `/admin/erasures?limit=1&cursor=${next}`, headers: auth(VIEWER_TOKEN) })).json() as { items: { reason: string }[] }).items.map((i) => i.reason), ['GDPR request, ticket 42']);
+
+  // The console lists the record to every user; it shows counts and the identifier, never erased values.
+  const { client } = await login(h, VIEWER_TOKEN);
+  const pageHtml = (await client!.get('/console/erasures')).body;
+  t.match(pageHtml, /href="\/console\/erasures"[^>]*aria-current="page"|aria-current="page"[^>]*>Erasures/, 'in the navigation');
+  t.equal((pageHtml.match(/data-testid="erasure-row"/g) ?? []).length, 2);
+  t.match(pageHtml, /GDPR request, ticket 42/);
+  t.match(pageHtml, /events 2, callbacks 3/);
+  t.match(pageHtml, /already erased/);
+  t.match(pageHtml, new RegExp(`transId ${T}`));
 
   const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
   t.match(metrics, /paygate_relay_rows_erased_total\{table="events"\} 2/);
