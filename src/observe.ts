@@ -61,7 +61,7 @@ export interface RelayEventMap {
   'collectmaxx:import': { name: string; result: 'imported' | 'skipped' | 'failed'; events: number };
   'collectmaxx:result-event': { type: string };
   /** An erasure finished: rows changed per table (archive lines under `archive`). */
-  erasure: { rows: Record<string, number>; purged: boolean };
+  erasure: { seq: number; actor: string; rows: Record<string, number>; purged: boolean };
   'collectmaxx:sftp': { uploaded: number; downloaded: number; error: string | null };
 }
 

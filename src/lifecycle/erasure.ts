@@ -73,7 +73,7 @@ export class Erasure {
     const record = await this.d.store.recordErasure({ erasedAt: this.d.now(), actor: req.actor, reason, selector: { kind, value }, rows, total });
     // Last, after the audit row: the WAL is emptied of every older page version.
     const purged = total === 0 ? true : await this.d.store.purgeErased(Object.keys(rows).filter((t) => t !== 'archive' && rows[t]! > 0));
-    this.d.hub.emit('erasure', { rows, purged });
+    this.d.hub.emit('erasure', { seq: record.seq, actor: record.actor, rows, purged });
     return { ...record, purged };
   }
 

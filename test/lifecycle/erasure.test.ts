@@ -162,6 +162,9 @@ t.test('erasing a TransID removes the person everywhere on SQLite, keeps the acc
   t.match(pageHtml, /already erased/);
   t.match(pageHtml, new RegExp(`transId ${T}`));
 
+  t.equal(h.logs.filter((l) => l.includes('erasure recorded')).length, 2, 'each erasure logged');
+  t.notOk(h.logs.some((l) => [LAST, FIRST, IBAN, 'ticket 42'].some((s) => l.includes(s))), 'the log holds neither the person nor the reason');
+
   const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
   t.match(metrics, /paygate_relay_rows_erased_total\{table="events"\} 2/);
   t.match(metrics, /paygate_relay_rows_erased_total\{table="archive"\} 3/);
