@@ -58,8 +58,9 @@ export class Erasure {
     if (this.d.archiveDir !== null) {
       for (const { file } of await listArchives(this.d.archiveDir)) {
         for await (const l of readArchive(file)) {
-          if (l.table === 'events' && l.row[EVENT_COLUMN[kind]] === value) {
-            eventIds.add(l.id);
+          // The event's id is its column (an archive line's own id is whatever key retention chose).
+          if (l.table === 'events' && l.row[EVENT_COLUMN[kind]] === value && typeof l.row.id === 'string') {
+            eventIds.add(l.row.id);
             if (typeof l.row.trans_id === 'string') transIds.add(l.row.trans_id);
           }
         }
@@ -88,7 +89,7 @@ export function eraseArchiveLine(l: ArchiveLine, selector: ErasureSelector, even
   const { kind, value } = selectorOf(selector);
   switch (l.table) {
     case 'events': {
-      if (r[EVENT_COLUMN[kind]] !== value && !eventIds.has(l.id)) return l;
+      if (r[EVENT_COLUMN[kind]] !== value && !(typeof r.id === 'string' && eventIds.has(r.id))) return l;
       const p = eraseEventRow(r);
       return p ? { ...l, row: { ...r, ...p } } : l;
     }
