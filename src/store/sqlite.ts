@@ -7,7 +7,7 @@ import type { StoreExtension } from './extension.js';
 import { GroupCommit } from './group-commit.js';
 import { CORE_MIGRATIONS, runMigrations, type MigrationConnection } from './migrate.js';
 import * as outbox from './sqlite-outbox.js';
-import { openSqlite } from './sqlite-open.js';
+import { BUSY_TIMEOUT_MS, openSqlite } from './sqlite-open.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
@@ -17,6 +17,10 @@ import type {
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
 import { WriterThread } from './writer-thread.js';
+
+const PURGE_TRIES = 20;
+const PURGE_WAIT_MS = 100;
+const PURGE_PAUSE_MS = 100;
 
 /**
  * The embedded store. One process per database file: leases are released on start.
@@ -260,10 +264,22 @@ export class SqliteStore implements Store {
   async purgeErased(_tables: readonly string[]): Promise<boolean> {
     // The erase committed with secure_delete: its pages hold zeros where the data was. Older
     // versions of those pages still sit in the WAL until a checkpoint copies the new ones into
-    // the database file; TRUNCATE then empties the WAL file. Busy (a reader still on an older
-    // snapshot, a writer that did not finish within busy_timeout): not now.
-    const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
-    return r !== undefined && r.busy === 0;
+    // the database file; TRUNCATE then empties the WAL file. It waits for the writer and for
+    // readers on older snapshots: short waits here (this connection blocks the event loop while
+    // it waits), a few tries apart, then "not now" (the next automatic checkpoint completes it).
+    for (let attempt = 0; attempt < PURGE_TRIES; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, PURGE_PAUSE_MS));
+      this.db.pragma(`busy_timeout = ${PURGE_WAIT_MS}`);
+      try {
+        const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        if (r !== undefined && r.busy === 0) return true;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+    }
+    return false;
   }
 
   async recordErasure(r: Omit<ErasureRecord, 'seq'>): Promise<ErasureRecord> {
