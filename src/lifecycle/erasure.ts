@@ -9,7 +9,7 @@ import type { Hub } from '../observe.js';
 import type { ErasureMatch } from '../store/extension.js';
 import type { ErasureRecord, ErasureSelector, Page, Store } from '../store/types.js';
 import { listArchives, readArchive, rewriteArchives, type ArchiveLine } from './archive.js';
-import { callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, selectorOf } from './personal-fields.js';
+import { callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, EVENT_COLUMN, selectorOf } from './personal-fields.js';
 
 /** A feature's erase hook, bound to its storage (StoreExtension.erase). */
 export interface FeatureEraser {
@@ -38,7 +38,6 @@ export interface ErasureOutcome extends ErasureRecord {
   purged: boolean;
 }
 
-const EVENT_COLUMN = { transId: 'trans_id', payId: 'pay_id', mandateId: 'mandate_id' } as const;
 export const MAX_REASON = 500;
 
 export class Erasure {

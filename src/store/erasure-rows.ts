@@ -1,8 +1,8 @@
 // Erasure rows shared by both adapters: mapping the audit table, and the rows of
 // one subject as the adapters find them (dialect-neutral decisions, pure).
-import { callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, selectorOf } from '../lifecycle/personal-fields.js';
+import { callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, EVENT_COLUMN, selectorOf } from '../lifecycle/personal-fields.js';
 import type { Row } from './rows.js';
-import type { ErasureRecord, ErasureSelector } from './types.js';
+import type { ErasureRecord } from './types.js';
 
 export function mapErasure(r: Row): ErasureRecord {
   return {
@@ -11,9 +11,6 @@ export function mapErasure(r: Row): ErasureRecord {
     rows: JSON.parse(String(r.rows)) as Record<string, number>, total: Number(r.total),
   };
 }
-
-/** The decoded-field name (callbacks.decoded JSON) a selector matches, for callbacks without an event. */
-export const decodedKey = (s: ErasureSelector) => selectorOf(s).kind;
 
 /** Ids per chunk of an `IN (...)` list: well under SQLite's and PostgreSQL's parameter limits. */
 export const CHUNK = 500;
@@ -24,4 +21,4 @@ export function chunks<T>(xs: readonly T[]): T[][] {
   return out;
 }
 
-export { callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, selectorOf };
+export { callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, EVENT_COLUMN, selectorOf };

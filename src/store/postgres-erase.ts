@@ -1,13 +1,11 @@
 // The PostgreSQL store's erasure: the same steps as sqlite-erase.ts in one transaction,
 // then VACUUM of the touched tables (dead row versions keep the old values until then).
 import type pg from 'pg';
-import { chunks, callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, mapErasure, selectorOf } from './erasure-rows.js';
+import { chunks, callbackMatches, EVENT_COLUMN, eraseAttemptRow, eraseCallbackRow, eraseEventRow, mapErasure, selectorOf } from './erasure-rows.js';
 import type { PgSession } from './postgres-session.js';
 import { decodeCursor, encodeCursor } from './query.js';
 import type { Row } from './rows.js';
 import type { CoreErasure, ErasureRecord, ErasureSelector, Page } from './types.js';
-
-const EVENT_COLUMN = { transId: 'trans_id', payId: 'pay_id', mandateId: 'mandate_id' } as const;
 const rowsOf = async (c: pg.PoolClient, sql: string, params: unknown[]) => (await c.query(sql, params)).rows as Row[];
 
 export async function eraseSubject(db: PgSession, selector: ErasureSelector): Promise<CoreErasure> {

@@ -1,12 +1,10 @@
 // The embedded store's erasure: the write (one savepoint in the group commit) and
 // the audit reads. What a row becomes is decided in src/lifecycle/personal-fields.ts.
-import { chunks, callbackMatches, eraseAttemptRow, eraseCallbackRow, eraseEventRow, mapErasure, selectorOf } from './erasure-rows.js';
+import { chunks, callbackMatches, EVENT_COLUMN, eraseAttemptRow, eraseCallbackRow, eraseEventRow, mapErasure, selectorOf } from './erasure-rows.js';
 import { decodeCursor, encodeCursor } from './query.js';
 import type { Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { CoreErasure, ErasureRecord, ErasureSelector, Page } from './types.js';
-
-const EVENT_COLUMN = { transId: 'trans_id', payId: 'pay_id', mandateId: 'mandate_id' } as const;
 
 /** Writer op: erase one subject from the core tables (see Store.eraseSubject). */
 export function eraseSubject(s: SqliteStatements, selector: ErasureSelector): CoreErasure {
