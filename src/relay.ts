@@ -23,6 +23,7 @@ import { openStore } from './store/open.js';
 import { atKey } from './startup.js';
 import { SqliteStore } from './store/sqlite.js';
 import { WriterThread } from './store/writer-thread.js';
+import type { ErasureMatch } from './store/extension.js';
 import type { StoreChanges } from './store/postgres-notify.js';
 import type { Store } from './store/types.js';
 import type { Tracing } from './tracing.js';
@@ -152,11 +153,17 @@ export class Relay {
       pendingCallbacks: () => this.admission.pendingCallbacks,
     });
     this.metrics.observe(this.hub);
-    const erasers: FeatureEraser[] = [];
-    for (const [m, storage] of parts.storages) {
-      const erase = m.storage?.erase;
-      if (erase) erasers.push({ name: m.name, erase: (match) => erase(storage, match) });
-    }
+    // Each configured feature: its tables first (StoreExtension.erase), then what it keeps outside the database.
+    const erasers: FeatureEraser[] = this.features.flatMap((f) => {
+      const tables = f.module.storage?.erase;
+      const storage = parts.storages.get(f.module);
+      const files = f.instance.erased?.bind(f.instance);
+      if (!tables && !files) return [];
+      return [{
+        name: f.module.name,
+        erase: async (match: ErasureMatch) => ({ ...(tables ? await tables(storage, match) : {}), ...(files ? await files(match) : {}) }),
+      }];
+    });
     this.erasure = new Erasure({ store, features: erasers, archiveDir: opts.archiveDir ?? null, hub: this.hub, now: () => this.now() });
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
       store.writer.onCrash = (err, restarted) => logger.error({ err, restarted }, restarted

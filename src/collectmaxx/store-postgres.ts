@@ -63,6 +63,20 @@ export class PostgresCollectmaxxStore implements CollectmaxxStore {
     });
   }
 
+  async filesOf(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<AllocatedFile[]> {
+    const files = await this.q(
+      `SELECT f.name, f.format FROM cmx_delivery_files f WHERE f.name IN (SELECT file_name FROM cmx_export_records
+         WHERE file_name IS NOT NULL AND (event_id = ANY($1::text[]) OR trans_id = ANY($2::text[]))) ORDER BY f.name`,
+      [[...match.eventIds], [...match.transIds]],
+    );
+    const out: AllocatedFile[] = [];
+    for (const f of files) {
+      const records = (await this.q('SELECT * FROM cmx_export_records WHERE file_name = $1 ORDER BY queued_at, identifier', [f.name])).map(exportRecordFrom);
+      out.push({ name: String(f.name), format: f.format as DeliveryFormat, records });
+    }
+    return out;
+  }
+
   async addExport(r: ExportRecord): Promise<boolean> {
     const rows = await this.q(
       `INSERT INTO cmx_export_records (identifier, event_id, merchant_id, trans_id, flow_id, rule_index, format, record, queued_at)

@@ -147,6 +147,8 @@ export interface CollectmaxxStore {
    * likewise; the result states seen for their identifiers are deleted. Rows changed per table.
    */
   erase(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<Record<string, number>>;
+  /** The delivery files holding records of these events or TransIDs, with all their records as stored now (file order). */
+  filesOf(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<AllocatedFile[]>;
 }
 
 

@@ -2,9 +2,11 @@
 // writes on the writer thread): records not in a file yet are deleted, records in
 // one keep their identifier and amounts, rejects are redacted, seen states go.
 // PostgreSQL: test/lifecycle/erasure-postgres-cli.test.ts.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { eraseRecord } from '../../src/collectmaxx/core/erase.js';
+import { deliveryBytes } from '../../src/collectmaxx/exporter.js';
 import { collectmaxx } from '../../src/collectmaxx/module.js';
 import type { SqliteStore } from '../../src/store/sqlite.js';
 import { post, transId } from '../helpers/paygate.js';
@@ -32,7 +34,12 @@ t.test('SQLite: the erase hook runs with the core erasure, by event id and Trans
   const record = { IDENTIFICATION_IDENTIFIER: 'I', PERSON_FAMILYNAME: 'Muster', INVOICE_AMOUNT: '19.99' };
   const src = { merchantId: 'ShopTest', flowId: 'F100', ruleIndex: 0, format: 'csv' as const, queuedAt: 1 };
   await cmx.addExport({ ...src, identifier: 'A', eventId: ev.id, transId: T, record });
-  await cmx.allocateFile({ day: '2026-12-04', clientNumber: '4711', format: 'csv', limit: 1, owner: 'me', now: 2, leaseMs: 1000 });
+  // Its delivery file, already uploaded: the local copy in sent/ holds the person.
+  const file = (await cmx.allocateFile({ day: '2026-12-04', clientNumber: '4711', format: 'csv', limit: 1, owner: 'me', now: 2, leaseMs: 1000 }))!;
+  mkdirSync(join(dir, 'outbox', 'sent'), { recursive: true });
+  const sent = join(dir, 'outbox', 'sent', file.name);
+  writeFileSync(sent, deliveryBytes(file));
+  t.ok(readFileSync(sent).includes('Muster'), 'planted in the file');
   // Found by TransID alone (an event retention already removed, say).
   await cmx.addExport({ ...src, identifier: 'B', eventId: 'evt_gone', transId: T, record, queuedAt: 3 });
   await cmx.addReject({ ...src, identifier: 'C', eventId: ev.id, transId: T, reasons: [{ field: 'PERSON_FAMILYNAME', code: 'required', message: 'm' }], record, createdAt: 1 });
@@ -41,7 +48,10 @@ t.test('SQLite: the erase hook runs with the core erasure, by event id and Trans
   await cmx.addExport({ ...src, identifier: 'K', eventId: 'evt_k', transId: 'OTHER', record, queuedAt: 4 });
 
   const r = await h.relay.erasure.erase({ selector: { transId: T }, reason: 'ticket', actor: 'cli' });
-  t.same(r.rows, { events: 1, callbacks: 1, attempts: 0, cmx_export_records: 2, cmx_rejects: 1, cmx_seen_states: 1 });
+  t.same(r.rows, { events: 1, callbacks: 1, attempts: 0, cmx_export_records: 2, cmx_rejects: 1, cmx_seen_states: 1, collectmaxx_files: 1 });
+  const after = readFileSync(sent, 'utf8');
+  t.notOk(after.includes('Muster'), 'the local copy of the delivery file no longer names the person');
+  t.match(after, /19\.99/, 'and keeps the amount');
   const db = (h.relay.store as SqliteStore).db;
   const rows = db.prepare('SELECT identifier, record, file_name FROM cmx_export_records ORDER BY identifier').all() as { identifier: string; record: string; file_name: string | null }[];
   t.same(rows.map((x) => [x.identifier, JSON.parse(x.record).PERSON_FAMILYNAME, x.file_name !== null]), [['A', '[erased]', true], ['K', 'Muster', false]],
