@@ -166,6 +166,15 @@ t.test('erasing a TransID removes the person everywhere on SQLite, keeps the acc
   t.notOk(h.logs.some((l) => [LAST, FIRST, IBAN, 'ticket 42'].some((s) => l.includes(s))), 'the log holds neither the person nor the reason');
 
   const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+
+  // Paygate repeating the original callback after the erasure: the erased event's fingerprint no
+  // longer matches, so it is a conflict — and it brings the person back, so it is erased again.
+  t.equal((await post(h, '/paygate/notify/debtor', { transId: T, payId: 'PAYA1', userData: `Kunde ${LAST}`, extra: PERSON })).statusCode, 200);
+  t.equal((store.db.prepare('SELECT state FROM callbacks ORDER BY rowid DESC LIMIT 1').get() as { state: string }).state, 'conflict');
+  const third = (await erase(h, ADMIN_TOKEN, { transId: T, reason: 'late repeat' })).json() as { rows: Record<string, number> };
+  t.equal(third.rows.callbacks, 1, 'the repeat\'s callback');
+  t.equal(third.rows.events, 1, 'its callback.conflict event (the client address in its origin)');
+  t.same(planted(fileBytes(dbFile)), [], 'gone again');
   t.match(metrics, /paygate_relay_rows_erased_total\{table="events"\} 2/);
   t.match(metrics, /paygate_relay_rows_erased_total\{table="archive"\} 3/);
 });
