@@ -25,6 +25,9 @@ const COMMAND_USAGE: Record<string, string> = {
   replay: `replay    FILE --target URL                post exported callbacks again, byte for byte`,
   url: `url       --config PATH --merchant ID --channel notify|success|failure --kind KIND [--trans-id T] [--base URL]
                                              print a signed callback URL for URLNotify/URLSuccess/URLFailure (paygate.urlSecret)`,
+  erase: `erase     --config PATH (--trans-id T | --pay-id P | --mandate-id M) --reason TEXT
+                                             erase a person's data (GDPR) from every table and record; ids, types,
+                                             merchant, times and amounts stay; prints what changed, recorded as "cli"`,
   openapi: `openapi                                    print the OpenAPI document (openapi.yaml)`,
 };
 
@@ -167,6 +170,31 @@ async function exportCallbacks(argv: string[]): Promise<void> {
   }
 }
 
+async function erase(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' }, 'trans-id': { type: 'string' }, 'pay-id': { type: 'string' }, 'mandate-id': { type: 'string' }, reason: { type: 'string' } },
+  });
+  const given = (['trans-id', 'pay-id', 'mandate-id'] as const).filter((k) => values[k] !== undefined);
+  if (given.length !== 1) throw new ConfigError('give exactly one of --trans-id, --pay-id, --mandate-id');
+  const value = values[given[0]!]!.trim();
+  if (value === '') throw new ConfigError(`--${given[0]} must not be empty`);
+  if (!values.reason?.trim()) throw new ConfigError('--reason TEXT is required (why: recorded with the erasure)');
+  const config = loadConfig(configPath(values.config));
+  const [{ Relay }, { createLogger }, { default: pino }] = await Promise.all([import('./relay.js'), import('./logger.js'), import('pino')]);
+  const relay = await Relay.create({ config, delivery: false, logger: createLogger('warn', pino.destination(2)) });
+  try {
+    const selector = given[0] === 'trans-id' ? { transId: value } : given[0] === 'pay-id' ? { payId: value } : { mandateId: value };
+    const r = await relay.erasure.erase({ selector, reason: values.reason, actor: 'cli' }).catch((err: unknown) => {
+      // A value the erasure refuses (too long) is a usage error like the missing ones above.
+      throw (err as { code?: string }).code === 'bad_request' ? new ConfigError((err as { detail?: string; message: string }).detail ?? (err as Error).message) : err;
+    });
+    process.stdout.write(`${JSON.stringify({ seq: r.seq, erasedAt: new Date(r.erasedAt).toISOString(), selector: r.selector, rows: r.rows, total: r.total, purged: r.purged })}\n`);
+  } finally {
+    await relay.stop(0);
+  }
+}
+
 async function replay(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { target: { type: 'string' } } });
   const file = positionals[0];
@@ -202,6 +230,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   simulate,
   export: exportCallbacks,
   replay,
+  erase,
   url: callbackUrl,
   async openapi(argv) {
     parseArgs({ args: argv, options: {} });

@@ -11,7 +11,7 @@ import type { Endpoint } from './delivery/endpoints.js';
 import type { OutgoingEvent } from './events/publish.js';
 import type { Hub } from './observe.js';
 import type { TokenTable } from './routes/auth.js';
-import type { StoreExtension } from './store/extension.js';
+import type { ErasureMatch, StoreExtension } from './store/extension.js';
 import type { Store } from './store/types.js';
 
 /** What a feature's config check sees of the rest of the configuration. */
@@ -54,6 +54,11 @@ export interface FeatureInstance {
    * like any endpoint, without HTTP (see Endpoint.local). Asked once, before the dispatcher starts.
    */
   endpoints?(): Endpoint[];
+  /**
+   * After erasure ran over its tables (StoreExtension.erase): erase the subject from what it keeps
+   * outside the database (files). Items changed, by name (a metric label and an audit key).
+   */
+  erased?(match: ErasureMatch): Promise<Record<string, number>>;
   /** Background work, only in a serving relay (not in one-shot CLI commands). */
   start?(): Promise<void>;
   stop?(): Promise<void>;

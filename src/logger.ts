@@ -49,4 +49,7 @@ export function logObservations(hub: Hub, log: Logger): void {
   });
   hub.on('endpoint:disabled', (e) => log.error({ endpoint: e.endpointId, reason: e.reason }, 'endpoint disabled'));
   hub.on('endpoint:enabled', (e) => log.info({ endpoint: e.endpointId }, 'endpoint enabled'));
+  // The record is the erasures table; the log says that one happened, never the identifier or the reason.
+  hub.on('erasure', (e) => (e.purged ? log.info : log.warn).call(log, { erasure: e.seq, actor: e.actor, rows: e.rows, purged: e.purged },
+    e.purged ? 'erasure recorded' : 'erasure recorded; the database files still hold old page versions until the next checkpoint or VACUUM'));
 }

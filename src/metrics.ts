@@ -30,6 +30,7 @@ export class Metrics {
   readonly collectmaxxResultEvents: Counter<'type'>;
   readonly collectmaxxSftpCycles: Counter<'result'>;
   readonly collectmaxxSftpFiles: Counter<'direction'>;
+  readonly rowsErased: Counter<'table'>;
   readonly ready: Gauge;
   /** Registered only with listen.tls: a relay behind a proxy exports no certificate expiry (not 0, which would alert). */
   readonly tlsExpiry: Gauge | null;
@@ -81,6 +82,8 @@ export class Metrics {
     this.collectmaxxSftpCycles = new Counter({ name: 'paygate_relay_collectmaxx_sftp_cycles_total', help: 'SFTP sync cycles by result (ok, error: connect/host key/transfer failure; files stay and are retried).', labelNames: ['result'], registers: [r] });
     this.collectmaxxSftpFiles = new Counter({ name: 'paygate_relay_collectmaxx_sftp_files_total', help: 'Files moved over SFTP: delivery files uploaded, result files downloaded.', labelNames: ['direction'], registers: [r] });
     this.collectmaxxResultEvents = new Counter({ name: 'paygate_relay_collectmaxx_result_events_total', help: 'Events made from Collectmaxx result files, by type.', labelNames: ['type'], registers: [r] });
+
+    this.rowsErased = new Counter({ name: 'paygate_relay_rows_erased_total', help: 'Rows whose personal data an erasure removed, by table (archive = archived rows).', labelNames: ['table'], registers: [r] });
 
     const pendingCallbacks = opts.pendingCallbacks;
     if (pendingCallbacks) {
@@ -173,6 +176,9 @@ export class Metrics {
     });
     hub.on('collectmaxx:import', (e) => this.collectmaxxResultFiles.inc({ result: e.result }));
     hub.on('collectmaxx:result-event', (e) => this.collectmaxxResultEvents.inc({ type: e.type }));
+    hub.on('erasure', (e) => {
+      for (const [table, n] of Object.entries(e.rows)) if (n > 0) this.rowsErased.inc({ table }, n);
+    });
     hub.on('collectmaxx:sftp', (e) => {
       this.collectmaxxSftpCycles.inc({ result: e.error === null ? 'ok' : 'error' });
       if (e.uploaded) this.collectmaxxSftpFiles.inc({ direction: 'upload' }, e.uploaded);

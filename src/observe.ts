@@ -60,6 +60,8 @@ export interface RelayEventMap {
   'collectmaxx:file': { name: string; records: number };
   'collectmaxx:import': { name: string; result: 'imported' | 'skipped' | 'failed'; events: number };
   'collectmaxx:result-event': { type: string };
+  /** An erasure finished: rows changed per table (archive lines under `archive`). */
+  erasure: { seq: number; actor: string; rows: Record<string, number>; purged: boolean };
   'collectmaxx:sftp': { uploaded: number; downloaded: number; error: string | null };
 }
 

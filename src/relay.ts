@@ -10,6 +10,7 @@ import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/pub
 import { featureSection, type AnyFeatureModule, type FeatureInstance } from './feature.js';
 import { FEATURES } from './features.js';
 import { fingerprintStoredEvents } from './events/upgrade.js';
+import { Erasure, type FeatureEraser } from './lifecycle/erasure.js';
 import { Intake, type IntakeOptions } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -22,6 +23,7 @@ import { openStore } from './store/open.js';
 import { atKey } from './startup.js';
 import { SqliteStore } from './store/sqlite.js';
 import { WriterThread } from './store/writer-thread.js';
+import type { ErasureMatch } from './store/extension.js';
 import type { StoreChanges } from './store/postgres-notify.js';
 import type { Store } from './store/types.js';
 import type { Tracing } from './tracing.js';
@@ -72,6 +74,8 @@ export interface RelayOptions {
   delivery?: boolean;
   clock?: () => number;
   random?: () => number;
+  /** The retention archive's directory, which erasure rewrites too (null/absent: no archive). */
+  archiveDir?: string | null;
 }
 
 /** What only `create` can build (it may need an async import). */
@@ -102,6 +106,8 @@ export class Relay {
   readonly admission: Admission;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
+  /** Erasure of a person's data (docs/erasure.md). */
+  readonly erasure: Erasure;
   /** The configured features, in registry order. */
   readonly features: readonly RunningFeature[];
   private readonly publishing: PublishDeps;
@@ -147,6 +153,18 @@ export class Relay {
       pendingCallbacks: () => this.admission.pendingCallbacks,
     });
     this.metrics.observe(this.hub);
+    // Each configured feature: its tables first (StoreExtension.erase), then what it keeps outside the database.
+    const erasers: FeatureEraser[] = this.features.flatMap((f) => {
+      const tables = f.module.storage?.erase;
+      const storage = parts.storages.get(f.module);
+      const files = f.instance.erased?.bind(f.instance);
+      if (!tables && !files) return [];
+      return [{
+        name: f.module.name,
+        erase: async (match: ErasureMatch) => ({ ...(tables ? await tables(storage, match) : {}), ...(files ? await files(match) : {}) }),
+      }];
+    });
+    this.erasure = new Erasure({ store, features: erasers, archiveDir: opts.archiveDir ?? null, hub: this.hub, now: () => this.now() });
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
       store.writer.onCrash = (err, restarted) => logger.error({ err, restarted }, restarted
         ? 'sqlite writer thread crashed and was restarted; writes in flight failed and will be retried by their callers'

@@ -8,9 +8,10 @@ import { RelayError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { OutgoingEvent } from '../events/publish.js';
 import type { Intake } from '../intake.js';
+import type { Erasure } from '../lifecycle/erasure.js';
 import { DEFAULT_PAGE, MAX_PAGE, limit } from '../routes/schemas.js';
 import { InvalidCursorError } from '../store/query.js';
-import type { ActivityBucket, CallbackRecord, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, EventFilter, QuarantineFilter, Store } from '../store/types.js';
+import type { ActivityBucket, CallbackRecord, ErasureRecord, ErasureSelector, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, EventFilter, QuarantineFilter, Store } from '../store/types.js';
 import type { AnyEvent } from './schemas.js';
 import { parseKind } from '../paygate/operation.js';
 import { isReprocessable, reasonHint } from '../quarantine.js';
@@ -25,6 +26,8 @@ export interface AdminServices {
   endpoints: readonly Endpoint[];
   /** What minting signed callback URLs needs: paygate.urlSecret as bytes (null: unsigned) and the merchant ids. */
   urlSigning: { secrets: Buffer[] | null; merchantIds: readonly string[] };
+  /** Erasure of a person's data (lifecycle/erasure.ts). */
+  erasure: Pick<Erasure, 'erase' | 'list'>;
   /** Route, store and announce an event (events/publish.ts). */
   publish(event: OutgoingEvent, now?: number): Promise<{ eventId: string; duplicate: boolean }>;
   now(): number;
@@ -318,4 +321,30 @@ export async function sendTestEvent(svc: AdminServices, endpointId: string, mess
   const payload = JSON.stringify({ id, type: 'relay.test', source: 'relay', receivedAt: new Date(now).toISOString(), data: { message: text } });
   await svc.publish({ id, type: 'relay.test', source: 'relay', merchantId: null, transId: null, receivedAt: now, dedupeKey: `relay.test:${id}`, payload, to: [ep.id] }, now);
   return { eventId: id, endpointId: ep.id, endpointEnabled: !svc.dispatcher.isDisabled(ep.id) };
+}
+
+/** An erasure as the API and the console show it. */
+export function erasureView(r: ErasureRecord) {
+  return { seq: r.seq, erasedAt: new Date(r.erasedAt).toISOString(), actor: r.actor, reason: r.reason, selector: r.selector, rows: r.rows, total: r.total };
+}
+
+/** Who asked, as audit rows name them: an admin token or a console session by the token's id (never the token). */
+export const actorOf = {
+  token: (tokenId: string | undefined) => `token:${(tokenId ?? 'unknown').slice(0, 12)}`,
+  console: (tokenId: string) => `console:${tokenId.slice(0, 12)}`,
+};
+
+/** Erase one person's data, found by exactly one identifier (docs/erasure.md). */
+export async function erase(svc: AdminServices, req: { transId?: string; payId?: string; mandateId?: string; reason: string }, actor: string) {
+  const given = (['transId', 'payId', 'mandateId'] as const).filter((k) => req[k] !== undefined);
+  if (given.length !== 1) throw new RelayError('bad_request', 'give exactly one of transId, payId, mandateId');
+  const k = given[0]!;
+  const selector = { [k]: req[k]! } as ErasureSelector;
+  const r = await svc.erasure.erase({ selector, reason: req.reason, actor });
+  return { ...erasureView(r), purged: r.purged };
+}
+
+export async function listErasures(svc: AdminServices, limit: number, cursor?: string) {
+  const page = await wrapCursor(() => svc.erasure.list(limit, cursor));
+  return { items: page.items.map(erasureView), next: page.next };
 }

@@ -105,3 +105,25 @@ export const endpointHealth = component('EndpointHealth', z.object({
   }),
 }));
 
+
+const erasureSelector = z.object({ kind: z.enum(['transId', 'payId', 'mandateId']), value: z.string() });
+
+export const erasure = component('Erasure', z.object({
+  seq: z.int(), erasedAt: iso,
+  actor: z.string().describe('Who asked: token:<id> (an admin token, by a keyed digest), console:<id>, or cli.'),
+  reason: z.string(), selector: erasureSelector,
+  rows: z.record(z.string(), z.int()).describe('Rows whose personal data was removed, per table (archive: archived rows). All zero for a repeat.'),
+  total: z.int(),
+}).meta({ description: 'One erasure request, as recorded.' }));
+
+export const erasureResult = erasure.extend({
+  purged: z.boolean().describe('The freed space was purged from the database files now (SQLite: WAL checkpointed and truncated; PostgreSQL: tables VACUUMed). false: it happens at the next checkpoint or VACUUM.'),
+});
+
+export const erasurePage = page(erasure);
+
+const id = z.string().trim().min(1).max(200);
+export const erasureBody = z.object({
+  transId: id.optional(), payId: id.optional(), mandateId: id.optional(),
+  reason: z.string().trim().min(1).max(500).describe('Why (e.g. the ticket of the request). Recorded; must not itself hold personal data.'),
+}).describe('Exactly one of transId, payId, mandateId.');

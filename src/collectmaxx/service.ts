@@ -4,13 +4,14 @@
 // page and CLI command reach the parts through it.
 
 import { randomBytes } from 'node:crypto';
-import { access, rename, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_RETRY_SCHEDULE_MS, type Endpoint } from '../delivery/endpoints.js';
 import type { FeatureContext, FeatureInstance } from '../feature.js';
+import type { ErasureMatch } from '../store/extension.js';
 import { COLLECTMAXX_ENDPOINT_ID, type CollectmaxxConfig, type ExportConfig } from './core/config.js';
-import { Exporter } from './exporter.js';
+import { deliveryBytes, Exporter, writeAtomically } from './exporter.js';
 import { Importer } from './importer.js';
 import { Inbox } from './inbox.js';
 import { SftpSync, type SyncReport } from './sftp.js';
@@ -67,6 +68,28 @@ export class Collectmaxx implements FeatureInstance {
   endpoints(): Endpoint[] {
     const exporter = this.exporter;
     return exporter && this.d.config.export ? [exporterEndpoint(this.d.config.export, (p) => exporter.accept(p))] : [];
+  }
+
+  /**
+   * After erasure (its tables are done): the local copies of delivery files holding the subject's
+   * records — still in the outbox or in its sent/ — are written again from the records as they are
+   * now, with the person erased. Atomically, like a new file; what was uploaded is out of reach.
+   */
+  async erased(match: ErasureMatch): Promise<Record<string, number>> {
+    const outboxDir = this.d.config.export?.outboxDir;
+    let files = 0;
+    if (outboxDir === undefined) return { collectmaxx_files: 0 };
+    for (const file of await this.store.filesOf(match)) {
+      const bytes = deliveryBytes(file);
+      for (const dir of [outboxDir, join(outboxDir, 'sent')]) {
+        const now = await readFile(join(dir, file.name)).catch(() => null);
+        // Not here, or already as it should be (a repeat): nothing to write.
+        if (now === null || now.equals(bytes)) continue;
+        await writeAtomically(dir, file.name, bytes);
+        files++;
+      }
+    }
+    return { collectmaxx_files: files };
   }
 
   /** The flush loop and the inbox: only in the serving process (not in one-shot CLI commands). */

@@ -12,4 +12,5 @@ export const collectmaxxStorage: StoreExtension<CollectmaxxStore, typeof CMX_WRI
   migrations: { scope: 'collectmaxx', dir: new URL('./migrations/', import.meta.url), legacyLedger: 'cmx_schema_migrations' },
   sqlite: { writes: CMX_WRITES, open: (h) => new SqliteCollectmaxxStore(h) },
   postgres: { open: (session) => new PostgresCollectmaxxStore(session) },
+  erase: (storage, match) => storage.erase(match),
 };

@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import { txt, type PgSession } from '../store/postgres-session.js';
 import { decodeCursor, encodeCursor } from '../store/query.js';
+import { eraseRecord } from './core/erase.js';
 import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './core/filename.js';
 import type { EventOrigin } from './core/result-events.js';
 import {
@@ -35,6 +36,45 @@ export class PostgresCollectmaxxStore implements CollectmaxxStore {
   /** Serialises one kind of work across every process on this schema until the transaction ends. */
   private lock(c: pg.PoolClient, what: string): Promise<unknown> {
     return c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`paygate-relay:${what}:${this.session.schema}`]);
+  }
+
+  async erase(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<Record<string, number>> {
+    return this.tx(async (c) => {
+      const rows: Record<string, number> = { cmx_export_records: 0, cmx_rejects: 0, cmx_seen_states: 0 };
+      const where = 'event_id = ANY($1::text[]) OR trans_id = ANY($2::text[])';
+      const params = [[...match.eventIds], [...match.transIds]];
+      const identifiers: string[] = [];
+      for (const r of (await c.query(`SELECT identifier, record, file_name FROM cmx_export_records WHERE ${where} FOR UPDATE`, params)).rows as Row[]) {
+        identifiers.push(String(r.identifier));
+        if (r.file_name === null) {
+          rows.cmx_export_records! += (await c.query('DELETE FROM cmx_export_records WHERE identifier = $1', [r.identifier])).rowCount ?? 0;
+          continue;
+        }
+        const erased = eraseRecord(JSON.parse(String(r.record)) as Record<string, string>);
+        if (erased) rows.cmx_export_records! += (await c.query('UPDATE cmx_export_records SET record = $1 WHERE identifier = $2', [txt(JSON.stringify(erased)), r.identifier])).rowCount ?? 0;
+      }
+      for (const r of (await c.query(`SELECT seq, identifier, record FROM cmx_rejects WHERE ${where} FOR UPDATE`, params)).rows as Row[]) {
+        identifiers.push(String(r.identifier));
+        const erased = eraseRecord(JSON.parse(String(r.record)) as Record<string, string>);
+        if (erased) rows.cmx_rejects! += (await c.query('UPDATE cmx_rejects SET record = $1 WHERE seq = $2', [txt(JSON.stringify(erased)), r.seq])).rowCount ?? 0;
+      }
+      if (identifiers.length) rows.cmx_seen_states! += (await c.query('DELETE FROM cmx_seen_states WHERE identifier = ANY($1::text[])', [[...new Set(identifiers)]])).rowCount ?? 0;
+      return rows;
+    });
+  }
+
+  async filesOf(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<AllocatedFile[]> {
+    const files = await this.q(
+      `SELECT f.name, f.format FROM cmx_delivery_files f WHERE f.name IN (SELECT file_name FROM cmx_export_records
+         WHERE file_name IS NOT NULL AND (event_id = ANY($1::text[]) OR trans_id = ANY($2::text[]))) ORDER BY f.name`,
+      [[...match.eventIds], [...match.transIds]],
+    );
+    const out: AllocatedFile[] = [];
+    for (const f of files) {
+      const records = (await this.q('SELECT * FROM cmx_export_records WHERE file_name = $1 ORDER BY queued_at, identifier', [f.name])).map(exportRecordFrom);
+      out.push({ name: String(f.name), format: f.format as DeliveryFormat, records });
+    }
+    return out;
   }
 
   async addExport(r: ExportRecord): Promise<boolean> {

@@ -3,6 +3,7 @@
 // in the same group commits as its own writes. Reads: store-sqlite.ts.
 import type { SqliteStatements } from '../store/sqlite-statements.js';
 import { defineWrites } from '../store/write-ops.js';
+import { eraseRecord } from './core/erase.js';
 import { deliveryFileName, nextDeliverySequence, type DeliveryFormat } from './core/filename.js';
 import {
   exportRecordFrom,
@@ -74,6 +75,33 @@ export const CMX_WRITES = defineWrites({ scope: 'collectmaxx', module: import.me
       `INSERT INTO cmx_result_files (name, sha256, status, reason, events, imported_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (name, sha256) DO UPDATE SET status = excluded.status, reason = excluded.reason, events = excluded.events, imported_at = excluded.imported_at`,
     ).run(r.name, r.sha256, r.status, r.reason, r.events, r.importedAt);
+  },
+
+  erase(s: SqliteStatements, match: { eventIds: readonly string[]; transIds: readonly string[] }): Record<string, number> {
+    return s.db.transaction(() => {
+      const rows: Record<string, number> = { cmx_export_records: 0, cmx_rejects: 0, cmx_seen_states: 0 };
+      const keys = [...match.eventIds, ...match.transIds];
+      if (keys.length === 0) return rows;
+      const where = `event_id IN (${match.eventIds.map(() => '?').join(',') || 'NULL'}) OR trans_id IN (${match.transIds.map(() => '?').join(',') || 'NULL'})`;
+      const identifiers: string[] = [];
+      for (const r of s.db.prepare(`SELECT identifier, record, file_name FROM cmx_export_records WHERE ${where}`).all(...keys) as Row[]) {
+        identifiers.push(String(r.identifier));
+        if (r.file_name === null) {
+          rows.cmx_export_records! += s.st('DELETE FROM cmx_export_records WHERE identifier = ?').run(r.identifier).changes;
+          continue;
+        }
+        const erased = eraseRecord(JSON.parse(String(r.record)) as Record<string, string>);
+        if (erased) rows.cmx_export_records! += s.st('UPDATE cmx_export_records SET record = ? WHERE identifier = ?').run(JSON.stringify(erased), r.identifier).changes;
+      }
+      for (const r of s.db.prepare(`SELECT seq, identifier, record FROM cmx_rejects WHERE ${where}`).all(...keys) as Row[]) {
+        identifiers.push(String(r.identifier));
+        const erased = eraseRecord(JSON.parse(String(r.record)) as Record<string, string>);
+        if (erased) rows.cmx_rejects! += s.st('UPDATE cmx_rejects SET record = ? WHERE seq = ?').run(JSON.stringify(erased), r.seq).changes;
+      }
+      const del = s.st('DELETE FROM cmx_seen_states WHERE identifier = ?');
+      for (const id of new Set(identifiers)) rows.cmx_seen_states! += del.run(id).changes;
+      return rows;
+    }).immediate();
   },
 
   addSeenStates(s: SqliteStatements, rows: readonly SeenState[]): void {

@@ -10,8 +10,9 @@ import { decodeCursor, encodeCursor } from '../store/query.js';
 import type { SqliteStatements } from '../store/sqlite-statements.js';
 import type { Writer } from '../store/write-ops.js';
 import type { EventOrigin } from './core/result-events.js';
+import type { DeliveryFormat } from './core/filename.js';
 import {
-  deliveryFileFrom, importFrom, rejectFrom, REJECTS_SELECT,
+  deliveryFileFrom, exportRecordFrom, importFrom, rejectFrom, REJECTS_SELECT,
   type AllocateRequest, type AllocatedFile, type CollectmaxxStore, type DeliveryFileRow, type ExportRecord, type ImportedFileRow, type Page,
   type PendingSummary, type RejectDraft, type RejectRow, type SeenState,
 } from './store.js';
@@ -27,6 +28,20 @@ export class SqliteCollectmaxxStore implements CollectmaxxStore {
   constructor(h: SqliteHandle<typeof CMX_WRITES.ops>) {
     this.sql = h.sql;
     this.write = h.write;
+  }
+
+  erase(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<Record<string, number>> {
+    return this.write.run('erase', match);
+  }
+
+  async filesOf(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<AllocatedFile[]> {
+    const marks = (xs: readonly string[]) => xs.map(() => '?').join(',') || 'NULL';
+    const files = this.sql.db.prepare(
+      `SELECT f.name, f.format FROM cmx_delivery_files f WHERE f.name IN (SELECT file_name FROM cmx_export_records
+         WHERE file_name IS NOT NULL AND (event_id IN (${marks(match.eventIds)}) OR trans_id IN (${marks(match.transIds)}))) ORDER BY f.name`,
+    ).all(...match.eventIds, ...match.transIds) as Row[];
+    const records = this.sql.st('SELECT * FROM cmx_export_records WHERE file_name = ? ORDER BY queued_at, identifier');
+    return files.map((f) => ({ name: String(f.name), format: f.format as DeliveryFormat, records: (records.all(f.name) as Row[]).map(exportRecordFrom) }));
   }
 
   addExport(r: ExportRecord): Promise<boolean> {

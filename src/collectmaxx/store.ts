@@ -139,7 +139,18 @@ export interface CollectmaxxStore {
   addSeenStates(rows: readonly SeenState[]): Promise<void>;
   /** Origins of our own export records, by identifier (for identifiers that do not parse as ours). */
   exportOrigins(identifiers: readonly string[]): Promise<Map<string, EventOrigin>>;
+
+  // ---- erasure (docs/erasure.md)
+  /**
+   * One commit: records of these events or TransIDs not yet in a delivery file are deleted (they
+   * must not go out), those in one keep their row with the person erased (core/erase.ts), rejects
+   * likewise; the result states seen for their identifiers are deleted. Rows changed per table.
+   */
+  erase(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<Record<string, number>>;
+  /** The delivery files holding records of these events or TransIDs, with all their records as stored now (file order). */
+  filesOf(match: { readonly eventIds: readonly string[]; readonly transIds: readonly string[] }): Promise<AllocatedFile[]>;
 }
+
 
 // ---- row mapping shared by both adapters (same column names, numbers may arrive as strings from pg BIGINT)
 

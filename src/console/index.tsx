@@ -20,6 +20,7 @@ import { ASSETS, pageKit, type ConsoleServices } from './kit.js';
 import conflictPages from './routes/conflicts.js';
 import deadLetterPages from './routes/dead-letters.js';
 import endpointPages from './routes/endpoints.js';
+import erasurePages from './routes/erasures.js';
 import eventPages from './routes/events.js';
 import overviewPages from './routes/overview.js';
 import quarantinePages from './routes/quarantine.js';
@@ -95,6 +96,7 @@ async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions): Promis
   await app.register(conflictPages, { kit });
   await app.register(deadLetterPages, { kit });
   await app.register(endpointPages, { kit });
+  await app.register(erasurePages, { kit });
 
   // The configured features' pages, behind the same session guards.
   const hooks = {

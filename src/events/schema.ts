@@ -45,6 +45,12 @@ export const callbackOriginSchema = z
   })
   .describe('Where the callback came from and whether that source is trusted.');
 
+/** The marker an erasure adds (src/lifecycle/personal-fields.ts); absent on every event as first delivered. */
+export const erasedSchema = z
+  .literal(true)
+  .optional()
+  .describe('true once a person\'s data was erased from this event (GDPR): every personal value reads "[erased]"; ids, amounts, codes and times are unchanged.');
+
 export const MAC_FIELDS = ['payId', 'transId', 'merchantId', 'status', 'code'] as const;
 
 export const authenticatedSchema = z
@@ -71,6 +77,7 @@ export const paygateEventSchema = z.object({
   data: paygateEventDataSchema,
   origin: callbackOriginSchema,
   authenticated: authenticatedSchema,
+  erased: erasedSchema,
 });
 
 export type PaygateEvent = z.infer<typeof paygateEventSchema>;
@@ -104,6 +111,7 @@ export const conflictEventSchema = z.object({
       origin: callbackOriginSchema,
     }),
   }),
+  erased: erasedSchema,
 });
 
 export type ConflictEvent = z.infer<typeof conflictEventSchema>;

@@ -120,6 +120,19 @@ async function adminRoutes(app: FastifyInstance, opts: { admin: q.AdminServices 
     return q.redeliverDeadLetters(svc, q.deadLetterFilter(filter), dryRun === true);
   });
 
+  r.post('/admin/erasures', {
+    ...operator,
+    schema: {
+      ...op('erase', 'Erase a person\'s data from every table, record and archive (ids, types, merchant, times and amounts stay); a repeat changes nothing'),
+      body: s.erasureBody, response: ok(s.erasureResult),
+    },
+  }, (req) => q.erase(svc, req.body, q.actorOf.token(req.adminTokenId)));
+
+  r.get('/admin/erasures', {
+    ...viewer,
+    schema: { ...op('listErasures', 'Erasures, newest first: who, when, why, what and how many rows'), querystring: pageQuery, response: ok(s.erasurePage) },
+  }, (req) => q.listErasures(svc, req.query.limit, req.query.cursor));
+
   r.get('/admin/endpoints', {
     ...viewer,
     schema: { ...op('listEndpoints', 'Endpoints with health'), response: ok(z.object({ items: z.array(s.endpointHealth) })) },

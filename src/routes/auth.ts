@@ -53,6 +53,8 @@ export function tokenTable(config: Pick<Config, 'admin'>, throttle: AuthThrottle
 declare module 'fastify' {
   interface FastifyRequest {
     role?: Role;
+    /** Which admin token authenticated the request (TokenTable.idOf: a keyed digest, never the token); audit rows name it. */
+    adminTokenId?: string;
   }
   interface FastifyInstance {
     /** Bearer-token hooks for the admin API (plugin `admin-auth`). */
@@ -80,6 +82,7 @@ export function requireRole(tokens: TokenTable, need: Role) {
     }
     if (need === 'operator' && role !== 'operator') throw new RelayError('forbidden_role');
     req.role = role;
+    req.adminTokenId = tokens.idOf(m![1]!.trim());
   };
 }
 

@@ -14,6 +14,12 @@ export interface SqliteHandle<Ops extends WriteOps> {
   readonly write: Writer<Ops>;
 }
 
+/** What erasure hands a feature once the core's rows are done: the subject's events and TransIDs. */
+export interface ErasureMatch {
+  readonly eventIds: readonly string[];
+  readonly transIds: readonly string[];
+}
+
 export interface StoreExtension<S, Ops extends WriteOps = WriteOps> {
   /** Its scope is the feature's name; files under `<dir>/sqlite/` and `<dir>/postgres/`. */
   readonly migrations: MigrationSet;
@@ -26,4 +32,9 @@ export interface StoreExtension<S, Ops extends WriteOps = WriteOps> {
     /** The store's session: its pool (connections already in the schema) and transaction retries. */
     open(session: PgSession): S;
   };
+  /**
+   * Erase the subject from the feature's tables (personal data only; what accounting needs stays):
+   * rows changed per table (table names, VACUUMed afterwards on PostgreSQL). Run again, it changes nothing.
+   */
+  erase?(storage: S, match: ErasureMatch): Promise<Record<string, number>>;
 }

@@ -3,6 +3,7 @@ import type { StoreExtension } from './extension.js';
 import { CORE_MIGRATIONS, runMigrations } from './migrate.js';
 import * as admin from './postgres-admin.js';
 import * as auth from './postgres-auth.js';
+import * as erase from './postgres-erase.js';
 import * as intake from './postgres-intake.js';
 import { lockId } from './postgres-locks.js';
 import { listenForEvents, type StoreChanges } from './postgres-notify.js';
@@ -12,7 +13,7 @@ import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
-  AuthFailures, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
+  AuthFailures, CoreErasure, ErasureRecord, ErasureSelector, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 
 export { orderKeyLockId } from './postgres-locks.js';
@@ -266,6 +267,24 @@ export class PostgresStore implements Store {
 
   async attemptSummary(since: number, until: number): Promise<AttemptSummary> {
     return admin.attemptSummary(this.session, since, until);
+  }
+
+  // ---------------------------------------------------------------- erasure
+
+  async eraseSubject(selector: ErasureSelector): Promise<CoreErasure> {
+    return erase.eraseSubject(this.session, selector);
+  }
+
+  async purgeErased(tables: readonly string[]): Promise<boolean> {
+    return erase.vacuum(this.session, tables);
+  }
+
+  async recordErasure(r: Omit<ErasureRecord, 'seq'>): Promise<ErasureRecord> {
+    return erase.recordErasure(this.session, r);
+  }
+
+  async listErasures(limit: number, cursor?: string): Promise<Page<ErasureRecord>> {
+    return erase.listErasures(this.session, limit, cursor);
   }
 
   async *exportCallbacks(since: number | null): AsyncIterable<CallbackRecord> {

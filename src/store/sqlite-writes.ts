@@ -4,6 +4,7 @@
 // caller's own connection (WAL readers never wait for the writer).
 import * as admin from './sqlite-admin.js';
 import * as auth from './sqlite-auth.js';
+import * as erase from './sqlite-erase.js';
 import * as intake from './sqlite-intake.js';
 import * as outbox from './sqlite-outbox.js';
 import { decodeIngest, decodeIngestResults, encodeIngest, encodeIngestResults, type IngestWire } from './ingest-wire.js';
@@ -31,6 +32,8 @@ export const CORE_WRITES = defineWrites(
     deleteSession: auth.deleteSession,
     recordAuthFailure: auth.recordAuthFailure,
     clearAuthFailures: auth.clearAuthFailures,
+    eraseSubject: erase.eraseSubject,
+    recordErasure: erase.recordErasure,
   },
   {
     // Flat values and one string of texts instead of the batch's object graph; the answers as one string (see ingest-wire.ts).

@@ -1,21 +1,26 @@
 import type Database from 'better-sqlite3';
 import * as admin from './sqlite-admin.js';
 import * as auth from './sqlite-auth.js';
+import * as erase from './sqlite-erase.js';
 import * as intake from './sqlite-intake.js';
 import type { StoreExtension } from './extension.js';
 import { GroupCommit } from './group-commit.js';
 import { CORE_MIGRATIONS, runMigrations, type MigrationConnection } from './migrate.js';
 import * as outbox from './sqlite-outbox.js';
-import { openSqlite } from './sqlite-open.js';
+import { BUSY_TIMEOUT_MS, openSqlite } from './sqlite-open.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
-  AuthFailures, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
+  AuthFailures, CoreErasure, ErasureRecord, ErasureSelector, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
 import { WriterThread } from './writer-thread.js';
+
+const PURGE_TRIES = 20;
+const PURGE_WAIT_MS = 100;
+const PURGE_PAUSE_MS = 100;
 
 /**
  * The embedded store. One process per database file: leases are released on start.
@@ -248,6 +253,41 @@ export class SqliteStore implements Store {
 
   async attemptSummary(since: number, until: number): Promise<AttemptSummary> {
     return admin.attemptSummary(this.sql, since, until);
+  }
+
+  // ---------------------------------------------------------------- erasure
+
+  async eraseSubject(selector: ErasureSelector): Promise<CoreErasure> {
+    return this.write.run('eraseSubject', selector);
+  }
+
+  async purgeErased(_tables: readonly string[]): Promise<boolean> {
+    // The erase committed with secure_delete: its pages hold zeros where the data was. Older
+    // versions of those pages still sit in the WAL until a checkpoint copies the new ones into
+    // the database file; TRUNCATE then empties the WAL file. It waits for the writer and for
+    // readers on older snapshots: short waits here (this connection blocks the event loop while
+    // it waits), a few tries apart, then "not now" (the next automatic checkpoint completes it).
+    for (let attempt = 0; attempt < PURGE_TRIES; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, PURGE_PAUSE_MS));
+      this.db.pragma(`busy_timeout = ${PURGE_WAIT_MS}`);
+      try {
+        const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        if (r !== undefined && r.busy === 0) return true;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+      } finally {
+        this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      }
+    }
+    return false;
+  }
+
+  async recordErasure(r: Omit<ErasureRecord, 'seq'>): Promise<ErasureRecord> {
+    return this.write.run('recordErasure', r);
+  }
+
+  async listErasures(limit: number, cursor?: string): Promise<Page<ErasureRecord>> {
+    return erase.listErasures(this.sql, limit, cursor);
   }
 
   async *exportCallbacks(since: number | null): AsyncIterable<CallbackRecord> {

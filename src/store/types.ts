@@ -298,6 +298,32 @@ export interface AttemptSummary {
   p99Ms: number | null;
 }
 
+/** What to erase: one of the identifiers Paygate and accounting find a payment by. */
+export type ErasureSelector = { transId: string } | { payId: string } | { mandateId: string };
+
+/** What erasing a selector changed in the core tables, and what features and archives need to follow it. */
+export interface CoreErasure {
+  /** Ids of the events the selector matched (changed or not). */
+  eventIds: string[];
+  /** Their TransIDs (a PayID or MandateID selector reaches records kept by TransID). */
+  transIds: string[];
+  /** Rows changed, per table: `events`, `callbacks`, `attempts`. */
+  rows: Record<string, number>;
+}
+
+/** One erasure request, as recorded. */
+export interface ErasureRecord {
+  seq: number;
+  erasedAt: number;
+  /** Who asked: `token:<name>` of an admin token, `console:<name>`, or `cli`. */
+  actor: string;
+  reason: string;
+  selector: { kind: 'transId' | 'payId' | 'mandateId'; value: string };
+  /** Rows changed per table (archive lines under `archive`); zero everywhere for a repeat. */
+  rows: Record<string, number>;
+  total: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /**
@@ -389,6 +415,23 @@ export interface Store {
    * its deliveries, in one commit. Deduplicated by dedupeKey like ingest: no deliveries for a duplicate.
    */
   addEvent(event: EventDraft, now: number): Promise<{ eventId: string; duplicate: boolean }>;
+  // ---- erasure (docs/erasure.md)
+  /**
+   * One commit: every matching event's personal fields replaced (payload and fingerprint), the
+   * raw body, kept headers, client address and personal decoded fields of its callbacks (and of
+   * quarantined ones naming the identifier), the receivers' answers to its deliveries. Ids, types,
+   * merchant, times and amounts stay. Erasing again changes nothing.
+   */
+  eraseSubject(selector: ErasureSelector): Promise<CoreErasure>;
+  /**
+   * Make what erasure removed unrecoverable from the database files: SQLite checkpoints and
+   * truncates the WAL (deleted content is zeroed, secure_delete); PostgreSQL VACUUMs the tables.
+   * False when it could not complete now (a long reader holds the WAL, no VACUUM privilege).
+   */
+  purgeErased(tables: readonly string[]): Promise<boolean>;
+  recordErasure(r: Omit<ErasureRecord, 'seq'>): Promise<ErasureRecord>;
+  /** Erasures, newest first. */
+  listErasures(limit: number, cursor?: string): Promise<Page<ErasureRecord>>;
   /** Raw callbacks in arrival order, for export/replay. */
   exportCallbacks(since: number | null): AsyncIterable<CallbackRecord>;
 }

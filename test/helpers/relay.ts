@@ -53,7 +53,7 @@ export interface Harness {
 export async function startRelay(
   t: { teardown(fn: () => Promise<void> | void): void },
   raw: Record<string, unknown>,
-  opts: { listen?: boolean; delivery?: boolean; clock?: () => number; random?: () => number } = {},
+  opts: { listen?: boolean; delivery?: boolean; clock?: () => number; random?: () => number; archiveDir?: string } = {},
 ): Promise<Harness> {
   const config = parseConfig(raw, {});
   const logs: string[] = [];
@@ -63,7 +63,7 @@ export async function startRelay(
       cb();
     },
   });
-  const relay = await Relay.create({ config, logger: createLogger(config.log.level, sink), delivery: opts.delivery, clock: opts.clock, random: opts.random });
+  const relay = await Relay.create({ config, logger: createLogger(config.log.level, sink), delivery: opts.delivery, clock: opts.clock, random: opts.random, archiveDir: opts.archiveDir });
   const app = await buildApp(relay);
   await relay.start();
   let url = '';

@@ -433,3 +433,49 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.equal(await s.quarantineSize(), 1, 'a stored browser return is not quarantined');
   });
 }
+
+for (const [name, make] of Object.entries(ADAPTERS)) {
+  t.test(`${name}: erasure by TransID, MandateID and PayID; a repeat changes nothing; the record pages`, async (t) => {
+    const s = await make(t);
+    const a = item({ transId: 'TE' });
+    a.event!.payload = JSON.stringify({ id: a.event!.id, source: 'paygate', operation: 'open_position', data: { transId: 'TE', payId: a.event!.payId, fields: { lastname: 'Doe', amount: '5' } } });
+    a.event!.fingerprint = '{}';
+    a.callback.decoded = JSON.stringify({ transId: 'TE', fields: { lastname: 'Doe', amount: '5' } });
+    const m = item({ transId: 'TM' });
+    m.event!.mandateId = 'MD1';
+    m.event!.payload = JSON.stringify({ id: m.event!.id, source: 'paygate', data: { transId: 'TM', userData: 'Doe' } });
+    const ret = item({ quarantined: true });
+    Object.assign(ret.callback, { state: 'returned', reason: null, decoded: JSON.stringify({ transId: 'TE', userData: 'Doe' }) });
+    const q = item({ quarantined: true });
+    q.callback.body = Buffer.from('MerchantID=M&TransID=TE&Data=00');
+    const other = item({ quarantined: true });
+    other.callback.body = Buffer.from('MerchantID=M&TransID=TE2&Data=00');
+    await s.ingest([a, m, ret, q, other]);
+    const [c] = await s.claim('a', 'o', 2_000_000, 10_000, 10);
+    t.equal(c!.eventId, a.event!.id);
+    await s.complete(c!.id, 'o', { ...attempt(c!.id, c!.eventId, 200, 2_000_000), responseBody: 'thanks Doe' }, 2_000_001);
+
+    const r = await s.eraseSubject({ transId: 'TE' });
+    t.same(r, { eventIds: [a.event!.id], transIds: ['TE'], rows: { events: 1, callbacks: 3, attempts: 1 } }, 'the event, its callback, the return and the quarantined one naming TE in plain');
+    const ev = JSON.parse((await s.getEvent(a.event!.id))!.payload) as { data: { fields: Record<string, string> }; erased: boolean };
+    t.same(ev.data.fields, { lastname: '[erased]', amount: '5' });
+    t.equal(ev.erased, true);
+    const cb = (await s.getCallback(a.callback.id))!;
+    t.same([cb.body.length, cb.remoteIp, cb.headers['user-agent'], (cb.decoded as { fields: Record<string, string> }).fields.lastname], [0, null, '[erased]', '[erased]']);
+    t.equal((await s.getCallback(q.callback.id))!.body.length, 0);
+    t.equal((await s.getCallback(other.callback.id))!.body.toString(), 'MerchantID=M&TransID=TE2&Data=00', 'TE2 is another TransID');
+    t.equal((await s.attemptsOf(a.event!.id))[0]!.responseBody, null);
+    t.same((await s.eraseSubject({ transId: 'TE' })).rows, { events: 0, callbacks: 0, attempts: 0 }, 'a repeat changes nothing');
+    t.same((await s.eraseSubject({ payId: a.event!.payId! })).rows, { events: 0, callbacks: 0, attempts: 0 }, 'by PayID: the same rows, already erased');
+    t.same((await s.eraseSubject({ mandateId: 'MD1' })).rows, { events: 1, callbacks: 1, attempts: 0 });
+    t.equal(JSON.parse((await s.getEvent(m.event!.id))!.payload).data.userData, '[erased]');
+    t.equal(await s.purgeErased(['events', 'callbacks', 'attempts']), true);
+
+    const r1 = await s.recordErasure({ erasedAt: 5, actor: 'cli', reason: 'one', selector: { kind: 'transId', value: 'TE' }, rows: { events: 1 }, total: 1 });
+    const r2 = await s.recordErasure({ erasedAt: 6, actor: 'token:abc', reason: 'two', selector: { kind: 'mandateId', value: 'MD1' }, rows: { events: 0 }, total: 0 });
+    t.ok(r2.seq > r1.seq);
+    const p1 = await s.listErasures(1);
+    t.same(p1.items, [r2]);
+    t.same((await s.listErasures(1, p1.next!)).items, [r1]);
+  });
+}

@@ -85,7 +85,7 @@ t.test('migrations: instances starting together do not race; a second run is a n
   const files = readdirSync(new URL('../../src/store/migrations/postgres/', import.meta.url)).filter((f) => f.endsWith('.sql'));
   t.same(rows.map((r) => `${r.scope} ${r.version}`).sort(), files.map((f) => `core ${Number(f.slice(0, 4))}`).sort(), 'every migration file applied once');
   const tables = (await adminQuery(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema])).rows.map((r) => r.table_name);
-  t.same(tables, ['attempts', 'auth_failures', 'callbacks', 'conflicts', 'console_sessions', 'deliveries', 'endpoint_state', 'events', 'migrations'], 'tables in the configured schema');
+  t.same(tables, ['attempts', 'auth_failures', 'callbacks', 'conflicts', 'console_sessions', 'deliveries', 'endpoint_state', 'erasures', 'events', 'migrations'], 'tables in the configured schema');
 });
 
 t.test('intake holds a per-key lock until commit, so seq order is commit order per TransID', async (t) => {

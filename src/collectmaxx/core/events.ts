@@ -32,6 +32,7 @@ export const collectmaxxEventSchema = z.object({
       file: z.object({ fileName: z.string(), fileKind: z.enum(['daily', 'monthly', 'paylink']), line: z.number().int() }),
     })
     .catchall(z.unknown()),
+  erased: z.literal(true).optional().describe('true once a person\'s data was erased from this event: every personal value reads "[erased]".'),
 });
 
 export type CollectmaxxEvent = z.infer<typeof collectmaxxEventSchema>;
