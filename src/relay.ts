@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -10,6 +11,7 @@ import { publishEvent, type OutgoingEvent, type PublishDeps } from './events/pub
 import { featureSection, type AnyFeatureModule, type FeatureInstance } from './feature.js';
 import { FEATURES } from './features.js';
 import { fingerprintStoredEvents } from './events/upgrade.js';
+import { Sweeper } from './lifecycle/sweeper.js';
 import { Intake, type IntakeOptions } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -102,6 +104,8 @@ export class Relay {
   readonly admission: Admission;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
+  /** Retention: archives and deletes what is past `retention` (runs only in a serving relay). */
+  readonly retention: Sweeper;
   /** The configured features, in registry order. */
   readonly features: readonly RunningFeature[];
   private readonly publishing: PublishDeps;
@@ -141,10 +145,14 @@ export class Relay {
       clock: opts.clock, random: opts.random,
       traceIds: parts.tracing ? (eventId) => parts.tracing!.attemptIds(eventId) : undefined,
     });
+    // archiveDir is relative to the working directory, like a relative sqlite: path.
+    const archiveDir = config.retention.archiveDir === false ? null : resolve(config.retention.archiveDir);
+    this.retention = new Sweeper({ store, config: config.retention, archiveDir, clock: () => this.now(), logger, hub: this.hub });
     this.metrics = new Metrics({
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
       pendingCallbacks: () => this.admission.pendingCallbacks,
+      retention: () => ({ stats: this.retention.stats, lastSweepAt: this.retention.last?.finishedAt ?? null }),
     });
     this.metrics.observe(this.hub);
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
@@ -225,6 +233,7 @@ export class Relay {
         });
       }
       for (const f of this.features) await f.instance.start?.();
+      this.retention.start();
     }
     this.started = true;
   }
@@ -237,6 +246,7 @@ export class Relay {
     await unlisten?.();
     this.admission.stop();
     await this.dispatcher.stop(drainMs);
+    await this.retention.stop();
     for (const f of [...this.features].reverse()) await f.instance.stop?.();
     await this.store.close();
     await this.parts.tracing?.shutdown().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'tracing: final export failed'));
