@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Hub } from './observe.js';
-import { RETENTION_CLASSES, type RetentionStats } from './store/retention.js';
+import { RETENTION_CLASSES, type RetentionClass, type RetentionStats } from './store/retention.js';
 import type { Store } from './store/types.js';
 
 /**
@@ -43,7 +43,7 @@ export class Metrics {
     /** Callbacks taken in and not answered yet (src/net/admission.ts). */
     pendingCallbacks?: () => number;
     /** The sweeper's latest numbers (src/lifecycle/sweeper.ts); null until the first read. */
-    retention?: () => { stats: RetentionStats | null; lastSweepAt: number | null };
+    retention?: () => { stats: RetentionStats | null; lastSweepAt: number | null; retentionMs: Record<RetentionClass, number> };
   }) {
     const r = this.registry;
     const now = opts.now ?? Date.now;
@@ -107,6 +107,11 @@ export class Metrics {
           const s = retention().stats;
           const t = now();
           if (s) for (const cls of RETENTION_CLASSES) this.set({ class: cls }, s[cls].oldestAt === null ? 0 : Math.max(0, (t - s[cls].oldestAt) / 1000));
+        } });
+      new Gauge({ name: 'paygate_relay_retention_seconds', help: 'The configured retention of each class (retention.*), for alerting on the oldest row\'s age.', labelNames: ['class'], registers: [r],
+        collect() {
+          const ms = retention().retentionMs;
+          for (const cls of RETENTION_CLASSES) this.set({ class: cls }, ms[cls] / 1000);
         } });
       new Gauge({ name: 'paygate_relay_retention_last_sweep_timestamp_seconds', help: 'When the last retention sweep of this process ended (unix seconds); absent before the first.', registers: [r],
         collect() {

@@ -152,7 +152,7 @@ export class Relay {
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
       pendingCallbacks: () => this.admission.pendingCallbacks,
-      retention: () => ({ stats: this.retention.stats, lastSweepAt: this.retention.last?.finishedAt ?? null }),
+      retention: () => ({ stats: this.retention.stats, lastSweepAt: this.retention.last?.finishedAt ?? null, retentionMs: config.retention }),
     });
     this.metrics.observe(this.hub);
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {

@@ -78,3 +78,17 @@ t.test('the CLI refuses a bad config with exit code 2 and the key in the message
   t.match(r.stderr, /config merchants\[0\]\.keys\[0\]\.aes: AES key must be 16, 24 or 32 bytes/);
   t.throws(() => loadConfig(join(dir, 'missing.json')), ConfigError);
 });
+
+t.test('retention: on with its defaults; durations are <n>s|m|h|d and a bad one names the key', async (t) => {
+  const r = parseConfig({ merchants: [merchant] }, env).retention;
+  t.same(r, { delivered: 30 * 86_400_000, callbacks: 90 * 86_400_000, quarantine: 180 * 86_400_000, deadLetters: 180 * 86_400_000, sweepEvery: 600_000, archiveDir: './data/archive' });
+  const set = parseConfig({ merchants: [merchant], retention: { delivered: '5m', sweepEvery: '30s', archiveDir: false } }, env).retention;
+  t.same([set.delivered, set.sweepEvery, set.archiveDir, set.callbacks], [300_000, 30_000, false, 90 * 86_400_000], 'each key alone; false turns the archive off');
+  t.equal(parseConfig({ merchants: [merchant], retention: { deadLetters: '36h' } }, env).retention.deadLetters, 36 * 3_600_000);
+  for (const bad of ['30', '30 d', '1w', '-1d', '0d', '1.5h', 'd', '30D']) {
+    fails(t, { merchants: [merchant], retention: { callbacks: bad } }, env, new RegExp(`^config retention\\.callbacks: "${bad.replace('.', '\\.')}" is not a duration`), `"${bad}" refused`);
+  }
+  fails(t, { merchants: [merchant], retention: { sweepEvery: 600 } }, env, /^config retention\.sweepEvery: /, 'a number is not a duration');
+  fails(t, { merchants: [merchant], retention: { archiveDir: '' } }, env, /^config retention\.archiveDir: must not be empty/, 'an empty archive directory');
+  fails(t, { merchants: [merchant], retention: { keep: '1d' } }, env, /retention.*keep/, 'unknown keys are errors');
+});

@@ -57,7 +57,11 @@ export async function listArchives(dir: string): Promise<{ file: string; cls: Ar
 
 /** Every line of an archive file, in order, without holding the file in memory. */
 export async function* readArchive(file: string): AsyncGenerator<ArchiveLine> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+  const input = createReadStream(file);
+  const gunzip = createGunzip();
+  // pipe() does not forward a read error (a missing file): the reader below must see it.
+  input.on('error', (err) => gunzip.destroy(err));
+  const lines = createInterface({ input: input.pipe(gunzip), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.length > 0) yield JSON.parse(line) as ArchiveLine;
   }
