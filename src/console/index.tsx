@@ -23,6 +23,7 @@ import endpointPages from './routes/endpoints.js';
 import eventPages from './routes/events.js';
 import overviewPages from './routes/overview.js';
 import quarantinePages from './routes/quarantine.js';
+import storagePages from './routes/storage.js';
 import { StoredThrottle } from '../net/failure-throttle.js';
 import { StoredSessions, type ConsoleSessions, type LoginThrottling } from './session.js';
 
@@ -95,6 +96,7 @@ async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions): Promis
   await app.register(conflictPages, { kit });
   await app.register(deadLetterPages, { kit });
   await app.register(endpointPages, { kit });
+  await app.register(storagePages, { kit });
 
   // The configured features' pages, behind the same session guards.
   const hooks = {

@@ -27,6 +27,7 @@ const NAV = [
   ['conflicts', '/console/conflicts', 'Conflicts'],
   ['dead-letters', '/console/dead-letters', 'Dead letters'],
   ['endpoints', '/console/endpoints', 'Endpoints'],
+  ['storage', '/console/storage', 'Storage'],
 ] as const;
 
 /** A core page's id, or a feature's (its console.nav.id). */

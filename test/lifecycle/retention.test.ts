@@ -13,7 +13,8 @@ import { api, ep, eventIdOf, metric, notify, until, SHOP } from '../delivery/_li
 import { GOOD, RULE } from '../collectmaxx/_relay.js';
 import { freshSchema, pgUrl, PG_BASE, requirePostgres, sharePostgres } from '../helpers/pg.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
-import { baseConfig, startRelay, tmpDir, type Harness } from '../helpers/relay.js';
+import { login } from '../console/_lib.js';
+import { baseConfig, startRelay, tmpDir, VIEWER_TOKEN } from '../helpers/relay.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 type Raw = (sql: string) => Promise<Record<string, unknown>[]>;
@@ -117,6 +118,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     t.equal(await metric(h.url, 'paygate_relay_retention_purged_total', { class: 'delivered' }), 9);
     t.equal(await metric(h.url, 'paygate_relay_retention_archived_total', { class: 'callbacks' }), 3);
     t.ok((await metric(h.url, 'paygate_relay_database_size_bytes', {}))! > 0, 'database size is reported');
+    t.equal(await metric(h.url, 'paygate_relay_retention_rows', { class: 'delivered' }), 2, 'the two pending events are what is left');
+    if (dialect === 'sqlite') {
+      const { client } = await login(h, VIEWER_TOKEN);
+      const page = await client!.get('/console/storage');
+      t.equal(page.status, 200);
+      t.match(page.body, /data-testid="class-delivered"><td>Delivered events<\/td><td class="num">2<\/td>/, 'Storage page: rows per class');
+      t.match(page.body, new RegExp(`delivered-${new Date().toISOString().slice(0, 10)}\\.jsonl\\.gz`), 'Storage page: the archive files');
+      t.match(page.body, /12 rows purged, 12 archived/, 'Storage page: the last sweep');
+    }
 
     // The receiver comes back: the kept events are delivered, then a later sweep takes them too.
     receiver.behave(() => ({ status: 200 }));
