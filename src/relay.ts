@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -145,8 +145,7 @@ export class Relay {
       clock: opts.clock, random: opts.random,
       traceIds: parts.tracing ? (eventId) => parts.tracing!.attemptIds(eventId) : undefined,
     });
-    // archiveDir is relative to the working directory, like a relative sqlite: path.
-    const archiveDir = config.retention.archiveDir === false ? null : resolve(config.retention.archiveDir);
+    const archiveDir = archiveDirOf(config);
     this.retention = new Sweeper({ store, config: config.retention, archiveDir, clock: () => this.now(), logger, hub: this.hub });
     this.metrics = new Metrics({
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
@@ -251,6 +250,20 @@ export class Relay {
     await this.store.close();
     await this.parts.tracing?.shutdown().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'tracing: final export failed'));
   }
+}
+
+/**
+ * Where retention archives (null: off). Relative paths are taken from the working directory, like a
+ * relative sqlite: path. Unset: `archive` beside the SQLite file, where the relay can write (the
+ * default storage gives ./data/archive); with PostgreSQL ./data/archive.
+ */
+export function archiveDirOf(config: Config): string | null {
+  const dir = config.retention.archiveDir;
+  if (dir === false) return null;
+  if (dir !== undefined) return resolve(dir);
+  return config.storage.startsWith('sqlite:') && config.storage !== 'sqlite::memory:'
+    ? join(dirname(resolve(config.storage.slice('sqlite:'.length))), 'archive')
+    : resolve('data/archive');
 }
 
 function configuredFeatures(config: Config): AnyFeatureModule[] {

@@ -16,10 +16,6 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
-export const RETENTION_DEFAULTS = {
-  delivered: '30d', callbacks: '90d', quarantine: '180d', deadLetters: '180d', sweepEvery: '10m', archiveDir: './data/archive',
-} as const;
-
 const DAY_MS = 86_400_000;
 export const retentionSchema = z
   .object({
@@ -29,8 +25,9 @@ export const retentionSchema = z
     quarantine: duration.default(180 * DAY_MS),
     deadLetters: duration.default(180 * DAY_MS),
     sweepEvery: duration.default(600_000),
+    // Absent: `archive` beside the SQLite file (./data/archive with the default storage), ./data/archive with PostgreSQL.
     // false: purge without keeping a copy.
-    archiveDir: z.union([z.string().min(1, 'must not be empty (false turns the archive off)'), z.literal(false)]).default(RETENTION_DEFAULTS.archiveDir),
+    archiveDir: z.union([z.string().min(1, 'must not be empty (false turns the archive off)'), z.literal(false)]).optional(),
   })
   .strict();
 export type RetentionConfig = z.output<typeof retentionSchema>;
