@@ -44,9 +44,9 @@ export async function scanStep(
 export const OLDEST_PROBE = 2000;
 
 /**
- * Rows per class and, per class, the oldest time among rows not held. A backlog of held rows
- * (a receiver down for weeks) is walked at most OLDEST_PROBE rows deep: past that the oldest
- * seen there is reported, so a long backlog reads younger than it is, never older.
+ * Rows per class and, per class, the oldest time among rows not held. Only the OLDEST_PROBE
+ * oldest candidates are looked at: behind a longer backlog of held rows (a receiver down for
+ * weeks) the answer is null (age 0), never too old. Held rows have their own metrics (queue age).
  */
 export async function retentionStats(q: Query, d: Dialect, holds: readonly string[]): Promise<RetentionStats> {
   const out = {} as RetentionStats;
