@@ -139,45 +139,47 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   });
 }
 
-t.test('holds: a conflict, a leased delivery and an unwritten Collectmaxx record keep their events', async (t) => {
-  const secret = newSecret();
-  const receiver = await startReceiver(t, secret);
-  receiver.behave((r) => (r.event.data.transId.startsWith('LEASE') ? { status: 200, hangMs: 4000 } : undefined));
-  const outbox = join(tmpDir(t), 'outbox');
-  const { h, raw, clock } = await relayOn(t, 'sqlite', {
-    endpoints: [ep('erp', receiver.url, secret, { timeoutMs: 6000 })],
-    // A long batch delay: the record stays queued, not yet in a file.
-    collectmaxx: { export: { clientNumber: '4711', outboxDir: outbox, defaultCountryCode: '49', batch: { maxRecords: 100, maxDelayMs: 3_600_000 }, rules: [RULE] } },
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  t.test(`${dialect}: holds: a conflict, a leased delivery and an unwritten Collectmaxx record keep their events`, async (t) => {
+    const secret = newSecret();
+    const receiver = await startReceiver(t, secret);
+    receiver.behave((r) => (r.event.data.transId.startsWith('LEASE') ? { status: 200, hangMs: 4000 } : undefined));
+    const outbox = join(tmpDir(t), 'outbox');
+    const { h, raw, clock } = await relayOn(t, dialect, {
+      endpoints: [ep('erp', receiver.url, secret, { timeoutMs: 6000 })],
+      // A long batch delay: the record stays queued, not yet in a file.
+      collectmaxx: { export: { clientNumber: '4711', outboxDir: outbox, defaultCountryCode: '49', batch: { maxRecords: 100, maxDelayMs: 3_600_000 }, rules: [RULE] } },
+    });
+    // A conflict: the same signed identity with other content.
+    const same = { transId: 'CONFLICT-1', code: '00000000', payId: 'a'.repeat(32) };
+    for (const xid of ['b', 'c']) {
+      const cb = buildCallback({ ...same, xid: xid.repeat(32) }, SHOP);
+      t.equal((await fetch(`${h.url}/paygate/notify/CR`, { method: 'POST', headers: { 'content-type': cb.contentType }, body: new Uint8Array(cb.body) })).status, 200);
+    }
+    const cmx = await notify(h.url, GOOD, 'OC'); // becomes a Collectmaxx record
+    const plain = await notify(h.url, { transId: 'PLAIN-1' }, 'CR');
+    const leased = await notify(h.url, { transId: 'LEASE-1' }, 'CR');
+    await until('the Collectmaxx record is queued', async () => (await raw('SELECT COUNT(*) AS n FROM cmx_export_records WHERE file_name IS NULL'))[0]!.n == 1);
+    await until('the leased delivery is in flight', async () => (await raw(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'in_flight'`))[0]!.n == 1);
+    await until('the others delivered', async () => (await raw(`SELECT COUNT(*) AS n FROM deliveries WHERE state IN ('pending','in_flight')`))[0]!.n == 1);
+    const ids = {
+      conflictFirst: String((await raw(`SELECT event_id FROM conflicts`))[0]!.event_id),
+      conflictEvent: String((await raw(`SELECT conflict_event_id FROM conflicts`))[0]!.conflict_event_id),
+      cmx: await eventIdOf(h, cmx), plain: await eventIdOf(h, plain), leased: await eventIdOf(h, leased),
+    };
+    clock.shift = 10_000;
+    const report = await h.relay.retention.sweep();
+    t.equal(report.error, null);
+    t.equal(await h.relay.store.getEvent(ids.plain), null, 'a delivered event held by nothing goes');
+    t.not(await h.relay.store.getEvent(ids.conflictFirst), null, 'the event a conflict names stays');
+    t.not(await h.relay.store.getEvent(ids.conflictEvent), null, 'the callback.conflict event stays');
+    t.not(await h.relay.store.getEvent(ids.cmx), null, 'an event whose Collectmaxx record is not in a file yet stays');
+    t.not(await h.relay.store.getEvent(ids.leased), null, 'an event whose delivery is leased stays');
+    const kept = (await raw('SELECT state, id FROM callbacks')).map((r) => r.state).sort();
+    t.same(kept, ['accepted', 'accepted', 'accepted', 'conflict'], 'callbacks stay with held events and while a conflict names them');
+    t.equal((await api(h, 'GET', `/admin/events/${ids.leased}`)).status, 200);
   });
-  // A conflict: the same signed identity with other content.
-  const same = { transId: 'CONFLICT-1', code: '00000000', payId: 'a'.repeat(32) };
-  for (const xid of ['b', 'c']) {
-    const cb = buildCallback({ ...same, xid: xid.repeat(32) }, SHOP);
-    t.equal((await fetch(`${h.url}/paygate/notify/CR`, { method: 'POST', headers: { 'content-type': cb.contentType }, body: new Uint8Array(cb.body) })).status, 200);
-  }
-  const cmx = await notify(h.url, GOOD, 'OC'); // becomes a Collectmaxx record
-  const plain = await notify(h.url, { transId: 'PLAIN-1' }, 'CR');
-  const leased = await notify(h.url, { transId: 'LEASE-1' }, 'CR');
-  await until('the Collectmaxx record is queued', async () => (await raw('SELECT COUNT(*) AS n FROM cmx_export_records WHERE file_name IS NULL'))[0]!.n == 1);
-  await until('the leased delivery is in flight', async () => (await raw(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'in_flight'`))[0]!.n == 1);
-  await until('the others delivered', async () => (await raw(`SELECT COUNT(*) AS n FROM deliveries WHERE state IN ('pending','in_flight')`))[0]!.n == 1);
-  const ids = {
-    conflictFirst: String((await raw(`SELECT event_id FROM conflicts`))[0]!.event_id),
-    conflictEvent: String((await raw(`SELECT conflict_event_id FROM conflicts`))[0]!.conflict_event_id),
-    cmx: await eventIdOf(h, cmx), plain: await eventIdOf(h, plain), leased: await eventIdOf(h, leased),
-  };
-  clock.shift = 10_000;
-  const report = await h.relay.retention.sweep();
-  t.equal(report.error, null);
-  t.equal(await h.relay.store.getEvent(ids.plain), null, 'a delivered event held by nothing goes');
-  t.not(await h.relay.store.getEvent(ids.conflictFirst), null, 'the event a conflict names stays');
-  t.not(await h.relay.store.getEvent(ids.conflictEvent), null, 'the callback.conflict event stays');
-  t.not(await h.relay.store.getEvent(ids.cmx), null, 'an event whose Collectmaxx record is not in a file yet stays');
-  t.not(await h.relay.store.getEvent(ids.leased), null, 'an event whose delivery is leased stays');
-  const kept = (await raw('SELECT state, id FROM callbacks')).map((r) => r.state).sort();
-  t.same(kept, ['accepted', 'accepted', 'accepted', 'conflict'], 'callbacks stay with held events and while a conflict names them');
-  t.equal((await api(h, 'GET', `/admin/events/${ids.leased}`)).status, 200);
-});
+}
 
 t.test('dead letters go by their own age; quarantine by its own', async (t) => {
   const { h, raw, clock } = await relayOn(t, 'sqlite', {
