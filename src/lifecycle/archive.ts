@@ -10,7 +10,7 @@
 // so a sweep that crashed after archiving but before deleting archives nothing
 // twice when it runs again.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -126,13 +126,28 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   const keys = await keysOf(file);
   const fresh = lines.filter((l) => !keys.has(keyOf(l)));
   if (fresh.length === 0) return 0;
-  let old: Buffer = Buffer.alloc(0);
+  const member = await gzip(encode(fresh));
+  // The day so far is copied by the kernel (never held in memory), the new member appended, then the copy renamed over it.
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    old = await readFile(file);
+    await copyFile(file, tmp);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return writeAtomically(file, dir, [member]).then(() => remember(file, keys, fresh));
   }
-  await writeAtomically(file, dir, [old, await gzip(encode(fresh))]);
+  const fh = await open(tmp, 'a');
+  try {
+    await fh.write(member);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await fsyncDir(dir);
+  return remember(file, keys, fresh);
+}
+
+async function remember(file: string, keys: Set<string>, fresh: ArchiveLine[]): Promise<number> {
   for (const l of fresh) keys.add(keyOf(l));
   const st = await stat(file);
   known.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });
