@@ -88,18 +88,21 @@ export class Sweeper {
     return this.o.archiveDir;
   }
 
-  /** Sweep every sweepEvery, the first one sweepEvery after the start; read the numbers now. */
+  /** How soon after the start the first sweep runs: a relay restarted more often than sweepEvery must still sweep. */
+  static readonly FIRST_SWEEP_MS = 60_000;
+
+  /** Sweep every sweepEvery, the first one a minute after the start (or sooner); read the numbers now. */
   start(): void {
     this.stopping = false;
     void this.refreshStats();
-    this.schedule();
+    this.schedule(Math.min(this.o.config.sweepEvery, Sweeper.FIRST_SWEEP_MS));
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.o.config.sweepEvery): void {
     if (this.stopping) return;
     this.timer = setTimeout(() => {
       void this.sweep().finally(() => this.schedule());
-    }, this.o.config.sweepEvery);
+    }, delayMs);
     this.timer.unref();
   }
 
