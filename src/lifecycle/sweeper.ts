@@ -144,6 +144,7 @@ export class Sweeper {
             if (this.stopping) break;
             await this.sweepClass(cls, report);
           }
+          if (Object.values(report.purged).some((n) => n > 0)) await this.o.store.retentionReclaim();
         } finally {
           await lock.release();
         }

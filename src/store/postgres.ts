@@ -293,6 +293,10 @@ export class PostgresStore implements Store {
     return retentionStats(retention.pgQuery(this.session), 'postgres', this.holds());
   }
 
+  async retentionReclaim(): Promise<void> {
+    return retention.reclaim(this.session);
+  }
+
   /** Instances sharing the schema take turns: a session advisory lock, held while one sweeps. */
   async retentionLock(): Promise<{ release(): Promise<void> } | null> {
     return retention.sweepLock(this.pool, this.schema);

@@ -276,6 +276,9 @@ export class SqliteStore implements Store {
     return retentionStats(retention.sqliteQuery(this.sql), 'sqlite', this.holds());
   }
 
+  /** Freed pages go to the free list and the next inserts take them: nothing to do. */
+  async retentionReclaim(): Promise<void> {}
+
   /** One process owns a SQLite file: its sweeper always has the turn. */
   async retentionLock(): Promise<{ release(): Promise<void> } | null> {
     return { release: async () => {} };

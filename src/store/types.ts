@@ -400,6 +400,8 @@ export interface Store {
   retentionPurge(cls: RetentionClass, cutoff: number, sizes: UnitSizes): Promise<PurgeResult>;
   /** Rows per class and the oldest row not held, for the metrics and the console. */
   retentionStats(): Promise<RetentionStats>;
+  /** After a sweep that deleted rows: make their space reusable now (PostgreSQL: VACUUM the purged tables; SQLite reuses freed pages by itself). */
+  retentionReclaim(): Promise<void>;
   /** One sweeper at a time: null while another process holds the turn (PostgreSQL); always granted on SQLite. */
   retentionLock(): Promise<{ release(): Promise<void> } | null>;
   /** Bytes the database takes on disk (SQLite: pages and WAL; PostgreSQL: pg_database_size) and, where known, free bytes inside it that later writes reuse. */

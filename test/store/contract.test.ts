@@ -501,6 +501,8 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.equal(stats.deadLetters.oldestAt, 2100, 'dead letters are as old as their death');
     t.equal(stats.delivered.oldestAt, null, 'nothing delivered is left that nothing holds');
     t.ok((await s.databaseSize()).bytes > 0);
+    await s.retentionReclaim();
+    t.equal((await s.retentionStats()).deadLetters.rows, 1, 'reclaiming space changes no data');
     const lock = await s.retentionLock();
     t.ok(lock, 'the sweep turn is free');
     if (s.kind === 'postgres') {
