@@ -116,6 +116,16 @@ async function writeAtomically(file: string, dir: string, parts: Buffer[]): Prom
 
 const encode = (lines: ArchiveLine[]) => Buffer.from(lines.map((l) => JSON.stringify(l) + '\n').join(''));
 
+/** encode() in slices, giving the event loop back between them: a sweep's chunk is megabytes of JSON. */
+async function encodeInSlices(lines: ArchiveLine[], slice = 500): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < lines.length; i += slice) {
+    parts.push(encode(lines.slice(i, i + slice)));
+    await new Promise((r) => setImmediate(r));
+  }
+  return Buffer.concat(parts);
+}
+
 /**
  * Append `lines` to the day's file of `cls`, skipping keys it already holds.
  * Resolves once the file is durable; returns how many lines were written.
@@ -126,7 +136,7 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   const keys = await keysOf(file);
   const fresh = lines.filter((l) => !keys.has(keyOf(l)));
   if (fresh.length === 0) return 0;
-  const member = await gzip(encode(fresh));
+  const member = await gzip(await encodeInSlices(fresh));
   // The day so far is copied by the kernel (never held in memory), the new member appended, then the copy renamed over it.
   const tmp = `${file}.${process.pid}.tmp`;
   try {

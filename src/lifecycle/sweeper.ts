@@ -51,10 +51,11 @@ export function archiveLine(table: string, id: string, row: Record<string, unkno
   return { table, id, row: out };
 }
 
-/** The archive lines of units, grouped by the UTC day of each unit's time. */
-export function linesByDay(units: readonly DueUnit[]): Map<string, ArchiveLine[]> {
+/** The archive lines of units, grouped by the UTC day of each unit's time; the event loop gets a turn every `slice` units. */
+export async function linesByDay(units: readonly DueUnit[], slice = 250): Promise<Map<string, ArchiveLine[]>> {
   const days = new Map<string, ArchiveLine[]>();
-  for (const u of units) {
+  for (const [i, u] of units.entries()) {
+    if (i > 0 && i % slice === 0) await new Promise((r) => setImmediate(r));
     const day = dayOf(u.at);
     let list = days.get(day);
     if (!list) days.set(day, (list = []));
@@ -183,7 +184,7 @@ export class Sweeper {
       } while (cursor && units.length < this.chunk && !this.stopping);
       if (units.length === 0) continue;
       if (this.o.archiveDir) {
-        for (const [day, lines] of linesByDay(units)) {
+        for (const [day, lines] of await linesByDay(units)) {
           const n = await appendToArchive(this.o.archiveDir, cls, day, lines);
           report.archived[cls] += n;
           this.o.hub.emit('retention:archived', { cls, rows: n });
