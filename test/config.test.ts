@@ -95,6 +95,8 @@ t.test('retention: on with its defaults; durations are <n>s|m|h|d and a bad one 
     fails(t, { merchants: [merchant], retention: { callbacks: bad } }, env, new RegExp(`^config retention\\.callbacks: "${bad.replace('.', '\\.')}" is not a duration`), `"${bad}" refused`);
   }
   fails(t, { merchants: [merchant], retention: { sweepEvery: 600 } }, env, /^config retention\.sweepEvery: /, 'a number is not a duration');
+  fails(t, { merchants: [merchant], retention: { sweepEvery: '2d' } }, env, /^config retention\.sweepEvery: at most 24h/, 'a sweep at least once a day');
+  fails(t, { merchants: [merchant], retention: { delivered: '1234567d' } }, env, /^config retention\.delivered: "1234567d" is not a duration/, 'at most six digits');
   fails(t, { merchants: [merchant], retention: { archiveDir: '' } }, env, /^config retention\.archiveDir: must not be empty/, 'an empty archive directory');
   fails(t, { merchants: [merchant], retention: { keep: '1d' } }, env, /retention.*keep/, 'unknown keys are errors');
 });

@@ -24,7 +24,8 @@ export const retentionSchema = z
     callbacks: duration.default(90 * DAY_MS),
     quarantine: duration.default(180 * DAY_MS),
     deadLetters: duration.default(180 * DAY_MS),
-    sweepEvery: duration.default(600_000),
+    // A timer cannot wait longer than 2^31-1 ms (24.8 days); a day is already a long time for storage to grow.
+    sweepEvery: duration.pipe(z.number().max(86_400_000, 'at most 24h')).default(600_000),
     // Absent: `archive` beside the SQLite file (./data/archive with the default storage), ./data/archive with PostgreSQL.
     // false: purge without keeping a copy.
     archiveDir: z.union([z.string().min(1, 'must not be empty (false turns the archive off)'), z.literal(false)]).optional(),
