@@ -21,7 +21,15 @@ const USAGE = `usage: npm run bench -- [--only intake,storage,e2e,crypto,pg,over
   [--seconds N] [--intake-seconds N] [--warmup N] [--rates 200,500,1000,2000] [--connections N]
   [--overload-connections N] [--import-mib N] [--import-rate N] [--import-window SECONDS]
   [--rate-load paced|autocannon] [--pg-rate N] [--pg-seconds N] [--pg-instances 1,2,3] [--pg-url URL]
-  [--relay auto|dist|build|src] [--no-intake-only] [--keep] [--out FILE]`;
+  [--relay auto|dist|build|src] [--no-intake-only] [--keep] [--out FILE]
+  [--retention-delivered D] [--retention-callbacks D] [--retention-quarantine D] [--retention-dead-letters D] [--retention-sweep-every D]
+                                  retention of the soaked relay (D: <n>s|m|h|d, e.g. --retention-delivered 5m)`;
+
+/** Soak flags → retention config keys. */
+const RETENTION_FLAGS: Record<string, string> = {
+  'retention-delivered': 'delivered', 'retention-callbacks': 'callbacks', 'retention-quarantine': 'quarantine',
+  'retention-dead-letters': 'deadLetters', 'retention-sweep-every': 'sweepEvery',
+};
 
 function parse(argv: string[]) {
   const o = new Map<string, string>();
@@ -36,7 +44,7 @@ function parse(argv: string[]) {
     else if (argv[i + 1] === undefined) throw new Error(`--${k} needs a value\n${USAGE}`);
     else o.set(k, argv[++i]!);
   }
-  const known = new Set(['cores', 'workers', 'overload-connections', 'import-mib', 'import-rate', 'import-window', 'only', 'soak', 'prof', 'seconds', 'intake-seconds', 'warmup', 'rates', 'connections', 'rate-load', 'pg-seconds', 'pg-rate', 'pg-instances', 'pg-url', 'relay', 'no-intake-only', 'keep', 'out', 'help']);
+  const known = new Set(['cores', 'workers', 'overload-connections', 'import-mib', 'import-rate', 'import-window', 'only', 'soak', 'prof', 'seconds', 'intake-seconds', 'warmup', 'rates', 'connections', 'rate-load', 'pg-seconds', 'pg-rate', 'pg-instances', 'pg-url', 'relay', 'no-intake-only', 'keep', 'out', 'help', ...Object.keys(RETENTION_FLAGS)]);
   for (const k of o.keys()) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   const num = (k: string, env: string | undefined, d: number) => {
     const v = Number(o.get(k) ?? env ?? d);
@@ -62,6 +70,12 @@ function parse(argv: string[]) {
     rates: list('rates', '200,500,1000,2000').map(Number), pgRate: num('pg-rate', undefined, 500), pgInstances: list('pg-instances', '1,2,3').map(Number),
     pgUrl: o.get('pg-url') ?? process.env.PAYGATE_RELAY_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     out: o.get('out') ?? join(ROOT, 'bench/results/latest.json'),
+    retention: Object.fromEntries(Object.entries(RETENTION_FLAGS).flatMap(([flag, key]) => {
+      const v = o.get(flag);
+      if (v === undefined) return [];
+      if (!/^[1-9][0-9]*[smhd]$/.test(v)) throw new Error(`--${flag} must be a duration like 5m (<n>s|m|h|d)`);
+      return [[key, v]];
+    })),
   };
 }
 
@@ -175,6 +189,10 @@ function report(r: Results): { text: string; targets: { target: string; value: s
     out.push(table(`6. Memory soak (${s.rate}/s for ${s.seconds} s, relay VmRSS every 10 s, warm-up ${s.warmupSeconds} s)`, ['first-minute median MiB', 'last-minute median MiB', 'drift %', 'min MiB', 'max MiB', 'max single-sample dev %', 'e2e p99 ms', 'growing'],
       [[a.firstMinuteMedianMiB, a.lastMinuteMedianMiB, a.driftPct, a.minMiB, a.maxMiB, a.maxDeviationPct, s.e2e.p99Ms, s.e2e.growing ? 'YES' : 'no']]));
     targets.push({ target: 'RSS flat (last vs first minute, ±10 %)', value: `${a.driftPct} %`, verdict: verdict(s.withinTenPct) });
+    const every = Math.max(1, Math.round(s.db.length / 12));
+    out.push(table(`6b. Database size during the soak (SQLite file + WAL${Object.keys(s.retention).length ? `, retention ${JSON.stringify(s.retention)}` : ', default retention'})`, ['t s', 'MiB'],
+      s.db.filter((_, i) => i % every === 0 || i === s.db.length - 1).map((x) => [x.t, x.mib])));
+    out.push(`first post-warm-up minute median ${s.dbFirstMinuteMiB} MiB, last minute median ${s.dbLastMinuteMiB} MiB`);
   }
   for (const [k, v] of Object.entries(r.errors)) out.push(`\n${k}: FAILED: ${v}`);
   if (targets.length) out.push(table('Targets', ['target', 'measured', 'verdict'], targets.map((t) => [t.target, t.value, t.verdict])));
@@ -227,7 +245,7 @@ async function main() {
   await attempt('pg', async () => void (r.pg = await postgresScenario(ctx, intakePool, { instances: opts.pgInstances, rate: opts.pgRate, seconds: opts.pgSeconds, bareReqPerSec: r.intake?.bare.reqPerSec ?? null })));
   await attempt('overload', async () => void (r.overload = await overloadScenario(ctx, intakePool, opts.overloadConnections)));
   await attempt('import', async () => void (r.importStall = await importStallScenario(ctx, new BodyPool('M'), { bytes: opts.importMiB * 2 ** 20, rate: opts.importRate, baselineSeconds: 6, windowSeconds: opts.importWindow })));
-  await attempt('soak', async () => void (r.soak = await soakScenario(ctx, new BodyPool('S'), opts.soakSeconds)));
+  await attempt('soak', async () => void (r.soak = await soakScenario(ctx, new BodyPool('S'), opts.soakSeconds, 1000, opts.retention)));
 
   const { text, targets } = report(r);
   console.log(text);

@@ -29,6 +29,7 @@ const COMMAND_USAGE: Record<string, string> = {
                                              erase a person's data (GDPR) from every table and record; ids, types,
                                              merchant, times and amounts stay; prints what changed, recorded as "cli"`,
   openapi: `openapi                                    print the OpenAPI document (openapi.yaml)`,
+  archive: `archive   read FILE                        print a retention archive file (.jsonl.gz) as JSON Lines`,
 };
 
 /** The registered features, loaded only by the commands that need them (help, a feature's own command). */
@@ -220,6 +221,22 @@ async function replay(argv: string[]): Promise<void> {
   if (failed > 0) process.exitCode = 1;
 }
 
+async function archive(argv: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const [verb, file, ...more] = positionals;
+  if (verb !== 'read' || !file || more.length > 0) throw new ConfigError('usage: paygate-relay archive read FILE');
+  const { readArchive } = await import('./lifecycle/archive.js');
+  try {
+    for await (const line of readArchive(file)) {
+      if (!process.stdout.write(`${JSON.stringify(line)}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+    }
+  } catch (err) {
+    // One line, no stack: a missing file or one that is not a gzipped archive is the operator's to see.
+    process.stderr.write(`paygate-relay: archive read ${file}: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   async serve(argv) {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
@@ -232,6 +249,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   replay,
   erase,
   url: callbackUrl,
+  archive,
   async openapi(argv) {
     parseArgs({ args: argv, options: {} });
     const [{ stringify }, { buildOpenApi }] = await Promise.all([import('yaml'), import('./openapi.js')]);

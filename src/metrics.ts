@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Hub } from './observe.js';
+import { RETENTION_CLASSES, type RetentionClass, type RetentionStats } from './store/retention.js';
 import type { Store } from './store/types.js';
 
 /**
@@ -31,6 +32,8 @@ export class Metrics {
   readonly collectmaxxSftpCycles: Counter<'result'>;
   readonly collectmaxxSftpFiles: Counter<'direction'>;
   readonly rowsErased: Counter<'table'>;
+  readonly retentionPurged: Counter<'class'>;
+  readonly retentionArchived: Counter<'class'>;
   readonly ready: Gauge;
   /** Registered only with listen.tls: a relay behind a proxy exports no certificate expiry (not 0, which would alert). */
   readonly tlsExpiry: Gauge | null;
@@ -40,6 +43,8 @@ export class Metrics {
     tls?: boolean; now?: () => number;
     /** Callbacks taken in and not answered yet (src/net/admission.ts). */
     pendingCallbacks?: () => number;
+    /** The sweeper's latest numbers (src/lifecycle/sweeper.ts); null until the first read. */
+    retention?: () => { stats: RetentionStats | null; lastSweepAt: number | null; retentionMs: Record<RetentionClass, number> };
   }) {
     const r = this.registry;
     const now = opts.now ?? Date.now;
@@ -84,6 +89,40 @@ export class Metrics {
     this.collectmaxxResultEvents = new Counter({ name: 'paygate_relay_collectmaxx_result_events_total', help: 'Events made from Collectmaxx result files, by type.', labelNames: ['type'], registers: [r] });
 
     this.rowsErased = new Counter({ name: 'paygate_relay_rows_erased_total', help: 'Rows whose personal data an erasure removed, by table (archive = archived rows).', labelNames: ['table'], registers: [r] });
+    this.retentionPurged = new Counter({ name: 'paygate_relay_retention_purged_total', help: 'Rows deleted by retention, by class (delivered, callbacks, quarantine, deadLetters).', labelNames: ['class'], registers: [r] });
+    this.retentionArchived = new Counter({ name: 'paygate_relay_retention_archived_total', help: 'Rows written to archive files before their deletion, by class.', labelNames: ['class'], registers: [r] });
+    for (const cls of RETENTION_CLASSES) {
+      this.retentionPurged.inc({ class: cls }, 0);
+      this.retentionArchived.inc({ class: cls }, 0);
+    }
+    const retention = opts.retention;
+    if (retention) {
+      new Gauge({ name: 'paygate_relay_retention_rows', help: 'Rows stored per retention class as of the last sweep (delivered: every stored event; callbacks: raw callbacks outside quarantine; quarantine; deadLetters: events with a dead delivery).',
+        labelNames: ['class'], registers: [r],
+        collect() {
+          const s = retention().stats;
+          if (s) for (const cls of RETENTION_CLASSES) this.set({ class: cls }, s[cls].rows);
+        } });
+      new Gauge({ name: 'paygate_relay_retention_oldest_age_seconds', help: 'Age of the oldest row of each class that nothing holds (an open delivery, a conflict, a feature), as found by the last sweep; 0 when none. Above twice the class\'s retention the sweeper is stuck.',
+        labelNames: ['class'], registers: [r],
+        collect() {
+          const s = retention().stats;
+          const t = now();
+          if (s) for (const cls of RETENTION_CLASSES) this.set({ class: cls }, s[cls].oldestAt === null ? 0 : Math.max(0, (t - s[cls].oldestAt) / 1000));
+        } });
+      new Gauge({ name: 'paygate_relay_retention_seconds', help: 'The configured retention of each class (retention.*), for alerting on the oldest row\'s age.', labelNames: ['class'], registers: [r],
+        collect() {
+          const ms = retention().retentionMs;
+          for (const cls of RETENTION_CLASSES) this.set({ class: cls }, ms[cls] / 1000);
+        } });
+      new Gauge({ name: 'paygate_relay_retention_last_sweep_timestamp_seconds', help: 'When the last retention sweep of this process ended (unix seconds); absent before the first.', registers: [r],
+        collect() {
+          const at = retention().lastSweepAt;
+          if (at !== null) this.set(at / 1000);
+        } });
+    }
+    new Gauge({ name: 'paygate_relay_database_size_bytes', help: 'Bytes the database takes on disk (SQLite: pages, free ones included, plus the WAL; PostgreSQL: pg_database_size).', registers: [r],
+      async collect() { this.set((await opts.store.databaseSize()).bytes); } });
 
     const pendingCallbacks = opts.pendingCallbacks;
     if (pendingCallbacks) {
@@ -166,6 +205,8 @@ export class Metrics {
       if (e.result === 'succeeded') this.deliveryLatency.observe({ endpoint: e.endpointId }, Math.max(0, e.finishedAt - e.createdAt) / 1000);
       if (e.result === 'dead') this.deadLettersTotal.inc({ endpoint: e.endpointId });
     });
+    hub.on('retention:purged', (e) => this.retentionPurged.inc({ class: e.cls }, e.rows));
+    hub.on('retention:archived', (e) => this.retentionArchived.inc({ class: e.cls }, e.rows));
     hub.on('endpoint:disabled', (e) => this.endpointDisabledTotal.inc({ endpoint: e.endpointId, reason: e.reason }));
     hub.on('collectmaxx:record', (e) => {
       for (const reason of new Set(e.reasons)) this.collectmaxxRejects.inc({ reason });

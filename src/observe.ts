@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ErrorCode } from './errors.js';
 import type { Channel } from './paygate/types.js';
+import type { RetentionClass } from './store/retention.js';
 import type { ErrorClass } from './store/types.js';
 
 export interface TraceIds {
@@ -63,6 +64,10 @@ export interface RelayEventMap {
   /** An erasure finished: rows changed per table (archive lines under `archive`). */
   erasure: { seq: number; actor: string; rows: Record<string, number>; purged: boolean };
   'collectmaxx:sftp': { uploaded: number; downloaded: number; error: string | null };
+  /** Rows retention wrote to an archive file (src/lifecycle/sweeper.ts); `cls` is its class. */
+  'retention:archived': { cls: RetentionClass; rows: number };
+  /** Rows retention deleted. */
+  'retention:purged': { cls: RetentionClass; rows: number };
 }
 
 /** A typed wrapper over EventEmitter so observers cannot subscribe to a misspelt event. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -11,6 +12,7 @@ import { featureSection, type AnyFeatureModule, type FeatureInstance } from './f
 import { FEATURES } from './features.js';
 import { fingerprintStoredEvents } from './events/upgrade.js';
 import { Erasure, type FeatureEraser } from './lifecycle/erasure.js';
+import { Sweeper } from './lifecycle/sweeper.js';
 import { Intake, type IntakeOptions } from './intake.js';
 import { createLogger, logObservations } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -74,7 +76,7 @@ export interface RelayOptions {
   delivery?: boolean;
   clock?: () => number;
   random?: () => number;
-  /** The retention archive's directory, which erasure rewrites too (null/absent: no archive). */
+  /** The archive directory erasure rewrites (default: retention's, see archiveDirOf; null: none). */
   archiveDir?: string | null;
 }
 
@@ -108,6 +110,8 @@ export class Relay {
   readonly metrics: Metrics;
   /** Erasure of a person's data (docs/erasure.md). */
   readonly erasure: Erasure;
+  /** Retention: archives and deletes what is past `retention` (runs only in a serving relay). */
+  readonly retention: Sweeper;
   /** The configured features, in registry order. */
   readonly features: readonly RunningFeature[];
   private readonly publishing: PublishDeps;
@@ -147,10 +151,13 @@ export class Relay {
       clock: opts.clock, random: opts.random,
       traceIds: parts.tracing ? (eventId) => parts.tracing!.attemptIds(eventId) : undefined,
     });
+    const archiveDir = archiveDirOf(config);
+    this.retention = new Sweeper({ store, config: config.retention, archiveDir, clock: () => this.now(), logger, hub: this.hub });
     this.metrics = new Metrics({
       version: VERSION, merchants: config.merchants.map((m) => m.id), endpoints: this.endpoints.map((e) => e.id), store,
       isEndpointEnabled: (id) => !this.dispatcher.isDisabled(id), isReady: () => this.isReady(), now: opts.clock, tls: config.listen.tls !== undefined,
       pendingCallbacks: () => this.admission.pendingCallbacks,
+      retention: () => ({ stats: this.retention.stats, lastSweepAt: this.retention.last?.finishedAt ?? null, retentionMs: config.retention }),
     });
     this.metrics.observe(this.hub);
     // Each configured feature: its tables first (StoreExtension.erase), then what it keeps outside the database.
@@ -164,7 +171,7 @@ export class Relay {
         erase: async (match: ErasureMatch) => ({ ...(tables ? await tables(storage, match) : {}), ...(files ? await files(match) : {}) }),
       }];
     });
-    this.erasure = new Erasure({ store, features: erasers, archiveDir: opts.archiveDir ?? null, hub: this.hub, now: () => this.now() });
+    this.erasure = new Erasure({ store, features: erasers, archiveDir: opts.archiveDir === undefined ? archiveDir : opts.archiveDir, hub: this.hub, now: () => this.now() });
     if (store instanceof SqliteStore && store.writer instanceof WriterThread) {
       store.writer.onCrash = (err, restarted) => logger.error({ err, restarted }, restarted
         ? 'sqlite writer thread crashed and was restarted; writes in flight failed and will be retried by their callers'
@@ -243,6 +250,7 @@ export class Relay {
         });
       }
       for (const f of this.features) await f.instance.start?.();
+      this.retention.start();
     }
     this.started = true;
   }
@@ -255,10 +263,25 @@ export class Relay {
     await unlisten?.();
     this.admission.stop();
     await this.dispatcher.stop(drainMs);
+    await this.retention.stop();
     for (const f of [...this.features].reverse()) await f.instance.stop?.();
     await this.store.close();
     await this.parts.tracing?.shutdown().catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'tracing: final export failed'));
   }
+}
+
+/**
+ * Where retention archives (null: off). Relative paths are taken from the working directory, like a
+ * relative sqlite: path. Unset: `archive` beside the SQLite file, where the relay can write (the
+ * default storage gives ./data/archive); with PostgreSQL ./data/archive.
+ */
+export function archiveDirOf(config: Config): string | null {
+  const dir = config.retention.archiveDir;
+  if (dir === false) return null;
+  if (dir !== undefined) return resolve(dir);
+  return config.storage.startsWith('sqlite:') && config.storage !== 'sqlite::memory:'
+    ? join(dirname(resolve(config.storage.slice('sqlite:'.length))), 'archive')
+    : resolve('data/archive');
 }
 
 function configuredFeatures(config: Config): AnyFeatureModule[] {

@@ -52,7 +52,7 @@ t.test('help, usage, version and unknown commands', async (t) => {
   const unknown = cli(['frobnicate']);
   t.equal(unknown.status, 2);
   t.match(unknown.stderr, /unknown command 'frobnicate'/);
-  for (const cmd of ['serve', 'simulate', 'export', 'replay', 'openapi']) {
+  for (const cmd of ['serve', 'simulate', 'export', 'replay', 'openapi', 'archive']) {
     const r = cli([cmd, '--help']);
     t.equal(r.status, 0, `${cmd} --help exits 0`);
     t.match(r.stdout, new RegExp(`^paygate-relay ${cmd} `), `${cmd} --help prints its usage`);

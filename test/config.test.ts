@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js';
 import { buildEndpoint } from '../src/delivery/endpoints.js';
 import { compileGlob, eventCatalogue } from '../src/events/catalogue.js';
+import { archiveDirOf } from '../src/relay.js';
 import { checkPlainHttpEndpoints } from '../src/startup.js';
 
 const merchant = { id: 'ShopTest', keys: [{ blowfish: '${SHOP_BF}', hmac: '${SHOP_HMAC}' }] };
@@ -77,4 +78,25 @@ t.test('the CLI refuses a bad config with exit code 2 and the key in the message
   t.equal(r.status, 2);
   t.match(r.stderr, /config merchants\[0\]\.keys\[0\]\.aes: AES key must be 16, 24 or 32 bytes/);
   t.throws(() => loadConfig(join(dir, 'missing.json')), ConfigError);
+});
+
+t.test('retention: on with its defaults; durations are <n>s|m|h|d and a bad one names the key', async (t) => {
+  const r = parseConfig({ merchants: [merchant] }, env).retention;
+  t.same(r, { delivered: 30 * 86_400_000, callbacks: 90 * 86_400_000, quarantine: 180 * 86_400_000, deadLetters: 180 * 86_400_000, sweepEvery: 600_000 });
+  const cwd = process.cwd();
+  t.equal(archiveDirOf(parseConfig({ merchants: [merchant] }, env)), join(cwd, 'data/archive'), 'the archive defaults to ./data/archive beside the default SQLite file');
+  t.equal(archiveDirOf(parseConfig({ merchants: [merchant], storage: 'sqlite:/var/lib/paygate-relay/relay.db' }, env)), '/var/lib/paygate-relay/archive', 'beside any SQLite file');
+  t.equal(archiveDirOf(parseConfig({ merchants: [merchant], storage: 'postgres://u@h:5432/db?schema=s' }, env)), join(cwd, 'data/archive'), 'with PostgreSQL: ./data/archive');
+  t.equal(archiveDirOf(parseConfig({ merchants: [merchant], retention: { archiveDir: 'arch' } }, env)), join(cwd, 'arch'), 'a relative archiveDir is taken from the working directory');
+  const set = parseConfig({ merchants: [merchant], retention: { delivered: '5m', sweepEvery: '30s', archiveDir: false } }, env).retention;
+  t.same([set.delivered, set.sweepEvery, set.archiveDir, set.callbacks], [300_000, 30_000, false, 90 * 86_400_000], 'each key alone; false turns the archive off');
+  t.equal(parseConfig({ merchants: [merchant], retention: { deadLetters: '36h' } }, env).retention.deadLetters, 36 * 3_600_000);
+  for (const bad of ['30', '30 d', '1w', '-1d', '0d', '1.5h', 'd', '30D']) {
+    fails(t, { merchants: [merchant], retention: { callbacks: bad } }, env, new RegExp(`^config retention\\.callbacks: "${bad.replace('.', '\\.')}" is not a duration`), `"${bad}" refused`);
+  }
+  fails(t, { merchants: [merchant], retention: { sweepEvery: 600 } }, env, /^config retention\.sweepEvery: /, 'a number is not a duration');
+  fails(t, { merchants: [merchant], retention: { sweepEvery: '2d' } }, env, /^config retention\.sweepEvery: at most 24h/, 'a sweep at least once a day');
+  fails(t, { merchants: [merchant], retention: { delivered: '1234567d' } }, env, /^config retention\.delivered: "1234567d" is not a duration/, 'at most six digits');
+  fails(t, { merchants: [merchant], retention: { archiveDir: '' } }, env, /^config retention\.archiveDir: must not be empty/, 'an empty archive directory');
+  fails(t, { merchants: [merchant], retention: { keep: '1d' } }, env, /retention.*keep/, 'unknown keys are errors');
 });

@@ -5,13 +5,34 @@
 // ±10 % of the median of the first post-warm-up minute. Single samples swing
 // with garbage collection (±10-20 % in a steady run), so the largest deviation
 // of any one sample is reported too, but a sawtooth is not growth.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BodyPool, round, rssKiB, sleep, startBare, startRelay, type BenchContext } from '../lib/harness.js';
 import { fixedRate, type RateRow } from './e2e.js';
 
+/** The database on disk: the SQLite file and its WAL, in MiB. */
+function dbMiB(file: string): number {
+  const size = (f: string) => {
+    try {
+      return statSync(f).size;
+    } catch {
+      return 0;
+    }
+  };
+  return round((size(file) + size(`${file}-wal`)) / 1048576, 1);
+}
+
+/** Retention for the soaked relay (`--retention-delivered 5m` ...); absent keys keep the relay's defaults. */
+export type SoakRetention = Record<string, string>;
+
 export interface SoakResult {
   seconds: number;
+  retention: SoakRetention;
+  /** Database size every 10 s (SQLite file + WAL). */
+  db: { t: number; mib: number }[];
+  /** Median database size of the first post-warm-up minute and of the last minute. */
+  dbFirstMinuteMiB: number;
+  dbLastMinuteMiB: number;
   rate: number;
   warmupSeconds: number;
   samples: { t: number; rssMiB: number }[];
@@ -25,22 +46,29 @@ export interface SoakResult {
   bodiesBuiltLate: number;
 }
 
-export async function soakScenario(ctx: BenchContext, pool: BodyPool, seconds: number, rate = 1000): Promise<SoakResult> {
+export async function soakScenario(ctx: BenchContext, pool: BodyPool, seconds: number, rate = 1000, retention: SoakRetention = {}): Promise<SoakResult> {
   // Beyond this the load generator builds bodies on the fly (about 20 % of a core at 1000/s).
   await pool.ensure(Math.min(rate * (seconds + 2), 150_000));
   const dir = join(ctx.workDir, 'soak');
   mkdirSync(dir, { recursive: true });
   const receiver = await startBare('receiver');
-  const relay = await startRelay({ dir, name: 'soak', storage: `sqlite:${join(dir, 'relay.db')}`, endpointUrl: `${receiver.url}/hook`, relay: ctx.relay, profDir: ctx.profDir });
+  const file = join(dir, 'relay.db');
+  const relay = await startRelay({
+    dir, name: 'soak', storage: `sqlite:${file}`, endpointUrl: `${receiver.url}/hook`, relay: ctx.relay, profDir: ctx.profDir,
+    extraConfig: { retention: { archiveDir: join(dir, 'archive'), ...retention } },
+  });
   pool.reset(false);
   const late = pool.builtLate;
-  ctx.log(`soak: ${rate}/s for ${seconds} s, relay RSS every 10 s`);
+  ctx.log(`soak: ${rate}/s for ${seconds} s, relay RSS and database size every 10 s${Object.keys(retention).length ? `, retention ${JSON.stringify(retention)}` : ''}`);
   const samples: { t: number; rssMiB: number }[] = [];
+  const db: { t: number; mib: number }[] = [];
   let running = true;
   const started = performance.now();
   const sampler = (async () => {
     while (running) {
-      samples.push({ t: round((performance.now() - started) / 1000, 0), rssMiB: round(rssKiB(relay.proc.pid!) / 1024, 1) });
+      const t = round((performance.now() - started) / 1000, 0);
+      samples.push({ t, rssMiB: round(rssKiB(relay.proc.pid!) / 1024, 1) });
+      db.push({ t, mib: dbMiB(file) });
       for (let i = 0; i < 100 && running; i++) await sleep(100);
     }
   })();
@@ -65,8 +93,12 @@ export async function soakScenario(ctx: BenchContext, pool: BodyPool, seconds: n
   const lastMin = median((after.length ? after : samples).filter((x) => x.t > tEnd - 60).map((x) => x.rssMiB));
   const drift = ((lastMin - firstMin) / firstMin) * 100;
   const { samples: _backlog, ...e2e } = row;
+  const dbAfter = db.filter((x) => x.t >= warmupSeconds);
+  const dbWindow = dbAfter.length ? dbAfter : db;
   return {
-    seconds, rate, warmupSeconds, samples,
+    seconds, retention, db, rate, warmupSeconds, samples,
+    dbFirstMinuteMiB: median(dbWindow.filter((x) => x.t < (dbWindow[0]?.t ?? 0) + 60).map((x) => x.mib)),
+    dbLastMinuteMiB: median(dbWindow.filter((x) => x.t > tEnd - 60).map((x) => x.mib)),
     afterWarmup: {
       firstMiB: first, lastMiB: xs[xs.length - 1]!, minMiB: Math.min(...xs), maxMiB: Math.max(...xs), maxDeviationPct: round(dev, 1),
       firstMinuteMedianMiB: firstMin, lastMinuteMedianMiB: lastMin, driftPct: round(drift, 1),

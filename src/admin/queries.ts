@@ -2,6 +2,7 @@
 // one code path, no second copy of the logic. They take typed filters (the route
 // schemas in src/routes/schemas.ts parse them) and only the services they use.
 
+import type { Sweeper } from '../lifecycle/sweeper.js';
 import { orderKeyFor, type Endpoint } from '../delivery/endpoints.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import { RelayError } from '../errors.js';
@@ -31,6 +32,8 @@ export interface AdminServices {
   /** Route, store and announce an event (events/publish.ts). */
   publish(event: OutgoingEvent, now?: number): Promise<{ eventId: string; duplicate: boolean }>;
   now(): number;
+  /** Retention (src/lifecycle/sweeper.ts): its numbers, last sweep and archive files. */
+  retention?: Pick<Sweeper, 'stats' | 'statsAt' | 'last' | 'config' | 'archiveDir' | 'archives'>;
 }
 
 /** Page size from an untyped value, for the routes that do not declare a schema themselves yet (Collectmaxx). */

@@ -3,7 +3,36 @@ import { z } from 'zod';
 import { eventCatalogue } from '../events/catalogue.js';
 import { EVENT_GLOB, compileGlob } from '../events/glob.js';
 import { FEATURES } from '../features.js';
+import { parseDuration } from '../lifecycle/duration.js';
 import { isLoopbackIp, parseCidr } from '../net/cidr.js';
+
+/** `<n>s|m|h|d`, as milliseconds. */
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: write <n>s, <n>m, <n>h or <n>d, e.g. "30d"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const DAY_MS = 86_400_000;
+export const retentionSchema = z
+  .object({
+    $comment: z.string().optional(),
+    delivered: duration.default(30 * DAY_MS),
+    callbacks: duration.default(90 * DAY_MS),
+    quarantine: duration.default(180 * DAY_MS),
+    deadLetters: duration.default(180 * DAY_MS),
+    // A timer cannot wait longer than 2^31-1 ms (24.8 days); a day is already a long time for storage to grow.
+    sweepEvery: duration.pipe(z.number().max(86_400_000, 'at most 24h')).default(600_000),
+    // Absent: `archive` beside the SQLite file (./data/archive with the default storage), ./data/archive with PostgreSQL.
+    // false: purge without keeping a copy.
+    archiveDir: z.union([z.string().min(1, 'must not be empty (false turns the archive off)'), z.literal(false)]).optional(),
+  })
+  .strict();
+export type RetentionConfig = z.output<typeof retentionSchema>;
+const RETENTION_PARSED = retentionSchema.parse({});
 
 const byteLen = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -181,6 +210,8 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    // Data lifecycle (src/lifecycle/): on with these defaults when absent.
+    retention: retentionSchema.default(RETENTION_PARSED),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -24,6 +24,7 @@ import erasurePages from './routes/erasures.js';
 import eventPages from './routes/events.js';
 import overviewPages from './routes/overview.js';
 import quarantinePages from './routes/quarantine.js';
+import storagePages from './routes/storage.js';
 import { StoredThrottle } from '../net/failure-throttle.js';
 import { StoredSessions, type ConsoleSessions, type LoginThrottling } from './session.js';
 
@@ -97,6 +98,7 @@ async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions): Promis
   await app.register(deadLetterPages, { kit });
   await app.register(endpointPages, { kit });
   await app.register(erasurePages, { kit });
+  await app.register(storagePages, { kit });
 
   // The configured features' pages, behind the same session guards.
   const hooks = {

@@ -28,6 +28,7 @@ const NAV = [
   ['dead-letters', '/console/dead-letters', 'Dead letters'],
   ['endpoints', '/console/endpoints', 'Endpoints'],
   ['erasures', '/console/erasures', 'Erasures'],
+  ['storage', '/console/storage', 'Storage'],
 ] as const;
 
 /** A core page's id, or a feature's (its console.nav.id). */

@@ -10,7 +10,7 @@
 // so a sweep that crashed after archiving but before deleting archives nothing
 // twice when it runs again.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -57,7 +57,11 @@ export async function listArchives(dir: string): Promise<{ file: string; cls: Ar
 
 /** Every line of an archive file, in order, without holding the file in memory. */
 export async function* readArchive(file: string): AsyncGenerator<ArchiveLine> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+  const input = createReadStream(file);
+  const gunzip = createGunzip();
+  // pipe() does not forward a read error (a missing file): the reader below must see it.
+  input.on('error', (err) => gunzip.destroy(err));
+  const lines = createInterface({ input: input.pipe(gunzip), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.length > 0) yield JSON.parse(line) as ArchiveLine;
   }
@@ -112,6 +116,16 @@ async function writeAtomically(file: string, dir: string, parts: Buffer[]): Prom
 
 const encode = (lines: ArchiveLine[]) => Buffer.from(lines.map((l) => JSON.stringify(l) + '\n').join(''));
 
+/** encode() in slices, giving the event loop back between them: a sweep's chunk is megabytes of JSON. */
+async function encodeInSlices(lines: ArchiveLine[], slice = 500): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < lines.length; i += slice) {
+    parts.push(encode(lines.slice(i, i + slice)));
+    await new Promise((r) => setImmediate(r));
+  }
+  return Buffer.concat(parts);
+}
+
 /**
  * Append `lines` to the day's file of `cls`, skipping keys it already holds.
  * Resolves once the file is durable; returns how many lines were written.
@@ -122,13 +136,28 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   const keys = await keysOf(file);
   const fresh = lines.filter((l) => !keys.has(keyOf(l)));
   if (fresh.length === 0) return 0;
-  let old: Buffer = Buffer.alloc(0);
+  const member = await gzip(await encodeInSlices(fresh));
+  // The day so far is copied by the kernel (never held in memory), the new member appended, then the copy renamed over it.
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    old = await readFile(file);
+    await copyFile(file, tmp);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return writeAtomically(file, dir, [member]).then(() => remember(file, keys, fresh));
   }
-  await writeAtomically(file, dir, [old, await gzip(encode(fresh))]);
+  const fh = await open(tmp, 'a');
+  try {
+    await fh.write(member);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await fsyncDir(dir);
+  return remember(file, keys, fresh);
+}
+
+async function remember(file: string, keys: Set<string>, fresh: ArchiveLine[]): Promise<number> {
   for (const l of fresh) keys.add(keyOf(l));
   const st = await stat(file);
   known.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });

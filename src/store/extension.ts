@@ -5,6 +5,7 @@
 // that builds its storage object from the connection it is given.
 import type { MigrationSet } from './migrate.js';
 import type { PgSession } from './postgres-session.js';
+import type { RetentionHold } from './retention.js';
 import type { SqliteStatements } from './sqlite-statements.js';
 import type { WriteOps, WriteTable, Writer } from './write-ops.js';
 
@@ -37,4 +38,9 @@ export interface StoreExtension<S, Ops extends WriteOps = WriteOps> {
    * rows changed per table (table names, VACUUMed afterwards on PostgreSQL). Run again, it changes nothing.
    */
   erase?(storage: S, match: ErasureMatch): Promise<Record<string, number>>;
+  /**
+   * Events retention must keep while the feature still needs them (e.g. a record not yet in a
+   * file): SQL per dialect, true for an event row `e`, without parameters (see store/retention.ts).
+   */
+  readonly retentionHold?: RetentionHold;
 }

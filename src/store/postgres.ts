@@ -9,6 +9,9 @@ import { lockId } from './postgres-locks.js';
 import { listenForEvents, type StoreChanges } from './postgres-notify.js';
 import * as outbox from './postgres-outbox.js';
 import { PgSession } from './postgres-session.js';
+import * as retention from './postgres-retention.js';
+import { retentionStats, scanStep } from './retention-scan.js';
+import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep, UnitSizes } from './retention.js';
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
 import type {
@@ -289,5 +292,36 @@ export class PostgresStore implements Store {
 
   async *exportCallbacks(since: number | null): AsyncIterable<CallbackRecord> {
     yield* admin.exportCallbacks(this.session, since);
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  private holds(): string[] {
+    return this.extensions.flatMap((e) => (e.retentionHold ? [e.retentionHold.postgres] : []));
+  }
+
+  async retentionScan(cls: RetentionClass, cutoff: number, after: ScanCursor, limit: number): Promise<ScanStep> {
+    return scanStep(retention.pgQuery(this.session), 'postgres', this.holds(), cls, cutoff, after, limit);
+  }
+
+  async retentionPurge(cls: RetentionClass, cutoff: number, sizes: UnitSizes): Promise<PurgeResult> {
+    return retention.purge(this.session, cls, cutoff, sizes, this.holds());
+  }
+
+  async retentionStats(): Promise<RetentionStats> {
+    return retentionStats(retention.pgQuery(this.session), 'postgres', this.holds());
+  }
+
+  async retentionReclaim(): Promise<void> {
+    return retention.reclaim(this.session);
+  }
+
+  /** Instances sharing the schema take turns: a session advisory lock, held while one sweeps. */
+  async retentionLock(): Promise<{ release(): Promise<void> } | null> {
+    return retention.sweepLock(this.pool, this.schema);
+  }
+
+  async databaseSize(): Promise<{ bytes: number; freeBytes: number | null }> {
+    return retention.databaseSize(this.session);
   }
 }

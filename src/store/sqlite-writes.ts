@@ -7,6 +7,7 @@ import * as auth from './sqlite-auth.js';
 import * as erase from './sqlite-erase.js';
 import * as intake from './sqlite-intake.js';
 import * as outbox from './sqlite-outbox.js';
+import * as retention from './sqlite-retention.js';
 import { decodeIngest, decodeIngestResults, encodeIngest, encodeIngestResults, type IngestWire } from './ingest-wire.js';
 import type { IngestItem, IngestResult } from './types.js';
 import { defineWrites } from './write-ops.js';
@@ -34,6 +35,7 @@ export const CORE_WRITES = defineWrites(
     clearAuthFailures: auth.clearAuthFailures,
     eraseSubject: erase.eraseSubject,
     recordErasure: erase.recordErasure,
+    purge: retention.purge,
   },
   {
     // Flat values and one string of texts instead of the batch's object graph; the answers as one string (see ingest-wire.ts).

@@ -8,6 +8,9 @@ import { GroupCommit } from './group-commit.js';
 import { CORE_MIGRATIONS, runMigrations, type MigrationConnection } from './migrate.js';
 import * as outbox from './sqlite-outbox.js';
 import { BUSY_TIMEOUT_MS, openSqlite } from './sqlite-open.js';
+import * as retention from './sqlite-retention.js';
+import { retentionStats, scanStep } from './retention-scan.js';
+import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep, UnitSizes } from './retention.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
@@ -17,6 +20,7 @@ import type {
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
 import { WriterThread } from './writer-thread.js';
+import { statSync } from 'node:fs';
 
 const PURGE_TRIES = 20;
 const PURGE_WAIT_MS = 100;
@@ -44,7 +48,7 @@ export class SqliteStore implements Store {
    * `writer: 'thread'` commits on a writer thread; 'inline' (default) commits on this thread,
    * in the same group commits (tools, tests).
    */
-  constructor(file: string, opts: { writer?: 'inline' | 'thread' } = {}) {
+  constructor(private readonly file: string, opts: { writer?: 'inline' | 'thread' } = {}) {
     this.db = openSqlite(file);
     this.sql = new SqliteStatements(this.db);
     this.writer = opts.writer === 'thread' && file !== ':memory:' ? new WriterThread(file) : new GroupCommit(this.sql);
@@ -292,5 +296,41 @@ export class SqliteStore implements Store {
 
   async *exportCallbacks(since: number | null): AsyncIterable<CallbackRecord> {
     yield* admin.exportCallbacks(this.sql, since);
+  }
+
+  // ---------------------------------------------------------------- retention
+
+  private holds(): string[] {
+    return this.extensions.flatMap((e) => (e.retentionHold ? [e.retentionHold.sqlite] : []));
+  }
+
+  async retentionScan(cls: RetentionClass, cutoff: number, after: ScanCursor, limit: number): Promise<ScanStep> {
+    return scanStep(retention.sqliteQuery(this.sql), 'sqlite', this.holds(), cls, cutoff, after, limit);
+  }
+
+  async retentionPurge(cls: RetentionClass, cutoff: number, sizes: UnitSizes): Promise<PurgeResult> {
+    return this.write.run('purge', cls, cutoff, sizes, this.holds());
+  }
+
+  async retentionStats(): Promise<RetentionStats> {
+    return retentionStats(retention.sqliteQuery(this.sql), 'sqlite', this.holds());
+  }
+
+  /** Freed pages go to the free list and the next inserts take them: nothing to do. */
+  async retentionReclaim(): Promise<void> {}
+
+  /** One process owns a SQLite file: its sweeper always has the turn. */
+  async retentionLock(): Promise<{ release(): Promise<void> } | null> {
+    return { release: async () => {} };
+  }
+
+  async databaseSize(): Promise<{ bytes: number; freeBytes: number | null }> {
+    let wal = 0;
+    try {
+      if (this.file !== ':memory:') wal = statSync(`${this.file}-wal`).size;
+    } catch {
+      // no WAL file (yet): nothing to add
+    }
+    return retention.databaseSize(this.sql, wal);
   }
 }

@@ -5,6 +5,7 @@
 
 import type { Channel } from '../paygate/types.js';
 import type { StoreExtension } from './extension.js';
+import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep, UnitSizes } from './retention.js';
 
 /**
  * `conflict`: the signed identity of a stored event with other content (see ConflictRecord);
@@ -434,4 +435,18 @@ export interface Store {
   listErasures(limit: number, cursor?: string): Promise<Page<ErasureRecord>>;
   /** Raw callbacks in arrival order, for export/replay. */
   exportCallbacks(since: number | null): AsyncIterable<CallbackRecord>;
+
+  // ---- retention (store/retention.ts; driven by src/lifecycle/sweeper.ts)
+  /** One bounded step of a class's scan: at most `limit` candidates older than `cutoff` after `after`, the due ones with every row of theirs as stored. */
+  retentionScan(cls: RetentionClass, cutoff: number, after: ScanCursor, limit: number): Promise<ScanStep>;
+  /** Delete the scanned units that are still due and unchanged (same row count as `sizes` says), in one transaction. */
+  retentionPurge(cls: RetentionClass, cutoff: number, sizes: UnitSizes): Promise<PurgeResult>;
+  /** Rows per class and the oldest row not held, for the metrics and the console. */
+  retentionStats(): Promise<RetentionStats>;
+  /** After a sweep that deleted rows: make their space reusable now (PostgreSQL: VACUUM the purged tables; SQLite reuses freed pages by itself). */
+  retentionReclaim(): Promise<void>;
+  /** One sweeper at a time: null while another process holds the turn (PostgreSQL); always granted on SQLite. */
+  retentionLock(): Promise<{ release(): Promise<void> } | null>;
+  /** Bytes the database takes on disk (SQLite: pages and WAL; PostgreSQL: pg_database_size) and, where known, free bytes inside it that later writes reuse. */
+  databaseSize(): Promise<{ bytes: number; freeBytes: number | null }>;
 }

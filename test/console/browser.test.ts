@@ -301,7 +301,7 @@ async function main(t: Test) {
     const wide = await page.evaluate(() => document.querySelector('header.top')!.getBoundingClientRect().height);
     t.ok(wide <= 60, `at 1280 px the header is one line (${wide} px)`);
     await page.setViewportSize({ width: 420, height: 900 });
-    const pages = ['/console', '/console/events', new URL(eventUrl).pathname, '/console/quarantine', '/console/conflicts', '/console/dead-letters', '/console/endpoints', '/console/erasures'];
+    const pages = ['/console', '/console/events', new URL(eventUrl).pathname, '/console/quarantine', '/console/conflicts', '/console/dead-letters', '/console/endpoints', '/console/erasures', '/console/storage'];
     for (const path of pages) {
       await page.goto(`${h.url}${path}`);
       // A string, so the bundler's helpers (keepNames) do not leak into the page.

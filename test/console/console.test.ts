@@ -9,7 +9,7 @@ import { buildCallback } from '../../src/paygate/simulator.js';
 import { csrfIn, login } from './_lib.js';
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
-const PAGES = ['/console', '/console/events', '/console/quarantine', '/console/dead-letters', '/console/endpoints'];
+const PAGES = ['/console', '/console/events', '/console/quarantine', '/console/dead-letters', '/console/endpoints', '/console/storage'];
 
 /** What the strict CSP would refuse anyway, checked in the markup itself. */
 function assertCleanMarkup(t: any, html: string, where: string) {

@@ -52,6 +52,13 @@ export const RELAY_METRICS: Record<string, 'counter' | 'gauge' | 'histogram'> = 
   paygate_relay_collectmaxx_rejects_total: 'counter',
   paygate_relay_callback_conflicts_total: 'counter',
   paygate_relay_url_token_rejections_total: 'counter',
+  paygate_relay_retention_rows: 'gauge',
+  paygate_relay_retention_oldest_age_seconds: 'gauge',
+  paygate_relay_retention_seconds: 'gauge',
+  paygate_relay_retention_last_sweep_timestamp_seconds: 'gauge',
+  paygate_relay_retention_purged_total: 'counter',
+  paygate_relay_retention_archived_total: 'counter',
+  paygate_relay_database_size_bytes: 'gauge',
 };
 
 /** Series names the relay exposes: its own metrics plus prom-client's default ones, histograms expanded. */

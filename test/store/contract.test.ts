@@ -432,6 +432,88 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     t.equal((await s.getCallback(ret.callback.id))!.state, 'returned');
     t.equal(await s.quarantineSize(), 1, 'a stored browser return is not quarantined');
   });
+
+  t.test(`${name}: retention walks a class in bounded steps, skips what is held, and purges only units still due and unchanged`, async (t) => {
+    const s = await make(t);
+    const items = Array.from({ length: 7 }, (_, i) => item({ at: 1000 + i, unordered: true }));
+    const quarantined = [item({ quarantined: true, at: 1010 }), item({ quarantined: true, at: 1011 }), item({ quarantined: true, at: 9000 })];
+    await s.ingest([...items, ...quarantined]);
+    const ids = items.map((i) => i.event!.id);
+    // 0..4 delivered, 5 stays pending (retrying), 6 dead-lettered.
+    for (const d of await s.claim('a', 'o', 2000, 60_000, 100)) {
+      const i = ids.indexOf(d.eventId);
+      if (i <= 4) t.ok(await s.complete(d.id, 'o', attempt(d.id, d.eventId, 200, 2000), 2000));
+      else if (i === 5) t.ok(await s.fail(d.id, 'o', attempt(d.id, d.eventId, 503, 2000), { retryAt: 99_000 }, 2000));
+      else t.ok(await s.fail(d.id, 'o', attempt(d.id, d.eventId, 500, 2100), { dead: true }, 2100));
+    }
+    const walk = async (cls: 'delivered' | 'deadLetters' | 'callbacks' | 'quarantine', cutoff: number) => {
+      const keys: string[] = [];
+      let cursor = null;
+      let steps = 0;
+      do {
+        const step = await s.retentionScan(cls, cutoff, cursor, 2);
+        t.ok(step.walked <= 2, `${cls}: a step walks at most its limit`);
+        for (const u of step.units) if (!keys.includes(u.key)) keys.push(u.key);
+        cursor = step.next;
+        steps++;
+      } while (cursor && steps < 50);
+      return { keys, steps };
+    };
+    const delivered = await walk('delivered', 5000);
+    t.same(delivered.keys, ids.slice(0, 5), 'delivered: the five whose deliveries succeeded, oldest first; pending and dead ones are not');
+    t.ok(delivered.steps >= 3, `walked in ${delivered.steps} steps of 2`);
+    t.same((await walk('delivered', 1003)).keys, ids.slice(0, 3), 'only what is older than the cutoff');
+    t.same((await walk('deadLetters', 5000)).keys, [ids[6]], 'dead letters by their death');
+    t.same((await walk('deadLetters', 2100)).keys, [], 'a death at the cutoff is not older than it');
+    const cbIds = items.map((i) => i.callback.id);
+    t.same((await walk('callbacks', 5000)).keys, [...cbIds.slice(0, 5), cbIds[6]], 'callbacks: all but the pending event\'s');
+    t.same((await walk('quarantine', 5000)).keys, quarantined.slice(0, 2).map((q) => q.callback.id), 'quarantine by its own time');
+
+    const step = await s.retentionScan('delivered', 5000, null, 10);
+    const unit = step.units.find((u) => u.key === ids[1])!;
+    t.same(unit.rows.map((r) => r.table), ['events', 'deliveries', 'attempts'], 'a unit holds the event, its deliveries and attempts');
+    t.equal(unit.at, 1001);
+    const sizes = Object.fromEntries(step.units.map((u) => [u.key, u.rows.length]));
+    // Between scan and purge event 0 is redelivered: held now.
+    await s.redeliver(ids[0]!, ['a'], { a: null }, 3000);
+    const r = await s.retentionPurge('delivered', 5000, sizes);
+    t.same([...r.keys].sort(), ids.slice(1, 5).sort(), 'the purge asks again: a unit held since is kept');
+    t.equal(r.rows, 4 * 3);
+    t.equal(await s.getEvent(ids[1]!), null);
+    t.not(await s.getEvent(ids[0]!), null);
+    t.equal((await s.deliveriesOf(ids[1]!)).length, 0);
+    t.equal((await s.attemptsOf(ids[1]!)).length, 0);
+    t.same((await s.retentionPurge('callbacks', 5000, { [cbIds[6]!]: 1, [cbIds[5]!]: 1 })).keys, [cbIds[6]], 'a callback of a held event is not purged even when asked');
+    // The redelivery succeeds: event 0 is due again, with one attempt more than was scanned (and archived).
+    const [again] = await s.claim('a', 'o', 3000, 60_000, 10);
+    t.equal(again!.eventId, ids[0]);
+    t.ok(await s.complete(again!.id, 'o', attempt(again!.id, ids[0]!, 200, 3000), 3000));
+    t.same((await s.retentionPurge('delivered', 5000, { [ids[0]!]: sizes[ids[0]!]! })).keys, [], 'a unit whose rows changed since its scan is kept for the next sweep');
+    const fresh = (await s.retentionScan('delivered', 5000, null, 10)).units.find((u) => u.key === ids[0])!;
+    t.equal(fresh.rows.length, 4, 'scanned again: event, delivery, two attempts');
+    t.same((await s.retentionPurge('delivered', 5000, { [ids[0]!]: fresh.rows.length })).keys, [ids[0]]);
+
+    const stats = await s.retentionStats();
+    t.equal(stats.delivered.rows, 2, 'events left: the pending, the dead');
+    t.equal(stats.quarantine.rows, 3);
+    t.equal(stats.quarantine.oldestAt, 1010);
+    t.equal(stats.deadLetters.rows, 1);
+    t.equal(stats.deadLetters.oldestAt, 2100, 'dead letters are as old as their death');
+    t.equal(stats.delivered.oldestAt, null, 'nothing delivered is left that nothing holds');
+    t.ok((await s.databaseSize()).bytes > 0);
+    await s.retentionReclaim();
+    t.equal((await s.retentionStats()).deadLetters.rows, 1, 'reclaiming space changes no data');
+    const lock = await s.retentionLock();
+    t.ok(lock, 'the sweep turn is free');
+    if (s.kind === 'postgres') {
+      const other = await make(t, s);
+      t.equal(await other.retentionLock(), null, 'a second instance waits for its turn');
+      await lock!.release();
+      const again = await other.retentionLock();
+      t.ok(again, 'and gets it once released');
+      await again!.release();
+    } else await lock!.release();
+  });
 }
 
 for (const [name, make] of Object.entries(ADAPTERS)) {

@@ -1,0 +1,32 @@
+// Archive files on a real directory: appends are gzip members any gzip reader reads
+// as one stream, a key already in the day's file is never written again, and what
+// a crash can leave behind (a temporary file) is not taken for an archive.
+import t from 'tap';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { appendToArchive, archiveFileName, dayOf, listArchives, readArchive, type ArchiveLine } from '../../src/lifecycle/archive.js';
+import { tmpDir } from '../helpers/relay.js';
+
+const line = (id: number, extra = ''): ArchiveLine => ({ table: 'events', id: `evt_${id}`, row: { id: `evt_${id}`, payload: `p${id}${extra}` } });
+const zlibLines = (file: string) => gunzipSync(readFileSync(file)).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ArchiveLine);
+
+t.test('appends: one file per class and UTC day, each key once, readable by zlib and by readArchive', async (t) => {
+  const dir = join(tmpDir(t), 'archive');
+  t.equal(dayOf(Date.UTC(2026, 10, 2, 23, 59, 59)), '2026-11-02', 'the UTC day');
+  t.equal(await appendToArchive(dir, 'delivered', '2026-11-02', [line(1), line(2)]), 2);
+  const file = join(dir, archiveFileName('delivered', '2026-11-02'));
+  t.equal(statSync(file).mode & 0o777, 0o600, 'readable by the relay\'s user only');
+  // A crash after archiving, before deleting: the same rows come again, with one new.
+  t.equal(await appendToArchive(dir, 'delivered', '2026-11-02', [line(1, 'changed'), line(2), line(3)]), 1, 'only the new key is written');
+  t.equal(await appendToArchive(dir, 'delivered', '2026-11-02', [line(3)]), 0);
+  const expected = [line(1), line(2), line(3)];
+  t.same(zlibLines(file), expected, 'two gzip members read as one stream; the first version of a key stays');
+  const read: ArchiveLine[] = [];
+  for await (const l of readArchive(file)) read.push(l);
+  t.same(read, expected);
+  await appendToArchive(dir, 'callbacks', '2026-11-01', [{ table: 'callbacks', id: 'cb_1', row: { body: Buffer.from('Data=1').toString('base64') } }]);
+  writeFileSync(join(dir, `${archiveFileName('delivered', '2026-11-03')}.123.tmp`), 'half');
+  t.same((await listArchives(dir)).map((a) => `${a.cls}/${a.day}`), ['callbacks/2026-11-01', 'delivered/2026-11-02'], 'oldest day first; a leftover temporary file is not an archive');
+  t.same(await listArchives(join(dir, 'missing')), [], 'no directory, no files');
+});
