@@ -48,7 +48,7 @@ t.test('SQLite: the erase hook runs with the core erasure, by event id and Trans
   await cmx.addExport({ ...src, identifier: 'K', eventId: 'evt_k', transId: 'OTHER', record, queuedAt: 4 });
 
   const r = await h.relay.erasure.erase({ selector: { transId: T }, reason: 'ticket', actor: 'cli' });
-  t.same(r.rows, { events: 1, callbacks: 1, attempts: 0, cmx_export_records: 2, cmx_rejects: 1, cmx_seen_states: 1, collectmaxx_files: 1 });
+  t.same(r.rows, { events: 1, callbacks: 1, attempts: 0, cmx_export_records: 2, cmx_rejects: 1, cmx_seen_states: 1, collectmaxx_files: 1, archive: 0 }, 'archive: the default directory, nothing in it yet');
   const after = readFileSync(sent, 'utf8');
   t.notOk(after.includes('Muster'), 'the local copy of the delivery file no longer names the person');
   t.match(after, /19\.99/, 'and keeps the amount');

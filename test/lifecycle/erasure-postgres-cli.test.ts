@@ -68,7 +68,7 @@ t.test('PostgreSQL: the person is gone from every table, Collectmaxx records inc
   await cmx.addReject({ ...src, identifier: 'ID3', reasons: [{ field: 'X', code: 'required', message: 'm' }], record, createdAt: 1 } as never);
   await cmx.addSeenStates([{ stateKey: 's1', subjectKey: 'k1', identifier: 'ID1', firstSeenAt: 1 }]);
   const r = await h.relay.erasure.erase({ selector: { transId: T }, reason: 'ticket 7', actor: 'cli' });
-  t.same(r.rows, { events: 1, callbacks: 2, attempts: 0, cmx_export_records: 2, cmx_rejects: 1, cmx_seen_states: 1, collectmaxx_files: 0 });
+  t.same(r.rows, { events: 1, callbacks: 2, attempts: 0, cmx_export_records: 2, cmx_rejects: 1, cmx_seen_states: 1, collectmaxx_files: 0, archive: 0 }, 'archive: the default directory, nothing in it yet');
   t.equal(r.purged, true, 'VACUUMed');
   t.same(await hits(), [], 'no table holds the person');
   const recs = (await adminQuery(`SELECT identifier, record, file_name FROM ${schema}.cmx_export_records`)).rows as { identifier: string; record: string; file_name: string | null }[];

@@ -3,7 +3,7 @@
 // genuine encrypted callbacks; erasing the TransID must leave them nowhere: not in
 // any table, not in the database files' bytes, not in the archive, not in what is
 // delivered afterwards, while the event keeps its id, type and amount.
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import t from 'tap';
@@ -177,4 +177,21 @@ t.test('erasing a TransID removes the person everywhere on SQLite, keeps the acc
   t.same(planted(fileBytes(dbFile)), [], 'gone again');
   t.match(metrics, /paygate_relay_rows_erased_total\{table="events"\} 2/);
   t.match(metrics, /paygate_relay_rows_erased_total\{table="archive"\} 3/);
+});
+
+t.test('what retention archived is erased in the archive the config names (retention.archiveDir)', async (t) => {
+  const dir = tmpDir(t);
+  const archiveDir = join(dir, 'kept');
+  const clock = { shift: 0 };
+  const h = await startRelay(t, baseConfig(dir, { retention: { delivered: '5s', callbacks: '5s', sweepEvery: '1h', archiveDir } }), { listen: false, clock: () => Date.now() + clock.shift });
+  const T = transId('ARC');
+  t.equal((await post(h, '/paygate/notify/debtor', { transId: T, payId: 'PAYR1', extra: PERSON })).statusCode, 200);
+  clock.shift = 60_000;
+  const report = await h.relay.retention.sweep();
+  t.ok(report.archived.delivered > 0, `the sweeper archived ${report.archived.delivered} rows of the delivered event`);
+  const bytes = () => Buffer.concat(readdirSync(archiveDir).filter((n) => n.endsWith('.jsonl.gz')).map((n) => gunzipSync(readFileSync(join(archiveDir, n)))));
+  t.same(planted(bytes()), [LAST, FIRST, IBAN], 'the archive holds the person (the check can fail)');
+  const r = (await erase(h, ADMIN_TOKEN, { transId: T, reason: 'ticket 7' })).json() as { rows: Record<string, number> };
+  t.ok(r.rows.archive! > 0, 'archived rows erased');
+  t.same(planted(bytes()), [], 'the archive no longer holds the person');
 });
