@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { profileReport } from './lib/profile.js';
-import { BodyPool, machineInfo, planCores, prepareRelay, ROOT, type BenchContext } from './lib/harness.js';
+import { BodyPool, machineInfo, planCores, prepareRelay, ROOT, round, type BenchContext } from './lib/harness.js';
 import { cryptoScenario, type CryptoResult } from './scenarios/crypto.js';
 import { e2eScenario, type E2EResult } from './scenarios/e2e.js';
 import { importStallScenario, type ImportStallResult } from './scenarios/import-stall.js';
@@ -193,6 +193,13 @@ function report(r: Results): { text: string; targets: { target: string; value: s
     out.push(table(`6b. Database size during the soak (SQLite file + WAL${Object.keys(s.retention).length ? `, retention ${JSON.stringify(s.retention)}` : ', default retention'})`, ['t s', 'MiB'],
       s.db.filter((_, i) => i % every === 0 || i === s.db.length - 1).map((x) => [x.t, x.mib])));
     out.push(`first post-warm-up minute median ${s.dbFirstMinuteMiB} MiB, last minute median ${s.dbLastMinuteMiB} MiB`);
+    const e = s.e2e.edges;
+    if (e) {
+      const ratio = round(e.last.p99Ms / e.first.p99Ms, 2);
+      out.push(table(`6c. End-to-end latency, first and last ${e.seconds} s of the soak`, ['window', 'callbacks', 'p50 ms', 'p99 ms', 'max ms'],
+        [['first', e.first.n, e.first.p50Ms, e.first.p99Ms, e.first.maxMs], ['last', e.last.n, e.last.p50Ms, e.last.p99Ms, e.last.maxMs]]));
+      targets.push({ target: `e2e p99 of the last ${e.seconds} s <= 1.5x the first`, value: `${ratio}x (${e.last.p99Ms} vs ${e.first.p99Ms} ms)`, verdict: verdict(ratio <= 1.5) });
+    }
   }
   for (const [k, v] of Object.entries(r.errors)) out.push(`\n${k}: FAILED: ${v}`);
   if (targets.length) out.push(table('Targets', ['target', 'measured', 'verdict'], targets.map((t) => [t.target, t.value, t.verdict])));

@@ -49,6 +49,8 @@ export interface RateRow {
     cold: LatencySummary & { n: number; intakeP99Ms: number };
     warm: LatencySummary & { n: number; intakeP99Ms: number };
   };
+  /** End-to-end latency of the first and of the last `seconds` of the run (by receivedAt): does it creep up? */
+  edges?: { seconds: number; first: LatencySummary & { n: number }; last: LatencySummary & { n: number } };
 }
 
 export interface FixedRateOptions {
@@ -56,6 +58,8 @@ export interface FixedRateOptions {
   warmUp?: boolean;
   /** Report the first N seconds (cold) apart from the rest (warm). */
   coldSeconds?: number;
+  /** Report the first and the last N seconds apart (a long run's drift). */
+  edgeSeconds?: number;
 }
 
 function slope(points: { t: number; y: number }[]): number {
@@ -127,6 +131,12 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
     const worst = (k: 'cold' | 'warm') => Math.max(...runs.map((r) => r.split?.[k].p99Ms ?? NaN).filter(Number.isFinite));
     windows = { coldSeconds: opts.coldSeconds, cold: { ...e2e.cold, intakeP99Ms: worst('cold') }, warm: { ...e2e.warm, intakeP99Ms: worst('warm') } };
   }
+  let edges: RateRow['edges'];
+  if (opts.edgeSeconds !== undefined && Number.isFinite(firstSend)) {
+    const first = splitSummary(latencies, receivedAts, firstSend + opts.edgeSeconds * 1000).cold;
+    const last = splitSummary(latencies, receivedAts, firstSend + (seconds - opts.edgeSeconds) * 1000).warm;
+    edges = { seconds: opts.edgeSeconds, first, last };
+  }
   return {
     rate, instances: n, load: ctx.rateLoad, seconds: round(sendSeconds, 1),
     offeredPerSec: round(offeredPerSec, 0),
@@ -136,6 +146,7 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
     intakeP99Ms: intakeLat.length ? Math.max(...intakeLat) : NaN,
     backlogSlopePerSec: backlogSlope, maxQueueDepth: maxDepth, growing, drainSeconds, samples, warmedUp: warmUp,
     ...(windows ? { windows } : {}),
+    ...(edges ? { edges } : {}),
   };
 }
 
