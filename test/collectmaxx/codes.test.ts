@@ -7,7 +7,7 @@ import { fixture, FIXTURES } from './helpers.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
-t.test('the tables hold exactly the codes of the seed', async (t) => {
+t.test('the tables hold exactly the codes of the specification', async (t) => {
   const expected: Record<CodeTableName, Array<number | string>> = {
     call: range(0, 14),
     sms: range(0, 2),

@@ -21,7 +21,7 @@ t.test('golden CSV, byte for byte', async (t) => {
   const got = writeDeliveryCsv(records());
   t.ok(got.equals(fixture('delivery', name)), 'matches fixtures/delivery/20260115-4711-1.csv');
   const text = got.toString('utf8');
-  // Independent of the golden file: the rules of the seed, checked directly.
+  // Independent of the golden file: the rules of the specification, checked directly.
   t.notOk(text.startsWith('\uFEFF'), 'no BOM');
   t.notOk(text.includes('\r'), 'LF only');
   t.ok(text.endsWith('\n'));

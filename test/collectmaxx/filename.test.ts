@@ -2,7 +2,7 @@ import t from 'tap';
 import { deliveryFileName, nextDeliverySequence, parseDeliveryFileName, parseResultFileName } from '../../src/collectmaxx/core/filename.js';
 
 t.test('delivery file names', async (t) => {
-  t.equal(deliveryFileName({ date: '2020-05-19', clientNumber: 'XXXX', sequence: 1, format: 'csv' }), '20200519-XXXX-1.csv', 'the seed example');
+  t.equal(deliveryFileName({ date: '2020-05-19', clientNumber: 'XXXX', sequence: 1, format: 'csv' }), '20200519-XXXX-1.csv', 'the specification example');
   t.equal(deliveryFileName({ date: '2026-01-15', clientNumber: '4711', sequence: 12, format: 'xml' }), '20260115-4711-12.xml');
   t.same(parseDeliveryFileName('20260115-4711-12.xml'), { date: '2026-01-15', clientNumber: '4711', sequence: 12, format: 'xml' });
   for (const bad of ['20260115-4711-0.csv', '20260230-4711-1.csv', '20260115-47-11-1.csv', '20260115-4711-1.txt', '2026011-4711-1.csv', '20260115-4711-01.csv']) {

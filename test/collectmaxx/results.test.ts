@@ -73,7 +73,7 @@ t.test('portal PayLink file', async (t) => {
     created: '2026-01-02 09:00:00', updated: '2026-01-02 09:00:00', extra: { currency: 'EUR' },
   });
   t.same(f.rows.map((r) => r.amountCents), [4966, 1000, 1250, 700, 10000, 1999, 550, 100, 25000]);
-  t.same(f.rows[8]!.paymentMethod, { name: 'klarna', fullName: null }, 'a method the seed does not list yet is kept');
+  t.same(f.rows[8]!.paymentMethod, { name: 'klarna', fullName: null }, 'a method the specification does not list yet is kept');
   t.equal(f.rows[6]!.status.name, 'transaction_canceled', 'portal 6 = cancelled/expired');
 });
 

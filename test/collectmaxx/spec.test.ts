@@ -3,7 +3,7 @@ import {
   DELIVERY_FIELDS, DELIVERY_FIELD_NAMES, REQUIRED_MATRIX, SERVICES, deliveryField, matrixColumns, requiredRows, type Service,
 } from '../../src/collectmaxx/core/spec.js';
 
-t.test('every delivery column of the seed, in the seed order, with _x expanded', async (t) => {
+t.test('every delivery column of the specification, in the specification order, with _x expanded', async (t) => {
   t.equal(DELIVERY_FIELDS.length, 70);
   t.equal(new Set(DELIVERY_FIELD_NAMES).size, 70, 'names are unique');
   t.same(DELIVERY_FIELD_NAMES.slice(0, 8), [
@@ -18,11 +18,11 @@ t.test('every delivery column of the seed, in the seed order, with _x expanded',
   ]);
   t.equal(DELIVERY_FIELD_NAMES[51], 'INVOICELINES_3_TAX');
   t.same(DELIVERY_FIELD_NAMES.slice(-3), ['CONTROL_SUPPLIER', 'CONTROL_FLOWID', 'SERVICES_ENRICHMENT']);
-  t.ok(DELIVERY_FIELD_NAMES.includes('CONTRACT_CONTACT_EMAIL'), 'the e-mail row that lost its name in the seed');
+  t.ok(DELIVERY_FIELD_NAMES.includes('CONTRACT_CONTACT_EMAIL'), 'the e-mail row that lost its name in the specification');
   t.ok(DELIVERY_FIELD_NAMES.every((n) => /^[A-Z0-9_]+$/.test(n)));
 });
 
-t.test('types and maximum lengths follow the seed', async (t) => {
+t.test('types and maximum lengths follow the specification', async (t) => {
   const expect: Record<string, [string, number | undefined, string | undefined]> = {
     IDENTIFICATION_IDENTIFIER: ['varchar', 255, undefined],
     PERSON_GENDER: ['varchar', 1, 'gender'],
@@ -65,7 +65,7 @@ t.test('the matrix has six service columns and covers every column', async (t) =
   t.equal(REQUIRED_MATRIX.find((r) => r.row === 'INVOICE_ARRANGEMENT_DUEDATE')?.apiField, 'arrangementEndDate');
 });
 
-// Written out from the seed's table by hand, per column, to check the data against.
+// Written out from the specification's table by hand, per column, to check the data against.
 const REQUIRED: Record<Service, string[]> = {
   voice: ['IDENTIFICATION_IDENTIFIER', 'CONTACT_PHONENUMBER_x', 'CONTROL_FLOWID'],
   sms: ['IDENTIFICATION_IDENTIFIER', 'CONTACT_PHONENUMBER_x', 'CONTROL_FLOWID'],

@@ -1,6 +1,6 @@
-// Every code table of the seed's result-file section, as data. Names are the
+// Every code table of the specification's result-file section, as data. Names are the
 // stable part of our contract (event types and payloads use them); the
-// descriptions are the seed's own words. The PayLink tables are the tricky
+// descriptions are the specification's own words. The PayLink tables are the tricky
 // ones: v1 integers mean different things for PayMail and for SMS, so each
 // has its own table, and both map onto the v2 status names, which is what
 // events carry — one vocabulary however the file reports it.
@@ -38,7 +38,7 @@ export const SMS_RESULTS = t<number>([
   [2, 'not_delivered', 'Not delivered'],
 ]);
 
-/** "(Pay)mail results"; "draught" in the seed means drafted/created. */
+/** "(Pay)mail results"; "draught" in the specification means drafted/created. */
 export const MAIL_RESULTS = t<number>([
   [0, 'created', 'Email has been draught'],
   [1, 'sent', 'Email is sent'],
@@ -105,9 +105,9 @@ export const EMANDATE_RESULTS = t<number>([
 ]);
 
 /**
- * Status of PayLinks created through the portal or API. The seed has no 7 and
+ * Status of PayLinks created through the portal or API. The specification has no 7 and
  * merges cancelled/expired into 6; we name 6 `transaction_canceled` (the word
- * the seed puts first) and keep the code and description in the event.
+ * the specification puts first) and keep the code and description in the event.
  */
 export const PORTAL_PAYLINK_STATUS = t<number>([
   [0, 'created', 'PayLink has been draught'],

@@ -80,7 +80,7 @@ export const exportConfigSchema = z
       })
       .strict()
       .default({ maxRecords: 1000, maxDelayMs: 300_000 }),
-    /** Replaces a national leading 0 in phone numbers; the seed's own default is the Netherlands. */
+    /** Replaces a national leading 0 in phone numbers; the specification's own default is the Netherlands. */
     defaultCountryCode: z.string().refine(isCountryCallingCode, 'defaultCountryCode must be a calling code like "31" or "49"').default('31'),
     rules: z.array(exportRuleSchema).default([]),
   })
@@ -109,7 +109,7 @@ export const sftpConfigSchema = z
     privateKey: z.string().regex(/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'privateKey must be the key text (PEM/OpenSSH), not a path').optional(),
     passphrase: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
-    /** Mandatory: the seed's transport relies on verifying the server fingerprint. */
+    /** Mandatory: the specification's transport relies on verifying the server fingerprint. */
     hostKeySha256,
     uploadDir: dir,
     resultsDir: dir,

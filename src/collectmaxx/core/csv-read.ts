@@ -1,4 +1,4 @@
-// A strict reader for Collectmaxx result files. The seed says result files
+// A strict reader for Collectmaxx result files. The specification says result files
 // follow the input rules (UTF-8, `;`, `"` qualifier, LF) and the portal PayLink
 // file is `;`-separated. A file is all-or-nothing: the first thing that is not
 // well-formed stops the read with its line and column, so an operator can open

@@ -1,7 +1,7 @@
-// Delivery CSV exactly as the seed prescribes: UTF-8 (no BOM), `;` between
+// Delivery CSV exactly as the specification prescribes: UTF-8 (no BOM), `;` between
 // fields, every field (header included) in double quotes with inner quotes
 // doubled, records separated by LF, values trimmed. The header is always the
-// full column list in the seed's order, so every file has the same shape and
+// full column list in the specification's order, so every file has the same shape and
 // Alphacomm's one-time column mapping never has to change.
 
 import { DELIVERY_FIELD_NAMES, deliveryField } from './spec.js';

@@ -19,7 +19,7 @@ export interface DeliveryFileName {
 /** Client numbers go into file names: keep them to letters and digits. */
 export const CLIENT_NUMBER = /^[A-Za-z0-9]{1,32}$/;
 
-/** `YYYYMMDD-<client>-<n>.csv|xml`, the seed's preferred delivery name. */
+/** `YYYYMMDD-<client>-<n>.csv|xml`, the specification's preferred delivery name. */
 export function deliveryFileName(n: DeliveryFileName): string {
   assertIsoDate(n.date);
   if (!CLIENT_NUMBER.test(n.clientNumber)) throw new RangeError(`client number must be 1-32 letters or digits, got ${JSON.stringify(n.clientNumber)}`);

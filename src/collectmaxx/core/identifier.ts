@@ -14,7 +14,7 @@
 // - <hash> is the first 16 hex digits of SHA-256 over the JSON array of the
 //   four raw parts: it checks a parsed identifier really is ours and intact,
 //   and keeps identifiers unique if parts had to be shortened;
-// - if the whole would exceed the seed's 255 characters, the longest parts are
+// - if the whole would exceed the specification's 255 characters, the longest parts are
 //   cut (at character boundaries) and marked with a trailing `~`.
 
 import { createHash } from 'node:crypto';

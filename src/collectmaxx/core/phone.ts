@@ -1,5 +1,5 @@
 // Phone numbers go to Collectmaxx as E.164 digits without `+` (31107989525).
-// The seed allows `+`, `-` and spaces in delivered numbers and says Alphacomm
+// The specification allows `+`, `-` and spaces in delivered numbers and says Alphacomm
 // itself turns a leading 0 into the Dutch code; we do that conversion here,
 // with a configurable default country, so what we send is exactly what gets
 // dialled and a bad number is rejected by us, visibly, not discarded by them.
@@ -15,7 +15,7 @@ export function isCountryCallingCode(code: string): boolean {
   return /^[1-9][0-9]{0,2}$/.test(code);
 }
 
-// `-` plus the en dash, because the seed itself writes the sign as "–".
+// `-` plus the en dash, because the specification itself writes the sign as "–".
 const SEPARATORS = /[ \-\u2013]/g;
 
 /**

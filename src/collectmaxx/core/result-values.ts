@@ -1,7 +1,7 @@
 // Cell interpreters for result files. Each returns the typed value or a
 // reason; the caller adds line and column. Strict where a wrong guess would
 // produce a wrong event (numbers, booleans, status codes), lenient where the
-// seed itself says the list grows (payment methods).
+// specification itself says the list grows (payment methods).
 
 import { isIsoDate } from './dates.js';
 import { lookupCode, PAYMENT_METHODS, type CodeTableName, type ResolvedCode } from './codes.js';
@@ -11,7 +11,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 export interface PaymentMethod {
   /** As reported, lower-cased, e.g. `ideal`. */
   readonly name: string;
-  /** The seed's full name, or null for a method the seed does not list yet. */
+  /** The specification's full name, or null for a method the specification does not list yet. */
   readonly fullName: string | null;
 }
 
@@ -30,7 +30,7 @@ export type CellValue = string | number | boolean | ResolvedCode | PaymentMethod
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const no = (reason: string): Parsed<never> => ({ ok: false, reason });
 
-// ISO 8601 as the seed shows it (2014-02-12T15:19:21+00:00); a space instead of
+// ISO 8601 as the specification shows it (2014-02-12T15:19:21+00:00); a space instead of
 // `T`, no seconds, no zone or a date alone are accepted because the portal
 // file does not say which form it uses. The value is kept as written.
 const DATETIME = /^(\d{4}-\d{2}-\d{2})(?:[T ]([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$/;

@@ -1,4 +1,4 @@
-// Result files → typed rows. The seed promises no column positions ("there can
+// Result files → typed rows. The specification promises no column positions ("there can
 // be no guarantee about the location of the different fields"), so columns are
 // matched by header name only (case-insensitively). Repeatable groups become
 // arrays by their `_n` number. Where the number sits is not specified for
@@ -94,7 +94,7 @@ const GROUP_LIST: readonly GroupDef[] = [
   { prefix: 'SMSRESULTS_PAYLINK', key: 'smsPaylinks', fields: { RESULT: ['result', { paylink: 'smsPaylinkV1' }], TIME: ['time', 'datetime'] } },
   { prefix: 'SMSRESULTS_PARTIALPAYLINK', key: 'smsPartialPaylinks', fields: PARTIAL },
   { prefix: 'SMSRESULTS_PAYMENTMETHOD', key: 'smsPaymentMethods', fields: METHOD },
-  // The seed's address row lost its name: the bare group column (like CONTACT_EMAIL_1), EMAIL or ADDRESS.
+  // The specification's address row lost its name: the bare group column (like CONTACT_EMAIL_1), EMAIL or ADDRESS.
   { prefix: 'PAYMAILRESULTS_EMAIL', key: 'emails', fields: { '': ['address', 'text'], EMAIL: ['address', 'text'], ADDRESS: ['address', 'text'], RESULT: ['result', { code: 'mail' }], TIME: ['time', 'datetime'] } },
   { prefix: 'PAYMAILRESULTS_PAYLINK', key: 'mailPaylinks', fields: { RESULT: ['result', { paylink: 'paymailPaylinkV1' }], TIME: ['time', 'datetime'] } },
   { prefix: 'PAYMAILRESULTS_PARTIALPAYLINK', key: 'mailPartialPaylinks', fields: PARTIAL },

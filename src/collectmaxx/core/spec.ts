@@ -1,6 +1,6 @@
 // The Collectmaxx delivery-file contract as data. Everything else (validation,
 // CSV header, XML nesting, config checks) is derived from these tables, so a
-// change in the seed is a change here and nowhere else.
+// change in the specification is a change here and nowhere else.
 
 export type Category =
   | 'IDENTIFICATION'
@@ -58,9 +58,9 @@ const d = (field: string, description: string, format?: FieldFormat): FieldDef =
 const i = (field: string, description: string): FieldDef => ({ field, type: 'int', description });
 
 /**
- * Categories in the seed's order. `repeat` says how `_x` numbering applies:
+ * Categories in the specification's order. `repeat` says how `_x` numbering applies:
  * `field` puts the number after the field (CONTACT_PHONENUMBER_1), `entity`
- * after the category (INVOICELINES_1_DESCRIPTION), as the seed shows for each.
+ * after the category (INVOICELINES_1_DESCRIPTION), as the specification shows for each.
  */
 const CATEGORIES: ReadonlyArray<{ category: Category; repeat?: { kind: 'field' | 'entity'; max: number }; fields: FieldDef[] }> = [
   { category: 'IDENTIFICATION', fields: [v('IDENTIFIER', 255, 'A unique string that identifies the record; the identifier in the result file (API: reference).')] },
@@ -157,7 +157,7 @@ const CATEGORIES: ReadonlyArray<{ category: Category; repeat?: { kind: 'field' |
       v('GIVENNAME', 100, 'The first name of the contact person.'),
       v('GENDER', 1, 'The gender of the contact person: M, F or U.', 'gender'),
       v('PHONENUMBER', 20, 'The phone number of the contact person in E.164 digits.', 'phone'),
-      // The seed's row lost its name cell; the matrix names it CONTRACT_CONTACT_EMAIL.
+      // The specification's row lost its name cell; the matrix names it CONTRACT_CONTACT_EMAIL.
       v('EMAIL', 100, 'The email address of the contact person.', 'email'),
     ],
   },
@@ -202,7 +202,7 @@ function expand(): DeliveryField[] {
   return out;
 }
 
-/** Every delivery column in the seed's order: the CSV header, left to right. */
+/** Every delivery column in the specification's order: the CSV header, left to right. */
 export const DELIVERY_FIELDS: readonly DeliveryField[] = Object.freeze(expand());
 
 export const DELIVERY_FIELD_NAMES: readonly string[] = Object.freeze(DELIVERY_FIELDS.map((f) => f.name));
@@ -220,12 +220,12 @@ export type Service = (typeof SERVICES)[number];
 export interface MatrixRow {
   /** Matrix row name; `_x` rows cover all numbered columns of that field. */
   readonly row: string;
-  /** The API RowInput field name, null where the seed says n/a. */
+  /** The API RowInput field name, null where the specification says n/a. */
   readonly apiField: string | null;
   readonly required: Readonly<Record<Service, boolean>>;
 }
 
-// Copied row for row from the seed. Its header names five services but every
+// Copied row for row from the specification. Its header names five services but every
 // row has six values; CONTACT_EMAIL_x (required only in the third column) shows
 // the missing one is Mail, between SMS and PayLink.
 const MATRIX_TEXT: ReadonlyArray<[string, string, string]> = [

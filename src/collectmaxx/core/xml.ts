@@ -1,4 +1,4 @@
-// Delivery XML. The seed fixes the root <annabel>, one <record> per record,
+// Delivery XML. The specification fixes the root <annabel>, one <record> per record,
 // and one element per category with the fields as sub-elements, but its table
 // of element names is missing. We follow the lower-case style of <annabel> and
 // <record> (spec.ts holds the names per column):
