@@ -1,17 +1,23 @@
 // Archive files: what retention purges, kept outside the database. One file per
 // UTC day and data class, `<class>-<YYYY-MM-DD>.jsonl.gz`, one JSON object per
 // line. A sweep appends one gzip member (a gzip file may hold several; every
-// gzip reader reads them as one stream), so an append never recompresses the
-// day so far. Every change is atomic: the new file is written beside the old
-// one, fsynced, renamed over it, and the directory fsynced — a crash leaves the
-// old file or the new one, never half of either.
+// gzip reader reads them as one stream), so an append never recompresses or
+// copies the day so far. Every change is atomic:
+// - a new file, and a rewrite (erasure), is written beside the old one, fsynced,
+//   renamed over it, and the directory fsynced;
+// - an append first makes a recovery point durable (`<file>.append`, the file's
+//   length before it), then writes and fsyncs the member in place, then removes
+//   the recovery point. A crash in between leaves a torn tail: before the file is
+//   used again (append, rewrite, read) it is cut back to the recorded length.
+//   The rows of a torn member were not deleted yet (archive, then delete), so the
+//   next sweep archives them again.
 //
 // A line is keyed by (table, id). Appending skips keys the file already holds,
 // so a sweep that crashed after archiving but before deleting archives nothing
 // twice when it runs again.
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { createGunzip, gzip as gzipCb } from 'node:zlib';
@@ -57,6 +63,7 @@ export async function listArchives(dir: string): Promise<{ file: string; cls: Ar
 
 /** Every line of an archive file, in order, without holding the file in memory. */
 export async function* readArchive(file: string): AsyncGenerator<ArchiveLine> {
+  await recover(file);
   const input = createReadStream(file);
   const gunzip = createGunzip();
   // pipe() does not forward a read error (a missing file): the reader below must see it.
@@ -76,6 +83,7 @@ const keyOf = (l: Pick<ArchiveLine, 'table' | 'id'>) => `${l.table}\u0000${l.id}
 const known = new Map<string, { size: number; mtimeMs: number; keys: Set<string> }>();
 
 async function keysOf(file: string): Promise<Set<string>> {
+  await recover(file);
   let st;
   try {
     st = await stat(file);
@@ -137,24 +145,58 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   const fresh = lines.filter((l) => !keys.has(keyOf(l)));
   if (fresh.length === 0) return 0;
   const member = await gzip(await encodeInSlices(fresh));
-  // The day so far is copied by the kernel (never held in memory), the new member appended, then the copy renamed over it.
-  const tmp = `${file}.${process.pid}.tmp`;
+  let size: number;
   try {
-    await copyFile(file, tmp);
+    size = (await stat(file)).size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    return writeAtomically(file, dir, [member]).then(() => remember(file, keys, fresh));
+    await writeAtomically(file, dir, [member]);
+    return remember(file, keys, fresh);
   }
-  const fh = await open(tmp, 'a');
+  const point = recoveryPoint(file);
+  await writeAtomically(point, dir, [Buffer.from(String(size))]);
+  const fh = await open(file, 'a');
   try {
     await fh.write(member);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, file);
+  // Durably gone before the caller deletes the rows: a recovery point left behind would cut them off.
+  await rm(point);
   await fsyncDir(dir);
   return remember(file, keys, fresh);
+}
+
+const recoveryPoint = (file: string) => `${file}.append`;
+
+/** Cut a torn append back to the length recorded before it (see the header). */
+async function recover(file: string): Promise<void> {
+  const point = recoveryPoint(file);
+  let text: string;
+  try {
+    text = await readFile(point, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const length = Number(text);
+  // An empty or unreadable point: the crash came while writing it, before the append began.
+  if (text.length > 0 && Number.isSafeInteger(length) && length >= 0) {
+    const size = await stat(file).then((st) => st.size, () => 0);
+    if (size > length) {
+      await truncate(file, length);
+      const fh = await open(file, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+  known.delete(file);
+  await rm(point);
+  await fsyncDir(dirname(file));
 }
 
 async function remember(file: string, keys: Set<string>, fresh: ArchiveLine[]): Promise<number> {

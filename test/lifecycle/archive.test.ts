@@ -2,9 +2,9 @@
 // as one stream, a key already in the day's file is never written again, and what
 // a crash can leave behind (a temporary file) is not taken for an archive.
 import t from 'tap';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { appendToArchive, archiveFileName, dayOf, listArchives, readArchive, type ArchiveLine } from '../../src/lifecycle/archive.js';
 import { tmpDir } from '../helpers/relay.js';
 
@@ -29,4 +29,26 @@ t.test('appends: one file per class and UTC day, each key once, readable by zlib
   writeFileSync(join(dir, `${archiveFileName('delivered', '2026-11-03')}.123.tmp`), 'half');
   t.same((await listArchives(dir)).map((a) => `${a.cls}/${a.day}`), ['callbacks/2026-11-01', 'delivered/2026-11-02'], 'oldest day first; a leftover temporary file is not an archive');
   t.same(await listArchives(join(dir, 'missing')), [], 'no directory, no files');
+});
+
+t.test('a torn append (a crash while writing a member in place) is cut back before the file is used again', async (t) => {
+  const dir = join(tmpDir(t), 'archive');
+  await appendToArchive(dir, 'delivered', '2026-11-02', [line(1), line(2)]);
+  const file = join(dir, archiveFileName('delivered', '2026-11-02'));
+  const before = readFileSync(file);
+  // What a crash mid-append leaves: the recovery point (the length before) and half a gzip member.
+  writeFileSync(`${file}.append`, String(before.length));
+  appendFileSync(file, gzipSync(Buffer.from(`${JSON.stringify(line(3))}\n`)).subarray(0, 12));
+  t.throws(() => gunzipSync(readFileSync(file)), 'the torn file is not readable as it is (the check can fail)');
+  const read: ArchiveLine[] = [];
+  for await (const l of readArchive(file)) read.push(l);
+  t.same(read, [line(1), line(2)], 'a reader sees the file as it was before the torn append');
+  t.same(readFileSync(file), before, 'cut back to the recorded length');
+  t.notOk(existsSync(`${file}.append`), 'the recovery point is gone');
+  // The sweep after the restart archives the torn member's rows again: once.
+  writeFileSync(`${file}.append`, String(before.length));
+  appendFileSync(file, Buffer.from('torn'));
+  t.equal(await appendToArchive(dir, 'delivered', '2026-11-02', [line(2), line(3)]), 1, 'the key of the torn member is written again, the others not');
+  t.same(zlibLines(file), [line(1), line(2), line(3)]);
+  t.notOk(existsSync(`${file}.append`), 'an append leaves no recovery point behind');
 });
