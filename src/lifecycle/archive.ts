@@ -10,11 +10,14 @@
 //   the recovery point. A crash in between leaves a torn tail: before the file is
 //   used again (append, rewrite, read) it is cut back to the recorded length.
 //   The rows of a torn member were not deleted yet (archive, then delete), so the
-//   next sweep archives them again.
+//   next sweep archives them again. A complete append turns its recovery point
+//   into `<file>.last`: where the file's last member starts.
 //
-// A line is keyed by (table, id). Appending skips keys the file already holds,
-// so a sweep that crashed after archiving but before deleting archives nothing
-// twice when it runs again.
+// A line is keyed by (table, id). Appending skips keys the file's last member
+// holds: a sweep archives a chunk, then deletes it, then goes on, so rows still
+// stored after a crash are those of the last chunk, and the sweep that runs
+// again archives nothing twice. Only that member's keys are read and kept in
+// memory (a whole day at 1000 callbacks/s would be millions of keys).
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -62,9 +65,9 @@ export async function listArchives(dir: string): Promise<{ file: string; cls: Ar
 }
 
 /** Every line of an archive file, in order, without holding the file in memory. */
-export async function* readArchive(file: string): AsyncGenerator<ArchiveLine> {
+export async function* readArchive(file: string, start = 0): AsyncGenerator<ArchiveLine> {
   await recover(file);
-  const input = createReadStream(file);
+  const input = createReadStream(file, { start });
   const gunzip = createGunzip();
   // pipe() does not forward a read error (a missing file): the reader below must see it.
   input.on('error', (err) => gunzip.destroy(err));
@@ -76,13 +79,12 @@ export async function* readArchive(file: string): AsyncGenerator<ArchiveLine> {
 
 const keyOf = (l: Pick<ArchiveLine, 'table' | 'id'>) => `${l.table}\u0000${l.id}`;
 
-/**
- * The keys a file holds, remembered per file while its size and mtime stay the same:
- * a sweep every few minutes reads the day's file once, not once per sweep.
- */
-const known = new Map<string, { size: number; mtimeMs: number; keys: Set<string> }>();
+/** The keys of each file's last member, while its size and mtime stay the same. */
+const lastKeys = new Map<string, { size: number; mtimeMs: number; keys: Set<string> }>();
 
-async function keysOf(file: string): Promise<Set<string>> {
+const lastMark = (file: string) => `${file}.last`;
+
+async function keysOfLastMember(file: string): Promise<Set<string>> {
   await recover(file);
   let st;
   try {
@@ -91,11 +93,13 @@ async function keysOf(file: string): Promise<Set<string>> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
     throw err;
   }
-  const hit = known.get(file);
+  const hit = lastKeys.get(file);
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.keys;
+  // No mark: the file is one member (written whole).
+  const start = Number(await readFile(lastMark(file), 'utf8').catch(() => '0')) || 0;
   const keys = new Set<string>();
-  for await (const l of readArchive(file)) keys.add(keyOf(l));
-  known.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });
+  for await (const l of readArchive(file, start)) keys.add(keyOf(l));
+  lastKeys.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });
   return keys;
 }
 
@@ -141,7 +145,7 @@ async function encodeInSlices(lines: ArchiveLine[], slice = 500): Promise<Buffer
 export async function appendToArchive(dir: string, cls: ArchiveClass, day: string, lines: ArchiveLine[]): Promise<number> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, archiveFileName(cls, day));
-  const keys = await keysOf(file);
+  const keys = await keysOfLastMember(file);
   const fresh = lines.filter((l) => !keys.has(keyOf(l)));
   if (fresh.length === 0) return 0;
   const member = await gzip(await encodeInSlices(fresh));
@@ -151,7 +155,7 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     await writeAtomically(file, dir, [member]);
-    return remember(file, keys, fresh);
+    return remember(file, fresh);
   }
   const point = recoveryPoint(file);
   await writeAtomically(point, dir, [Buffer.from(String(size))]);
@@ -162,10 +166,11 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   } finally {
     await fh.close();
   }
-  // Durably gone before the caller deletes the rows: a recovery point left behind would cut them off.
-  await rm(point);
+  // Durably the last member's mark before the caller deletes the rows: a recovery point left
+  // behind would cut them off.
+  await rename(point, lastMark(file));
   await fsyncDir(dir);
-  return remember(file, keys, fresh);
+  return remember(file, fresh);
 }
 
 const recoveryPoint = (file: string) => `${file}.append`;
@@ -194,15 +199,15 @@ async function recover(file: string): Promise<void> {
       }
     }
   }
-  known.delete(file);
+  lastKeys.delete(file);
   await rm(point);
   await fsyncDir(dirname(file));
 }
 
-async function remember(file: string, keys: Set<string>, fresh: ArchiveLine[]): Promise<number> {
-  for (const l of fresh) keys.add(keyOf(l));
+/** The member just written is the file's last: its keys are the ones the next append skips. */
+async function remember(file: string, fresh: ArchiveLine[]): Promise<number> {
   const st = await stat(file);
-  known.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });
+  lastKeys.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys: new Set(fresh.map(keyOf)) });
   return fresh.length;
 }
 
@@ -224,7 +229,9 @@ export async function rewriteArchives(dir: string, change: (line: ArchiveLine, c
     }
     if (here === 0) continue;
     changed += here;
-    known.delete(file);
+    lastKeys.delete(file);
+    // Written whole below: one member, no mark (a mark would point into the old file).
+    await rm(lastMark(file), { force: true });
     if (out.length === 0) {
       await rm(file);
       await fsyncDir(dir);
