@@ -176,7 +176,10 @@ export function eventSizes(d: Dialect): string {
 /** Rows of each class (cheap counts: indexes and partial indexes), for the metrics. */
 export const COUNT_SQL: Record<RetentionClass, string> = {
   delivered: `SELECT COUNT(*) AS n FROM events`,
-  callbacks: `SELECT COUNT(*) AS n FROM callbacks WHERE state <> 'quarantined'`,
+  // All minus the quarantined: a count of the whole table walks its smallest index, and the
+  // quarantined ones have a partial index; `state <> 'quarantined'` read every row (seconds on the
+  // event loop, once a sweep, with a few hundred thousand callbacks and their bodies).
+  callbacks: `SELECT (SELECT COUNT(*) FROM callbacks) - (SELECT COUNT(*) FROM callbacks WHERE state = 'quarantined') AS n`,
   quarantine: `SELECT COUNT(*) AS n FROM callbacks WHERE state = 'quarantined'`,
   deadLetters: `SELECT COUNT(DISTINCT event_id) AS n FROM deliveries WHERE state = 'dead'`,
 };
