@@ -25,6 +25,10 @@ type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
 // The relay's effective lease is max(delivery.leaseMs, endpoint timeoutMs + 30 s) (src/delivery/dispatcher.ts),
 // so with leaseMs 3000 a lease lasts timeoutMs + 30 s.
 const KILL_TIMEOUT_MS = 3000;
+// The restart test waits until no other test file uses PostgreSQL; on a loaded 2-core CI box the
+// store contract suite alone keeps it busy for over a minute.
+const EXCLUSIVE_WAIT_MS = 180_000;
+t.setTimeout(120_000 + EXCLUSIVE_WAIT_MS);
 
 t.before(async () => {
   await requirePostgres();
@@ -138,7 +142,7 @@ async function pgctl(action: 'restart' | 'stop' | 'start'): Promise<void> {
 t.test('PostgreSQL restarted under load: 503 while down, nothing accepted is lost, recovery by itself', async (t) => {
   const { schema, rcv, relays } = await cluster(t, 2, 'restart');
   // No other test file may use PostgreSQL while we take it down.
-  const release = await exclusivePostgres();
+  const release = await exclusivePostgres(EXCLUSIVE_WAIT_MS);
   t.teardown(release);
   let down = false;
   t.teardown(async () => {
