@@ -7,8 +7,9 @@
 //   renamed over it, and the directory fsynced;
 // - an append first makes a recovery point durable (`<file>.append`, the file's
 //   length before it), then writes and fsyncs the member in place, then removes
-//   the recovery point. A crash in between leaves a torn tail: before the file is
-//   used again (append, rewrite, read) it is cut back to the recorded length.
+//   the recovery point. A crash in between leaves a torn tail: the next append or
+//   rewrite cuts it back to the recorded length; a reader (`archive read`, maybe
+//   while the relay appends) reads only up to that length and changes nothing.
 //   The rows of a torn member were not deleted yet (archive, then delete), so the
 //   next sweep archives them again. A complete append turns its recovery point
 //   into `<file>.last`: where the file's last member starts.
@@ -64,10 +65,14 @@ export async function listArchives(dir: string): Promise<{ file: string; cls: Ar
     .sort((a, b) => a.day.localeCompare(b.day) || a.cls.localeCompare(b.cls));
 }
 
-/** Every line of an archive file, in order, without holding the file in memory. */
+/**
+ * Every line of an archive file, in order, without holding the file in memory. A reader never
+ * changes the file (the relay may be appending to it right now): behind a recovery point it reads
+ * only the length recorded there, the file as it was before the append in progress.
+ */
 export async function* readArchive(file: string, start = 0): AsyncGenerator<ArchiveLine> {
-  await recover(file);
-  const input = createReadStream(file, { start });
+  const before = await recordedLength(file);
+  const input = createReadStream(file, before == null || before === 0 ? { start } : { start, end: before - 1 });
   const gunzip = createGunzip();
   // pipe() does not forward a read error (a missing file): the reader below must see it.
   input.on('error', (err) => gunzip.destroy(err));
@@ -175,19 +180,28 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
 
 const recoveryPoint = (file: string) => `${file}.append`;
 
-/** Cut a torn append back to the length recorded before it (see the header). */
-async function recover(file: string): Promise<void> {
-  const point = recoveryPoint(file);
+/**
+ * The file's length before an append in progress or torn (its recovery point), or null when there
+ * is none; undefined when the point is empty or unreadable (a crash while writing it, before the
+ * append began: the file is whole).
+ */
+async function recordedLength(file: string): Promise<number | null | undefined> {
   let text: string;
   try {
-    text = await readFile(point, 'utf8');
+    text = await readFile(recoveryPoint(file), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
   const length = Number(text);
-  // An empty or unreadable point: the crash came while writing it, before the append began.
-  if (text.length > 0 && Number.isSafeInteger(length) && length >= 0) {
+  return text.length > 0 && Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+/** Cut a torn append back to the length recorded before it (see the header); only the appender calls this. */
+async function recover(file: string): Promise<void> {
+  const length = await recordedLength(file);
+  if (length === null) return;
+  if (length !== undefined) {
     const size = await stat(file).then((st) => st.size, () => 0);
     if (size > length) {
       await truncate(file, length);
@@ -200,7 +214,7 @@ async function recover(file: string): Promise<void> {
     }
   }
   lastKeys.delete(file);
-  await rm(point);
+  await rm(recoveryPoint(file));
   await fsyncDir(dirname(file));
 }
 
@@ -219,6 +233,7 @@ async function remember(file: string, fresh: ArchiveLine[]): Promise<number> {
 export async function rewriteArchives(dir: string, change: (line: ArchiveLine, cls: ArchiveClass) => ArchiveLine | null): Promise<number> {
   let changed = 0;
   for (const { file, cls } of await listArchives(dir)) {
+    await recover(file);
     const out: ArchiveLine[] = [];
     let here = 0;
     for await (const l of readArchive(file)) {
