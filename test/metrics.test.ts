@@ -7,7 +7,7 @@ import t from 'tap';
 import { metric, notify, sleep, until } from './delivery/_lib.js';
 import { newSecret, startReceiver } from './helpers/receiver.js';
 import { baseConfig, startRelay, tmpDir } from './helpers/relay.js';
-import { freshSchema, pgUrl, requirePostgres, sharePostgres } from './helpers/pg.js';
+import { freshSchema, pgUrl, sharePostgres } from './helpers/pg.js';
 import { needTool } from './helpers/tools.js';
 
 // What Prometheus 2.x sends when it scrapes.
@@ -128,7 +128,6 @@ t.test('delivery, queue, storage and quarantine metrics from real traffic', asyn
 });
 
 t.test('PostgreSQL: the same queue split and quarantine age from its queries', async (t) => {
-  await requirePostgres();
   await sharePostgres(t);
   const secret = newSecret();
   const flaky = await startReceiver(t, secret, '/flaky');

@@ -171,8 +171,7 @@ t.test('events stored before conflict detection are rekeyed at start: a repeat s
 });
 
 t.test('PostgreSQL: a conflicting version through the whole relay is kept and announced, not a second event', async (t) => {
-  const { freshSchema, pgUrl, requirePostgres, sharePostgres } = await import('./helpers/pg.js');
-  await requirePostgres();
+  const { freshSchema, pgUrl, sharePostgres } = await import('./helpers/pg.js');
   await sharePostgres(t);
   const h = await startRelay(t, baseConfig(tmpDir(t), { storage: pgUrl(freshSchema(t, 'trust')) }), { listen: false, delivery: false });
   const same = { transId: 'PG-1', code: '00000000', payId: 'a'.repeat(32) };

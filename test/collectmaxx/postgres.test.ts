@@ -6,12 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCsv } from '../../src/collectmaxx/core/index.js';
 import { notify, until } from '../delivery/_lib.js';
-import { freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
+import { freshSchema, pgUrl, sharePostgres } from '../helpers/pg.js';
 import { baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 import { GOOD, RULE } from './_relay.js';
 
 t.test('two exporters on one PostgreSQL schema never write the same record twice', async (t) => {
-  await requirePostgres();
   await sharePostgres(t);
   const storage = pgUrl(freshSchema(t, 'cmxexp'));
   const dir = tmpDir(t);

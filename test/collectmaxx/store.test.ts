@@ -8,7 +8,7 @@ import { collectmaxxStorage } from '../../src/collectmaxx/storage.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
-import { freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
+import { freshSchema, pgUrl, sharePostgres } from '../helpers/pg.js';
 import { tmpDir } from '../helpers/relay.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
@@ -32,7 +32,6 @@ const ADAPTERS: Record<string, Factory> = {
     return { main, cmx };
   },
   postgres: async (t, sameAs) => {
-    await requirePostgres();
     await sharePostgres(t);
     const main = new PostgresStore(pgUrl(sameAs ? (sameAs as PostgresStore).schema : freshSchema(t, 'cmx')));
     const cmx = main.extend(collectmaxxStorage);

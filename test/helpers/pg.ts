@@ -30,8 +30,16 @@ export async function adminQuery(sql: string, params: unknown[] = []): Promise<p
   }
 }
 
-/** Fail (never skip) with a clear message when PostgreSQL is not there. */
+/**
+ * Fail (never skip) with a clear message when PostgreSQL is not there. Waits
+ * first while another test file restarts it, so a check never lands in that
+ * window.
+ */
 export async function requirePostgres(): Promise<void> {
+  for (const end = Date.now() + 180_000; ; await sleep(200)) {
+    const holder = restartHolder();
+    if (holder === null || holder === process.pid || Date.now() > end) break;
+  }
   try {
     await adminQuery('SELECT 1');
   } catch (err) {
@@ -80,8 +88,9 @@ function restartHolder(): number | null {
 
 /**
  * Declare that this test uses PostgreSQL: waits while another file restarts it,
- * and keeps a restart from starting until the test ends. Register first, then
- * check, so a restarter that took the lock meanwhile sees us.
+ * keeps a restart from starting until the test ends, and then checks that
+ * PostgreSQL answers. Register first, then check, so a restarter that took the
+ * lock meanwhile sees us.
  */
 export async function sharePostgres(t: Teardown): Promise<void> {
   mkdirSync(LOCK_DIR, { recursive: true });
@@ -95,6 +104,8 @@ export async function sharePostgres(t: Teardown): Promise<void> {
     await sleep(200);
   }
   t.teardown(() => rmSync(me, { force: true }));
+  // Registered, so no restart can begin now: PostgreSQL must answer.
+  await requirePostgres();
 }
 
 /** Take the restart lock and wait until no other process's test uses PostgreSQL. Returns the release. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
-import { freshSchema, pgUrl, requirePostgres, sharePostgres } from './pg.js';
+import { freshSchema, pgUrl, sharePostgres } from './pg.js';
 import { tmpDir } from './relay.js';
 
 type Tap = { teardown(fn: () => Promise<void> | void): void };
@@ -26,7 +26,6 @@ export const STORE_ADAPTERS: Record<string, StoreFactory> = {
     return s;
   },
   postgres: async (t, sameAs) => {
-    await requirePostgres();
     await sharePostgres(t);
     const s = new PostgresStore(pgUrl(sameAs ? (sameAs as PostgresStore).schema : freshSchema(t, 'shared')));
     await s.migrate();

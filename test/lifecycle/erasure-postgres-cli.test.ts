@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { collectmaxx } from '../../src/collectmaxx/module.js';
 import { RULE } from '../collectmaxx/_relay.js';
-import { adminQuery, freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
+import { adminQuery, freshSchema, pgUrl, sharePostgres } from '../helpers/pg.js';
 import { post, transId } from '../helpers/paygate.js';
 import { ADMIN_TOKEN, baseConfig, startRelay, tmpDir } from '../helpers/relay.js';
 
@@ -30,7 +30,6 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 t.test('PostgreSQL: the person is gone from every table, Collectmaxx records included; a repeat changes nothing', async (t) => {
-  await requirePostgres();
   await sharePostgres(t);
   const schema = freshSchema(t, 'erase');
   const dir = tmpDir(t);

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { buildCallback } from '../../src/paygate/simulator.js';
 import { api, ep, eventIdOf, metric, notify, until, SHOP } from '../delivery/_lib.js';
 import { GOOD, RULE } from '../collectmaxx/_relay.js';
-import { freshSchema, pgUrl, PG_BASE, requirePostgres, sharePostgres } from '../helpers/pg.js';
+import { freshSchema, pgUrl, PG_BASE, sharePostgres } from '../helpers/pg.js';
 import { newSecret, startReceiver } from '../helpers/receiver.js';
 import { login } from '../console/_lib.js';
 import { baseConfig, startRelay, tmpDir, VIEWER_TOKEN } from '../helpers/relay.js';
@@ -27,7 +27,6 @@ async function relayOn(t: Tap, dialect: 'sqlite' | 'postgres', extra: Record<str
   let storage = `sqlite:${join(dir, 'relay.db')}`;
   let raw: Raw;
   if (dialect === 'postgres') {
-    await requirePostgres();
     await sharePostgres(t);
     const schema = freshSchema(t, 'retention');
     storage = pgUrl(schema);

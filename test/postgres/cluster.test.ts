@@ -143,10 +143,11 @@ t.test('PostgreSQL restarted under load: 503 while down, nothing accepted is los
   const { schema, rcv, relays } = await cluster(t, 2, 'restart');
   // No other test file may use PostgreSQL while we take it down.
   const release = await exclusivePostgres(EXCLUSIVE_WAIT_MS);
-  t.teardown(release);
   let down = false;
+  // Up again before the lock goes, so no waiting test file finds it down.
   t.teardown(async () => {
     if (down) await pgctl('start').catch(() => {});
+    release();
   });
 
   const sent = new Map<string, { cb: ReturnType<typeof buildCallback>; status: number; phase: string }>();

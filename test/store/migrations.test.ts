@@ -13,7 +13,7 @@ import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
 import { defineWrites } from '../../src/store/write-ops.js';
-import { adminQuery, freshSchema, pgUrl, requirePostgres, sharePostgres } from '../helpers/pg.js';
+import { adminQuery, freshSchema, pgUrl, sharePostgres } from '../helpers/pg.js';
 import { tmpDir } from '../helpers/relay.js';
 
 type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
@@ -145,7 +145,6 @@ function expectedLedger(dialect: 'sqlite' | 'postgres'): string[] {
 }
 
 t.test('both dialects: the same tables, columns, keys and indexes (core and Collectmaxx), up to type names', async (t) => {
-  await requirePostgres();
   await sharePostgres(t);
   const lite = sqliteShape(await freshSqlite(t));
   const pg = await postgresShape(await freshPostgres(t));
@@ -182,7 +181,6 @@ t.test('SQLite: a database made by 0.1.0 upgrades: old ledgers adopted, nothing 
 });
 
 t.test('PostgreSQL: a schema made by 0.1.0 upgrades the same way', async (t) => {
-  await requirePostgres();
   await sharePostgres(t);
   const schema = freshSchema(t, 'old');
   await adminQuery(readFileSync(new URL('fixtures/v0.1.0-postgres.sql', import.meta.url), 'utf8').replaceAll('__SCHEMA__', schema));
@@ -226,7 +224,6 @@ const failing: Record<string, (t: Tap) => Promise<{ store: Store; tables: () => 
     return { store, tables: async () => new Database(file, { readonly: true }).prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1`).pluck().all() as string[] };
   },
   postgres: async (t) => {
-    await requirePostgres();
     await sharePostgres(t);
     const schema = freshSchema(t, 'broken');
     const store = new PostgresStore(pgUrl(schema));
