@@ -10,6 +10,7 @@ import * as outbox from './sqlite-outbox.js';
 import { BUSY_TIMEOUT_MS, openSqlite } from './sqlite-open.js';
 import * as retention from './sqlite-retention.js';
 import { retentionStats, scanStep } from './retention-scan.js';
+import { ReaderThread } from './reader-thread.js';
 import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep, UnitSizes } from './retention.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
@@ -43,6 +44,8 @@ export class SqliteStore implements Store {
   readonly writer: WriteChannel;
   private readonly write: Writer<typeof CORE_WRITES.ops>;
   private readonly extensions: StoreExtension<unknown>[] = [];
+  /** Where retention's long reads run when writes have their thread (the relay); else on this connection. */
+  private readonly reader: ReaderThread | null;
 
   /**
    * `writer: 'thread'` commits on a writer thread; 'inline' (default) commits on this thread,
@@ -53,6 +56,11 @@ export class SqliteStore implements Store {
     this.sql = new SqliteStatements(this.db);
     this.writer = opts.writer === 'thread' && file !== ':memory:' ? new WriterThread(file) : new GroupCommit(this.sql);
     this.write = this.writer.writer(CORE_WRITES);
+    this.reader = opts.writer === 'thread' && file !== ':memory:' ? new ReaderThread(file) : null;
+  }
+
+  private get longReads(): (sql: string, params: unknown[]) => Promise<Row[]> {
+    return this.reader?.query ?? retention.sqliteQuery(this.sql);
   }
 
   extend<S, Ops extends WriteOps>(ext: StoreExtension<S, Ops>): S {
@@ -87,6 +95,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.reader?.close();
     await this.writer.close();
     if (this.db.open) this.db.close();
   }
@@ -305,7 +314,7 @@ export class SqliteStore implements Store {
   }
 
   async retentionScan(cls: RetentionClass, cutoff: number, after: ScanCursor, limit: number): Promise<ScanStep> {
-    return scanStep(retention.sqliteQuery(this.sql), 'sqlite', this.holds(), cls, cutoff, after, limit);
+    return scanStep(this.longReads, 'sqlite', this.holds(), cls, cutoff, after, limit);
   }
 
   async retentionPurge(cls: RetentionClass, cutoff: number, sizes: UnitSizes): Promise<PurgeResult> {
@@ -313,7 +322,7 @@ export class SqliteStore implements Store {
   }
 
   async retentionStats(): Promise<RetentionStats> {
-    return retentionStats(retention.sqliteQuery(this.sql), 'sqlite', this.holds());
+    return retentionStats(this.longReads, 'sqlite', this.holds());
   }
 
   /** Freed pages go to the free list and the next inserts take them: nothing to do. */
