@@ -30,21 +30,26 @@ export async function adminQuery(sql: string, params: unknown[] = []): Promise<p
   }
 }
 
+/** Fail (never skip) with a clear message when PostgreSQL does not answer. */
+async function checkPostgres(): Promise<void> {
+  try {
+    await adminQuery('SELECT 1');
+  } catch (err) {
+    throw new Error(`PostgreSQL is not reachable at ${PG_BASE} (${(err as Error).message}); these tests need it: ${START_HINT}`);
+  }
+}
+
 /**
  * Fail (never skip) with a clear message when PostgreSQL is not there. Waits
  * first while another test file restarts it, so a check never lands in that
- * window.
+ * window. For a file's start; a test that uses PostgreSQL calls sharePostgres.
  */
 export async function requirePostgres(): Promise<void> {
   for (const end = Date.now() + 180_000; ; await sleep(200)) {
     const holder = restartHolder();
     if (holder === null || holder === process.pid || Date.now() > end) break;
   }
-  try {
-    await adminQuery('SELECT 1');
-  } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${PG_BASE} (${(err as Error).message}); these tests need it: ${START_HINT}`);
-  }
+  await checkPostgres();
 }
 
 /** A new schema name (created by the store's migrate), dropped when the test ends. */
@@ -104,8 +109,10 @@ export async function sharePostgres(t: Teardown): Promise<void> {
     await sleep(200);
   }
   t.teardown(() => rmSync(me, { force: true }));
-  // Registered, so no restart can begin now: PostgreSQL must answer.
-  await requirePostgres();
+  // Registered, so no restart can begin now (a restarter that takes the lock from here on
+  // waits for us to finish): PostgreSQL must answer. Waiting on that restarter here would
+  // wait for a test that waits for us.
+  await checkPostgres();
 }
 
 /** Take the restart lock and wait until no other process's test uses PostgreSQL. Returns the release. */
