@@ -5,7 +5,8 @@
 // NODE_OPTIONS for children; drop it there, keep anything else.
 const opts = process.env.NODE_OPTIONS;
 if (opts?.includes('@tapjs/processinfo')) {
-  const rest = opts.split(/\s+/).filter((o) => o && !o.includes('@tapjs/processinfo')).join(' ');
+  // tap quotes the flag ("--import=file:///…/import.mjs"); a path with spaces stays one token.
+  const rest = opts.replace(/"[^"]*@tapjs\/processinfo[^"]*"|\S*@tapjs\/processinfo\S*/g, '').trim();
   if (rest) process.env.NODE_OPTIONS = rest;
   else delete process.env.NODE_OPTIONS;
 }
