@@ -6,6 +6,7 @@
 // there: sqlite-reader.ts.
 import { Worker } from 'node:worker_threads';
 import type { Row } from './rows.js';
+import { fromThreadError, type ThreadError } from './thread-error.js';
 
 export interface ReadRequest {
   id: number;
@@ -13,7 +14,7 @@ export interface ReadRequest {
   params: unknown[];
 }
 
-export type ReadResponse = { id: number; rows: Row[] } | { id: number; error: { name: string; message: string; code?: string } };
+export type ReadResponse = { id: number; rows: Row[] } | { id: number; error: ThreadError };
 
 /** Rows cross threads by structured clone, which turns a Buffer into a plain Uint8Array: make it a Buffer again. */
 function revive(rows: Row[]): Row[] {
@@ -54,7 +55,7 @@ export class ReaderThread {
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
-      if ('error' in r) p.reject(Object.assign(new Error(r.error.message), { name: r.error.name, code: r.error.code }));
+      if ('error' in r) p.reject(fromThreadError(r.error));
       else p.resolve(revive(r.rows));
       if (this.pending.size === 0) w.unref();
     });

@@ -6,6 +6,7 @@ import { BUSY_TIMEOUT_MS } from './sqlite-open.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import type { ReadRequest, ReadResponse } from './reader-thread.js';
 import type { Row } from './rows.js';
+import { toThreadError } from './thread-error.js';
 
 const port = parentPort!;
 const db = new Database((workerData as { file: string }).file, { readonly: true, fileMustExist: true });
@@ -17,8 +18,7 @@ port.on('message', (msg: ReadRequest) => {
   try {
     r = { id: msg.id, rows: sql.st(msg.sql).all(...msg.params) as Row[] };
   } catch (err) {
-    const e = err as { name?: string; message?: string; code?: string };
-    r = { id: msg.id, error: { name: e.name ?? 'Error', message: e.message ?? String(err), code: e.code } };
+    r = { id: msg.id, error: toThreadError(err) };
   }
   port.postMessage(r);
 });

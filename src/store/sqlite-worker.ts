@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { GroupCommit } from './group-commit.js';
 import { openSqlite } from './sqlite-open.js';
 import { SqliteStatements } from './sqlite-statements.js';
+import { toThreadError } from './thread-error.js';
 import type { WorkerData, WriterRequest, WriterResponse } from './writer-thread.js';
 import type { WriteTable } from './write-ops.js';
 
@@ -48,7 +49,7 @@ function run(msg: WriterRequest): void {
   const args = wire ? wire.decode(msg.args) : msg.args;
   commits.enqueue(() => op(commits.statements, ...args)).then(
     (value) => reply({ id: msg.id, value: wire?.result ? wire.result.encode(value, args) : value }),
-    (err: { name?: string; message?: string; code?: string }) => reply({ id: msg.id, error: { name: err.name ?? 'Error', message: err.message ?? String(err), code: err.code } }),
+    (err: unknown) => reply({ id: msg.id, error: toThreadError(err) }),
   );
 }
 

@@ -46,6 +46,7 @@ export class SqliteStore implements Store {
   private readonly extensions: StoreExtension<unknown>[] = [];
   /** Where retention's long reads run when writes have their thread (the relay); else on this connection. */
   private readonly reader: ReaderThread | null;
+  private readonly longReads: (sql: string, params: unknown[]) => Promise<Row[]>;
 
   /**
    * `writer: 'thread'` commits on a writer thread; 'inline' (default) commits on this thread,
@@ -54,13 +55,11 @@ export class SqliteStore implements Store {
   constructor(private readonly file: string, opts: { writer?: 'inline' | 'thread' } = {}) {
     this.db = openSqlite(file);
     this.sql = new SqliteStatements(this.db);
-    this.writer = opts.writer === 'thread' && file !== ':memory:' ? new WriterThread(file) : new GroupCommit(this.sql);
+    const threads = opts.writer === 'thread' && file !== ':memory:';
+    this.writer = threads ? new WriterThread(file) : new GroupCommit(this.sql);
     this.write = this.writer.writer(CORE_WRITES);
-    this.reader = opts.writer === 'thread' && file !== ':memory:' ? new ReaderThread(file) : null;
-  }
-
-  private get longReads(): (sql: string, params: unknown[]) => Promise<Row[]> {
-    return this.reader?.query ?? retention.sqliteQuery(this.sql);
+    this.reader = threads ? new ReaderThread(file) : null;
+    this.longReads = this.reader?.query ?? retention.sqliteQuery(this.sql);
   }
 
   extend<S, Ops extends WriteOps>(ext: StoreExtension<S, Ops>): S {

@@ -2,6 +2,7 @@
 // one event-loop turn travel as one message, answers come back the same way,
 // and the thread is restarted when it dies. What runs there: sqlite-worker.ts.
 import { Worker } from 'node:worker_threads';
+import { fromThreadError, type ThreadError } from './thread-error.js';
 import type { WireCodec, WriteChannel, WriteOps, WriteTable, Writer } from './write-ops.js';
 
 /** Where the thread imports a table from (see WriteTable.module). */
@@ -18,7 +19,7 @@ export interface WriterRequest {
   args: unknown[];
 }
 
-export type WriterResponse = { id: number; value: unknown } | { id: number; error: { name: string; message: string; code?: string } };
+export type WriterResponse = { id: number; value: unknown } | { id: number; error: ThreadError };
 
 export interface WorkerData {
   file: string;
@@ -77,7 +78,7 @@ export class WriterThread implements WriteChannel {
         const p = this.pending.get(r.id);
         if (!p) continue;
         this.pending.delete(r.id);
-        if ('error' in r) p.reject(Object.assign(new Error(r.error.message), { name: r.error.name, code: r.error.code }));
+        if ('error' in r) p.reject(fromThreadError(r.error));
         else p.resolve(p.wire?.result ? p.wire.result.decode(r.value, p.args) : r.value);
       }
       if (this.pending.size === 0) {
