@@ -11,14 +11,18 @@
 //   rewrite cuts it back to the recorded length; a reader (`archive read`, maybe
 //   while the relay appends) reads only up to that length and changes nothing.
 //   The rows of a torn member were not deleted yet (archive, then delete), so the
-//   next sweep archives them again. A complete append turns its recovery point
-//   into `<file>.last`: where the file's last member starts.
+//   next sweep archives them again. A complete append may turn its recovery
+//   point into `<file>.last` (below).
 //
-// A line is keyed by (table, id). Appending skips keys the file's last member
-// holds: a sweep archives a chunk, then deletes it, then goes on, so rows still
-// stored after a crash are those of the last chunk, and the sweep that runs
-// again archives nothing twice. Only that member's keys are read and kept in
-// memory (a whole day at 1000 callbacks/s would be millions of keys).
+// A line is keyed by (table, id). Appending skips keys the file's window holds:
+// the members from `<file>.last` (the whole file without one) to the end. A
+// sweep archives a chunk, then deletes it, then goes on, so rows still stored
+// after a crash were archived in the window: after one crash, the last member;
+// when a crash comes again before those rows are deleted, the members since.
+// So an append that skipped keys (rows archived earlier are still stored)
+// keeps the window's start, and one that skipped none starts the window at its
+// own member. Only the window's keys are read and kept in memory (a whole day
+// at 1000 callbacks/s would be millions of keys).
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -84,12 +88,12 @@ export async function* readArchive(file: string, start = 0): AsyncGenerator<Arch
 
 const keyOf = (l: Pick<ArchiveLine, 'table' | 'id'>) => `${l.table}\u0000${l.id}`;
 
-/** The keys of each file's last member, while its size and mtime stay the same. */
+/** The keys of each file's window, while its size and mtime stay the same. */
 const lastKeys = new Map<string, { size: number; mtimeMs: number; keys: Set<string> }>();
 
 const lastMark = (file: string) => `${file}.last`;
 
-async function keysOfLastMember(file: string): Promise<Set<string>> {
+async function keysOfWindow(file: string): Promise<Set<string>> {
   await recover(file);
   let st;
   try {
@@ -150,9 +154,10 @@ async function encodeInSlices(lines: ArchiveLine[], slice = 500): Promise<Buffer
 export async function appendToArchive(dir: string, cls: ArchiveClass, day: string, lines: ArchiveLine[]): Promise<number> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, archiveFileName(cls, day));
-  const keys = await keysOfLastMember(file);
+  const keys = await keysOfWindow(file);
   const fresh = lines.filter((l) => !keys.has(keyOf(l)));
   if (fresh.length === 0) return 0;
+  const overlap = fresh.length < lines.length;
   const member = await gzip(await encodeInSlices(fresh));
   let size: number;
   try {
@@ -160,7 +165,7 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     await writeAtomically(file, dir, [member]);
-    return remember(file, fresh);
+    return remember(file, fresh, null);
   }
   const point = recoveryPoint(file);
   await writeAtomically(point, dir, [Buffer.from(String(size))]);
@@ -171,11 +176,12 @@ export async function appendToArchive(dir: string, cls: ArchiveClass, day: strin
   } finally {
     await fh.close();
   }
-  // Durably the last member's mark before the caller deletes the rows: a recovery point left
+  // Durably the window's mark before the caller deletes the rows: a recovery point left
   // behind would cut them off.
-  await rename(point, lastMark(file));
+  if (overlap) await rm(point);
+  else await rename(point, lastMark(file));
   await fsyncDir(dir);
-  return remember(file, fresh);
+  return remember(file, fresh, overlap ? keys : null);
 }
 
 const recoveryPoint = (file: string) => `${file}.append`;
@@ -218,10 +224,12 @@ async function recover(file: string): Promise<void> {
   await fsyncDir(dirname(file));
 }
 
-/** The member just written is the file's last: its keys are the ones the next append skips. */
-async function remember(file: string, fresh: ArchiveLine[]): Promise<number> {
+/** The window's keys after an append: the member just written, added to `kept` when the window kept its start. */
+async function remember(file: string, fresh: ArchiveLine[], kept: Set<string> | null): Promise<number> {
   const st = await stat(file);
-  lastKeys.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys: new Set(fresh.map(keyOf)) });
+  const keys = kept ?? new Set<string>();
+  for (const l of fresh) keys.add(keyOf(l));
+  lastKeys.set(file, { size: st.size, mtimeMs: st.mtimeMs, keys });
   return fresh.length;
 }
 

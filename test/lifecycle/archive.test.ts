@@ -2,7 +2,7 @@
 // as one stream, a key already in the day's file is never written again, and what
 // a crash can leave behind (a temporary file) is not taken for an archive.
 import t from 'tap';
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { appendToArchive, archiveFileName, dayOf, listArchives, readArchive, type ArchiveLine } from '../../src/lifecycle/archive.js';
@@ -49,4 +49,26 @@ t.test('a torn append (a crash while writing a member in place) is cut back befo
   t.same(readFileSync(file).subarray(0, before.length), before, 'cut back to the recorded length, the new member after it');
   t.same(zlibLines(file), [line(1), line(2), line(3)]);
   t.notOk(existsSync(`${file}.append`), 'the recovery point is gone: an append leaves none behind');
+});
+
+t.test('two crashes before a chunk is deleted: rows archived in either member are not archived again, also after a restart', async (t) => {
+  for (const restarted of [false, true]) {
+    const dir = join(tmpDir(t), `archive-${restarted}`);
+    const file = join(dir, archiveFileName('delivered', '2026-11-02'));
+    const sweep = async (ids: number[]) => {
+      // A new process has no keys in memory: a changed mtime makes it read them from the file.
+      if (restarted && existsSync(file)) utimesSync(file, new Date(), new Date(Date.now() + 5000 + Math.random() * 1000));
+      return appendToArchive(dir, 'delivered', '2026-11-02', ids.map((i) => line(i)));
+    };
+    t.equal(await sweep([1, 2, 3, 4]), 4);
+    // Killed after deleting 1 and 2: the next sweep finds 3 and 4 again, with new rows.
+    t.equal(await sweep([3, 4, 5, 6]), 2, 'the last member\'s rows are skipped');
+    // Killed again before deleting any: 3 and 4 (first member) and 5, 6 (second) are still stored.
+    t.equal(await sweep([3, 4, 5, 6, 7]), 1, 'rows of both members are skipped');
+    t.same(zlibLines(file).map((l) => l.id), [1, 2, 3, 4, 5, 6, 7].map((i) => `evt_${i}`), `each row once (${restarted ? 'after a restart' : 'same process'})`);
+    // A sweep that finds nothing archived still stored starts the window again at its member.
+    t.equal(await sweep([8, 9]), 2);
+    t.equal(await sweep([8, 10]), 1);
+    t.equal(Number(readFileSync(`${file}.last`, 'utf8')) > 0, true, 'the window starts past the first member');
+  }
 });
