@@ -142,10 +142,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   t.test(`${dialect}: holds: a conflict, a leased delivery and an unwritten Collectmaxx record keep their events`, async (t) => {
     const secret = newSecret();
     const receiver = await startReceiver(t, secret);
-    receiver.behave((r) => (r.event.data.transId.startsWith('LEASE') ? { status: 200, hangMs: 4000 } : undefined));
+    receiver.behave((r) => (r.event.data.transId.startsWith('LEASE') ? { status: 200, hangMs: 12_000 } : undefined));
     const outbox = join(tmpDir(t), 'outbox');
     const { h, raw, clock } = await relayOn(t, dialect, {
-      endpoints: [ep('erp', receiver.url, secret, { timeoutMs: 6000 })],
+      endpoints: [ep('erp', receiver.url, secret, { timeoutMs: 15_000 })],
       // A long batch delay: the record stays queued, not yet in a file.
       collectmaxx: { export: { clientNumber: '4711', outboxDir: outbox, defaultCountryCode: '49', batch: { maxRecords: 100, maxDelayMs: 3_600_000 }, rules: [RULE] } },
     });
