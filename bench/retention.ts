@@ -4,7 +4,7 @@
 // must level off: freed pages are reused), how long each delete batch held the
 // writer and how long each scan step ran on the event loop.
 //
-//   node --import tsx bench/retention.ts [--rounds 8] [--per-round 20000] [--archive] [--pg postgres://...]
+//   node --import tsx --import ./test/helpers/tsx-workers.mjs bench/retention.ts [--rounds 8] [--per-round 20000] [--archive] [--pg postgres://...]
 // With --pg the same runs on PostgreSQL (a fresh schema, dropped afterwards) and the size is
 // the schema's tables and indexes (pg_total_relation_size), reused after (auto)vacuum.
 import Database from 'better-sqlite3';

@@ -200,6 +200,18 @@ function report(r: Results): { text: string; targets: { target: string; value: s
         [['first', e.first.n, e.first.p50Ms, e.first.p99Ms, e.first.maxMs], ['last', e.last.n, e.last.p50Ms, e.last.p99Ms, e.last.maxMs]]));
       targets.push({ target: `e2e p99 of the last ${e.seconds} s <= 1.5x the first`, value: `${ratio}x (${e.last.p99Ms} vs ${e.first.p99Ms} ms)`, verdict: verdict(ratio <= 1.5) });
     }
+    const series = s.e2e.series;
+    if (series && e) {
+      out.push(table(`6d. End-to-end latency per ${e.seconds} s window (steady state from ${s.warmupSeconds} s: retention has purged)`, ['from s', 'callbacks', 'p50 ms', 'p99 ms', 'max ms'],
+        series.map((w) => [w.fromSeconds, w.n, w.p50Ms, w.p99Ms, w.maxMs])));
+      // Whole windows only: the last one may be a few callbacks long.
+      const steady = series.filter((w) => w.fromSeconds >= s.warmupSeconds && w.n >= (e.seconds * s.rate) / 2);
+      if (steady.length >= 2) {
+        const [f, l] = [steady[0]!, steady[steady.length - 1]!];
+        const ratio = round(l.p99Ms / f.p99Ms, 2);
+        targets.push({ target: `e2e p99, last vs first ${e.seconds} s window of the steady state`, value: `${ratio}x (${l.p99Ms} at ${l.fromSeconds} s vs ${f.p99Ms} ms at ${f.fromSeconds} s)`, verdict: verdict(ratio <= 1.5) });
+      }
+    }
   }
   for (const [k, v] of Object.entries(r.errors)) out.push(`\n${k}: FAILED: ${v}`);
   if (targets.length) out.push(table('Targets', ['target', 'measured', 'verdict'], targets.map((t) => [t.target, t.value, t.verdict])));

@@ -53,6 +53,16 @@ export function splitSummary(latencies: readonly number[], at: readonly number[]
   return { cold: { n: cold.length, ...latencySummary(cold) }, warm: { n: warm.length, ...latencySummary(warm) } };
 }
 
+/** Latency summaries of consecutive windows of `windowMs` from `from` (by the time each sample was taken). */
+export function windowSummaries(latencies: readonly number[], at: readonly number[], from: number, windowMs: number): (LatencySummary & { n: number; fromSeconds: number })[] {
+  const buckets: number[][] = [];
+  for (let i = 0; i < latencies.length; i++) {
+    const k = Math.floor((at[i]! - from) / windowMs);
+    if (k >= 0) (buckets[k] ??= []).push(latencies[i]!);
+  }
+  return [...buckets.entries()].map(([k, xs]) => ({ fromSeconds: (k * windowMs) / 1000, n: xs?.length ?? 0, ...latencySummary(xs ?? []) }));
+}
+
 export function latencySummary(xs: readonly number[]): LatencySummary {
   if (xs.length === 0) return { p50Ms: NaN, p99Ms: NaN, maxMs: NaN };
   const s = Float64Array.from(xs).sort();

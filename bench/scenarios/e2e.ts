@@ -6,7 +6,7 @@
 // phase says whether delivery keeps up.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BodyPool, latencySummary, round, scrapeGauge, sleep, splitSummary, startBare, startRelay, type BareChild, type BenchContext, type Child, type LatencySummary } from '../lib/harness.js';
+import { BodyPool, latencySummary, round, scrapeGauge, sleep, splitSummary, startBare, windowSummaries, startRelay, type BareChild, type BenchContext, type Child, type LatencySummary } from '../lib/harness.js';
 import { runAtRate } from '../lib/load.js';
 
 export interface BacklogSample {
@@ -51,6 +51,8 @@ export interface RateRow {
   };
   /** End-to-end latency of the first and of the last `seconds` of the run (by receivedAt): does it creep up? */
   edges?: { seconds: number; first: LatencySummary & { n: number }; last: LatencySummary & { n: number } };
+  /** End-to-end latency of every consecutive `edgeSeconds` window (by receivedAt): where it climbs and whether it levels off. */
+  series?: (LatencySummary & { n: number; fromSeconds: number })[];
 }
 
 export interface FixedRateOptions {
@@ -132,10 +134,12 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
     windows = { coldSeconds: opts.coldSeconds, cold: { ...e2e.cold, intakeP99Ms: worst('cold') }, warm: { ...e2e.warm, intakeP99Ms: worst('warm') } };
   }
   let edges: RateRow['edges'];
+  let series: RateRow['series'];
   if (opts.edgeSeconds !== undefined && Number.isFinite(firstSend)) {
     const first = splitSummary(latencies, receivedAts, firstSend + opts.edgeSeconds * 1000).cold;
     const last = splitSummary(latencies, receivedAts, firstSend + (seconds - opts.edgeSeconds) * 1000).warm;
     edges = { seconds: opts.edgeSeconds, first, last };
+    series = windowSummaries(latencies, receivedAts, firstSend, opts.edgeSeconds * 1000);
   }
   return {
     rate, instances: n, load: ctx.rateLoad, seconds: round(sendSeconds, 1),
@@ -147,6 +151,7 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
     backlogSlopePerSec: backlogSlope, maxQueueDepth: maxDepth, growing, drainSeconds, samples, warmedUp: warmUp,
     ...(windows ? { windows } : {}),
     ...(edges ? { edges } : {}),
+    ...(series ? { series } : {}),
   };
 }
 

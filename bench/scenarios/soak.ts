@@ -7,6 +7,7 @@
 // of any one sample is reported too, but a sawtooth is not growth.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDuration } from '../../src/lifecycle/duration.js';
 import { BodyPool, round, rssKiB, sleep, startBare, startRelay, type BenchContext } from '../lib/harness.js';
 import { fixedRate, type RateRow } from './e2e.js';
 
@@ -82,7 +83,12 @@ export async function soakScenario(ctx: BenchContext, pool: BodyPool, seconds: n
     await relay.stop();
     await receiver.stop();
   }
-  const warmupSeconds = Math.min(seconds / 2, Math.max(30, seconds / 10));
+  // Steady state begins once the sweeper has purged: the oldest data is due after the shorter of the
+  // two retentions and the next sweep comes at most sweepEvery later. Before that the relay neither
+  // archives nor deletes, so RSS and latency there are not the baseline of a relay with retention.
+  const due = ['delivered', 'callbacks'].map((k) => (retention[k] ? parseDuration(retention[k]!) : null)).filter((x): x is number => x !== null);
+  const firstPurgeSeconds = due.length ? (Math.min(...due) + (parseDuration(retention.sweepEvery ?? '10m') ?? 0)) / 1000 : 0;
+  const warmupSeconds = Math.min(seconds / 2, Math.max(30, seconds / 10, firstPurgeSeconds));
   const after = samples.filter((s) => s.t >= warmupSeconds);
   const xs = after.length ? after.map((s) => s.rssMiB) : samples.map((s) => s.rssMiB);
   const first = xs[0]!;
