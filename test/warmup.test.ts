@@ -50,11 +50,13 @@ t.test('connections to every HTTP endpoint are open before ready, and deliveries
 t.test('a receiver that is down does not keep the relay from becoming ready', async (t) => {
   const dir = tmpDir(t);
   const port = await freePort(); // nothing listens there
-  const started = performance.now();
   const h = await startRelay(t, baseConfig(dir, { endpoints: [ep('down', `http://127.0.0.1:${port}/hook`, SECRET)] }));
-  t.ok(performance.now() - started < 5000, 'started within the connect budget');
   t.equal((await fetch(`${h.url}/readyz`)).status, 200);
-  t.match(h.logs.find((l) => l.includes('"warmed up"')) ?? '', /"endpointId":"down","opened":0,"error":"[^"]*ECONNREFUSED/);
+  const log = h.logs.find((l) => l.includes('"warmed up"')) ?? '';
+  t.match(log, /"endpointId":"down","opened":0,"error":"[^"]*ECONNREFUSED/);
+  // The warm-up's own clock, not the whole start (a busy machine slows that): a refused
+  // connection ends the wait at once instead of holding readiness for the 2 s connect budget.
+  t.ok(JSON.parse(log).ms < 2000, `the warm-up did not wait out the connect budget (${JSON.parse(log).ms} ms)`);
   t.equal((await notify(h.url)).status, 200, 'intake works');
 });
 
