@@ -177,6 +177,9 @@ export class Relay {
         ? 'sqlite writer thread crashed and was restarted; writes in flight failed and will be retried by their callers'
         : 'sqlite writer thread keeps crashing; writes fail and /readyz answers 503 until the process is restarted');
     }
+    if (store instanceof SqliteStore && store.checkpointer) {
+      store.checkpointer.onCrash = (err) => logger.error({ err }, 'sqlite checkpointer thread crashed; restarted in a second, the writer checkpoints meanwhile');
+    }
     logObservations(this.hub, logger);
     parts.tracing?.observe(this.hub);
   }

@@ -11,6 +11,7 @@ import { BUSY_TIMEOUT_MS, openSqlite } from './sqlite-open.js';
 import * as retention from './sqlite-retention.js';
 import { retentionStats, scanStep } from './retention-scan.js';
 import { ReaderThread } from './reader-thread.js';
+import { CheckpointThread, WRITER_AUTOCHECKPOINT_PAGES } from './checkpoint-thread.js';
 import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep, UnitSizes } from './retention.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
@@ -46,6 +47,8 @@ export class SqliteStore implements Store {
   private readonly extensions: StoreExtension<unknown>[] = [];
   /** Where retention's long reads run when writes have their thread (the relay); else on this connection. */
   private readonly reader: ReaderThread | null;
+  /** Copies the WAL into the file off the writer thread (with the writer thread only). */
+  readonly checkpointer: CheckpointThread | null;
   private readonly longReads: (sql: string, params: unknown[]) => Promise<Row[]>;
 
   /**
@@ -56,9 +59,10 @@ export class SqliteStore implements Store {
     this.db = openSqlite(file);
     this.sql = new SqliteStatements(this.db);
     const threads = opts.writer === 'thread' && file !== ':memory:';
-    this.writer = threads ? new WriterThread(file) : new GroupCommit(this.sql);
+    this.writer = threads ? new WriterThread(file, { autocheckpointPages: WRITER_AUTOCHECKPOINT_PAGES }) : new GroupCommit(this.sql);
     this.write = this.writer.writer(CORE_WRITES);
     this.reader = threads ? new ReaderThread(file) : null;
+    this.checkpointer = threads ? new CheckpointThread(file) : null;
     this.longReads = this.reader?.query ?? retention.sqliteQuery(this.sql);
   }
 
@@ -82,6 +86,7 @@ export class SqliteStore implements Store {
     try {
       await runMigrations(c, 'sqlite', [CORE_MIGRATIONS, ...this.extensions.map((e) => e.migrations)], Date.now());
       this.db.exec('COMMIT');
+      this.checkpointer?.start();
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw err;
@@ -95,6 +100,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     await this.reader?.close();
+    await this.checkpointer?.close();
     await this.writer.close();
     if (this.db.open) this.db.close();
   }

@@ -24,6 +24,8 @@ export type WriterResponse = { id: number; value: unknown } | { id: number; erro
 export interface WorkerData {
   file: string;
   tables: TableRef[];
+  /** The writer connection's wal_autocheckpoint (pages); SQLite's default when absent. */
+  autocheckpointPages?: number;
 }
 
 /** A writer thread with its own connection to `file`, started by start() or the first write, and restarted if it dies. */
@@ -45,7 +47,7 @@ export class WriterThread implements WriteChannel {
 
   static readonly MAX_CRASHES_PER_MINUTE = 5;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string, private readonly opts: { autocheckpointPages?: number } = {}) {}
 
   get healthy(): boolean {
     return this.broken === null;
@@ -70,7 +72,7 @@ export class WriterThread implements WriteChannel {
     const tables = [...this.tables.values()].map(({ scope, module, exportName }) => ({ scope, module, exportName }));
     // The same line from dist/ and from sources: a TypeScript loader that reaches worker
     // threads (test/helpers/tsx-workers.mjs under tsx) resolves ./sqlite-worker.js to the .ts file.
-    const w = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { file: this.file, tables } satisfies WorkerData });
+    const w = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { file: this.file, tables, ...this.opts } satisfies WorkerData });
     this.worker = w;
     w.on('message', (msg: WriterResponse[] | { closed: true }) => {
       if (!Array.isArray(msg)) return this.closed?.();
