@@ -264,7 +264,7 @@ async function main() {
   await attempt('pg', async () => void (r.pg = await postgresScenario(ctx, intakePool, { instances: opts.pgInstances, rate: opts.pgRate, seconds: opts.pgSeconds, bareReqPerSec: r.intake?.bare.reqPerSec ?? null })));
   await attempt('overload', async () => void (r.overload = await overloadScenario(ctx, intakePool, opts.overloadConnections)));
   await attempt('import', async () => void (r.importStall = await importStallScenario(ctx, new BodyPool('M'), { bytes: opts.importMiB * 2 ** 20, rate: opts.importRate, baselineSeconds: 6, windowSeconds: opts.importWindow })));
-  await attempt('soak', async () => void (r.soak = await soakScenario(ctx, new BodyPool('S'), opts.soakSeconds, 1000, opts.retention)));
+  await attempt('soak', async () => void (r.soak = await soakScenario(ctx, opts.soakSeconds, 1000, opts.retention)));
 
   const { text, targets } = report(r);
   console.log(text);

@@ -112,8 +112,11 @@ export class BodyPool {
     if (this.next >= this.bodies.length) {
       if (this.cycle && this.bodies.length > 0) this.next = 0;
       else {
+        // Not kept: a soak would hold millions of them, and the load generator's garbage
+        // collector would slow down as the run goes on.
         this.builtLate++;
-        this.bodies.push(buildBody(`${this.prefix}${this.bodies.length}`).body);
+        const index = this.next++;
+        return { index, body: buildBody(this.transId(index)).body };
       }
     }
     const index = this.next++;

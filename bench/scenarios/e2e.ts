@@ -53,6 +53,8 @@ export interface RateRow {
   edges?: { seconds: number; first: LatencySummary & { n: number }; last: LatencySummary & { n: number } };
   /** End-to-end latency of every consecutive `edgeSeconds` window (by receivedAt): where it climbs and whether it levels off. */
   series?: (LatencySummary & { n: number; fromSeconds: number })[];
+  /** The same per minute (runs of 5 minutes or more): whether the tail comes with the sweeps or all the time. */
+  minutes?: (LatencySummary & { n: number; fromSeconds: number })[];
 }
 
 export interface FixedRateOptions {
@@ -135,11 +137,13 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
   }
   let edges: RateRow['edges'];
   let series: RateRow['series'];
+  let minutes: RateRow['minutes'];
   if (opts.edgeSeconds !== undefined && Number.isFinite(firstSend)) {
     const first = splitSummary(latencies, receivedAts, firstSend + opts.edgeSeconds * 1000).cold;
     const last = splitSummary(latencies, receivedAts, firstSend + (seconds - opts.edgeSeconds) * 1000).warm;
     edges = { seconds: opts.edgeSeconds, first, last };
     series = windowSummaries(latencies, receivedAts, firstSend, opts.edgeSeconds * 1000);
+    if (seconds >= 300) minutes = windowSummaries(latencies, receivedAts, firstSend, 60_000);
   }
   return {
     rate, instances: n, load: ctx.rateLoad, seconds: round(sendSeconds, 1),
@@ -152,6 +156,7 @@ export async function fixedRate(ctx: BenchContext, relays: Child[], receiver: Ba
     ...(windows ? { windows } : {}),
     ...(edges ? { edges } : {}),
     ...(series ? { series } : {}),
+    ...(minutes ? { minutes } : {}),
   };
 }
 
