@@ -19,7 +19,6 @@ const size = (f: string) => {
     return 0;
   }
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function openStore(t: Test) {
   const file = join(tmpDir(t), 'c.db');
@@ -28,7 +27,7 @@ async function openStore(t: Test) {
   t.teardown(() => s.close());
   s.db.pragma('wal_autocheckpoint = 0');
   s.db.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
-  return { s, file, insert: s.db.prepare('INSERT INTO filler (b) VALUES (?)') };
+  return { file, insert: s.db.prepare('INSERT INTO filler (b) VALUES (?)') };
 }
 
 t.test('checkpointer: what is committed reaches the database file without the writer checkpointing', async (t) => {
