@@ -33,7 +33,9 @@ interface Lane {
   keys: Buffer[];
   inflight: number;
   /** Claimed (leased) but not yet sent: a freed slot takes the next one without a store round trip. */
-  buffer: ClaimedDelivery[];
+  buffer: Buffered[];
+  /** How many deliveries the next claim asks for, the slots in flight included (see nextClaimSize()). */
+  batch: number;
   /** Successes are recorded at most once a second unless the endpoint was failing (see attempt()). */
   successRecordedAt: number;
   failing: boolean;
@@ -47,6 +49,19 @@ interface Lane {
   timer: NodeJS.Timeout | null;
   timerAt: number;
 }
+
+interface Buffered {
+  c: ClaimedDelivery;
+  leaseUntil: number;
+}
+
+/** The most one claim asks for (or twice the concurrency, if that is more). */
+export const MAX_CLAIM = 256;
+/**
+ * A buffered delivery goes out only while its lease covers a whole attempt plus this much for
+ * storing the outcome; otherwise another instance could take it over while it is being sent.
+ */
+export const LEASE_MARGIN_MS = 10_000;
 
 /**
  * Moves deliveries from the outbox to receivers. One lane per endpoint with
@@ -76,7 +91,7 @@ export class Dispatcher {
     this.clock = d.clock ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const ep of d.endpoints) {
-      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, disabling: false, changes: 0, timer: null, timerAt: 0 });
+      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], batch: 2 * ep.concurrency, successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, disabling: false, changes: 0, timer: null, timerAt: 0 });
     }
   }
 
@@ -162,13 +177,13 @@ export class Dispatcher {
             break;
           }
           if (lane.buffer.length === 0) {
-            // Claim the free slots plus one more round: under load most freed slots are then
-            // refilled from the buffer, so claims (a write each) no longer come one per delivery.
             const leaseMs = Math.max(this.d.leaseMs, lane.ep.timeoutMs + 30_000);
-            const want = 2 * lane.ep.concurrency - lane.inflight;
-            const claimed = await this.d.store.claim(lane.ep.id, this.d.owner, this.clock(), leaseMs, want);
-            lane.buffer.push(...claimed);
+            const want = Math.max(1, lane.batch - lane.inflight);
+            const claimedAt = this.clock();
+            const claimed = await this.d.store.claim(lane.ep.id, this.d.owner, claimedAt, leaseMs, want);
+            lane.buffer.push(...claimed.map((c) => ({ c, leaseUntil: claimedAt + leaseMs })));
             drained = claimed.length < want;
+            lane.batch = nextClaimSize(lane, drained);
             if (claimed.length === 0) {
               idle = true;
               break;
@@ -177,7 +192,15 @@ export class Dispatcher {
             // the buffer is handed back below instead of sent.
             if (this.stopped || lane.disabled || lane.disabling) break;
           }
-          this.launch(lane, lane.buffer.shift()!);
+          if (lane.buffer[0]!.leaseUntil - this.clock() < lane.ep.timeoutMs + LEASE_MARGIN_MS) {
+            // They waited in the buffer behind slow attempts (the rest of the buffer is as old):
+            // hand them back, no attempt spent, and claim again with a fresh lease and a smaller batch.
+            lane.batch = 2 * lane.ep.concurrency;
+            await this.releaseBuffer(lane);
+            drained = false;
+            continue;
+          }
+          this.launch(lane, lane.buffer.shift()!.c);
         }
       } while (lane.again && !this.stopped);
       if (this.stopped || lane.disabled || lane.disabling) await this.releaseBuffer(lane);
@@ -193,7 +216,8 @@ export class Dispatcher {
 
   /** Hand claimed-but-unsent deliveries back without spending an attempt. */
   private async releaseBuffer(lane: Lane): Promise<void> {
-    for (const c of lane.buffer.splice(0)) await this.d.store.release(c.id, this.d.owner, this.clock());
+    // All at once: with the embedded store they share one commit.
+    await Promise.all(lane.buffer.splice(0).map(({ c }) => this.d.store.release(c.id, this.d.owner, this.clock())));
   }
 
   /** Wake exactly when the next retry is due, instead of waiting for the poll. */
@@ -348,6 +372,19 @@ export class Dispatcher {
     }
     await this.d.sender.close();
   }
+}
+
+/**
+ * The size of a lane's next claim. It starts at the free slots plus one more round, so under light
+ * load most freed slots are refilled from the buffer. Claims run one at a time per lane, so the
+ * lane can deliver at most one claim's worth per store round trip: while claims come back full
+ * (a backlog) and the receiver keeps up, each asks for twice as much, up to MAX_CLAIM; a claim
+ * that drains the lane, or a failing receiver, brings it back to the start.
+ */
+export function nextClaimSize(lane: Pick<Lane, 'batch' | 'failing' | 'ep'>, drained: boolean): number {
+  const base = 2 * lane.ep.concurrency;
+  if (drained || lane.failing) return base;
+  return Math.min(Math.max(base, MAX_CLAIM), lane.batch * 2);
 }
 
 async function runLocal(local: NonNullable<Endpoint['local']>, c: ClaimedDelivery): Promise<SendResult> {

@@ -19,38 +19,45 @@ import { sleep, until } from './_lib.js';
 
 type Tap = { teardown(fn: () => Promise<void> | void): void };
 
-/** A real SQLite store whose listed methods answer only after `delayMs` (a network round trip). */
-function slowStore(inner: SqliteStore, delays: Partial<Record<keyof Store, number>>): Store {
+/** A real SQLite store whose listed methods answer only after `delayMs` (a network round trip); `calls` counts every method called. */
+function slowStore(inner: SqliteStore, delays: Partial<Record<keyof Store, number>>, calls: Record<string, number> = {}): Store {
   return new Proxy(inner, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;
       const d = delays[prop as keyof Store];
-      if (typeof v !== 'function' || d === undefined) return typeof v === 'function' ? v.bind(target) : v;
+      if (typeof v !== 'function') return v;
       return async (...args: unknown[]) => {
-        await sleep(d);
+        calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
+        if (d !== undefined) await sleep(d);
         return (v as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
   }) as Store;
 }
 
-async function setup(t: Tap, endpoint: Record<string, unknown>, delays: Partial<Record<keyof Store, number>>, pollIntervalMs: number) {
-  const dir = tmpDir(t);
-  const config = parseConfig(baseConfig(dir, { endpoints: [endpoint] }), {});
-  const sqlite = new SqliteStore(join(dir, 'relay.db'));
-  await sqlite.migrate();
+function dispatcher(t: Tap, sqlite: SqliteStore, endpoint: Record<string, unknown>, delays: Partial<Record<keyof Store, number>>, pollIntervalMs: number,
+  opts: { owner?: string; clock?: () => number } = {}) {
+  const config = parseConfig(baseConfig(tmpDir(t), { endpoints: [endpoint] }), {});
   const logs: string[] = [];
   const logger = createLogger('info', new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }));
   const hub = new Hub();
+  const calls: Record<string, number> = {};
   const d = new Dispatcher({
-    store: slowStore(sqlite, delays), endpoints: config.endpoints.map(buildEndpoint), hub, logger, sender: new Sender(),
-    owner: 'test-owner', leaseMs: 60_000, pollIntervalMs, userAgent: 'paygate-relay/test',
+    store: slowStore(sqlite, delays, calls), endpoints: config.endpoints.map(buildEndpoint), hub, logger, sender: new Sender(),
+    owner: opts.owner ?? 'test-owner', leaseMs: 60_000, pollIntervalMs, userAgent: 'paygate-relay/test', clock: opts.clock,
   });
+  return { d, logs, hub, calls };
+}
+
+async function setup(t: Tap, endpoint: Record<string, unknown>, delays: Partial<Record<keyof Store, number>>, pollIntervalMs: number) {
+  const sqlite = new SqliteStore(join(tmpDir(t), 'relay.db'));
+  await sqlite.migrate();
+  const h = dispatcher(t, sqlite, endpoint, delays, pollIntervalMs);
   t.teardown(async () => {
-    await d.stop(500);
+    await h.d.stop(500);
     await sqlite.close();
   });
-  return { d, sqlite, logs, hub };
+  return { ...h, sqlite };
 }
 
 /** Store n events routed to endpoint `ep`, as intake would. */
@@ -151,4 +158,47 @@ t.test('a 410 shows the endpoint disabled only once the reason is stored, and se
   t.same(rows.map((r) => [r.state, r.attempts, r.lease_owner]), [
     ['pending', 1, null], ['pending', 1, null], ['pending', 0, null], ['pending', 0, null], ['pending', 0, null], ['pending', 0, null],
   ], 'two attempts spent; the rest are back in the outbox, none leased');
+});
+
+t.test('a backlog is claimed in growing batches: a slow store round trip does not cap deliveries at twice the concurrency per trip', async (t) => {
+  const secret = newSecret();
+  const rx = await startReceiver(t, secret);
+  // Every claim takes 50 ms (a busy writer or a PostgreSQL round trip). At concurrency 2 a claim of
+  // twice the concurrency would move 4 deliveries per 50 ms: 150 claims for this backlog.
+  const { d, sqlite, calls } = await setup(t, { id: 'a', url: rx.url, secret, concurrency: 2, retryScheduleMs: [0, 50], jitter: 0 }, { claim: 50 }, 60_000);
+  const ids = await ingest(sqlite, 'a', 600);
+  await d.start();
+  await until('all 600 delivered', () => rx.delivered().length >= 600, 20_000);
+  t.ok(calls.claim! <= 15, `claims: ${calls.claim} for 600 deliveries`);
+  t.same(rx.delivered().map((r) => r.id).sort(), [...ids].sort(), 'each delivered once');
+});
+
+t.test('a claimed delivery whose lease ran short in the buffer goes back instead of out, so no other instance sends it too', async (t) => {
+  const secret = newSecret();
+  const rx = await startReceiver(t, secret);
+  rx.behave(() => ({ status: 200, hangMs: 300 }));
+  const sqlite = new SqliteStore(join(tmpDir(t), 'relay.db'));
+  await sqlite.migrate();
+  let offset = 0;
+  const clock = () => Date.now() + offset;
+  const endpoint = { id: 'a', url: rx.url, secret, concurrency: 1, timeoutMs: 1000, retryScheduleMs: [0, 50], jitter: 0 };
+  const a = dispatcher(t, sqlite, endpoint, {}, 60_000, { owner: 'a', clock });
+  const b = dispatcher(t, sqlite, endpoint, {}, 60_000, { owner: 'b', clock });
+  t.teardown(async () => {
+    await Promise.all([a.d.stop(500), b.d.stop(500)]);
+    await sqlite.close();
+  });
+  const ids = await ingest(sqlite, 'a', 4);
+  await a.d.start(); // claims two (concurrency 1 plus one buffered) under a 60 s lease
+  await until('the first request is being answered', () => rx.received.length === 1, 3000);
+  // While it is answered, the leases of what A holds run out (the clock moves on 61 s); B
+  // claims deliveries whose lease has expired, as it would after A had died.
+  offset = 61_000;
+  const succeeded = () => Number(sqlite.db.prepare(`SELECT COUNT(*) FROM deliveries WHERE state = 'succeeded'`).pluck().get());
+  await until('the first delivery recorded', () => succeeded() >= 1, 3000);
+  await b.d.start();
+  await until('all 4 delivered', () => succeeded() === 4, 10_000);
+  await sleep(400);
+  const sent = rx.received.map((r) => r.id);
+  t.same([...sent].sort(), [...ids].sort(), `each event sent once (sent: ${sent.length})`);
 });
