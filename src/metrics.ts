@@ -130,7 +130,7 @@ export class Metrics {
         collect() { this.set(pendingCallbacks()); } });
     }
 
-    const stats = async () => opts.store.endpointStats(now());
+    const stats = async () => opts.store.queueStats();
     let pending: ReturnType<typeof stats> | null = null;
     // One store read per scrape, shared by the gauges below.
     const snapshot = () => (pending ??= stats().finally(() => setTimeout(() => (pending = null), 0)));

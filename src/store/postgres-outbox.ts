@@ -2,8 +2,8 @@
 import { ENDPOINT_STATE_KIND, NOTIFY_CHANNEL } from './postgres-notify.js';
 import { txt, type PgSession } from './postgres-session.js';
 import { mapClaimed, mapEndpointState } from './rows.js';
-import { endpointStatsOf } from './stats.js';
-import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats } from './types.js';
+import { endpointStatsOf, queueStatsOf, STATS_SQL } from './stats.js';
+import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats, QueueStats } from './types.js';
 
 const OPEN = `state IN ('pending','in_flight')`;
 // A pending delivery that was tried before waits for a retry; in_flight is leased by a sender.
@@ -164,15 +164,14 @@ export async function setEndpointDisabled(db: PgSession, endpointId: string, dis
   );
 }
 
+export async function queueStats(db: PgSession): Promise<QueueStats[]> {
+  const [open, dead] = await Promise.all([db.q(STATS_SQL.open(OPEN, OPEN_SPLIT)), db.q(STATS_SQL.dead)]);
+  return queueStatsOf(open, dead);
+}
+
 export async function endpointStats(db: PgSession, now: number): Promise<EndpointStats[]> {
   const [open, dead, attempts] = await Promise.all([
-    db.q(`SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest, ${OPEN_SPLIT} FROM deliveries WHERE ${OPEN} GROUP BY endpoint_id`),
-    db.q(`SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY endpoint_id`),
-    db.q(
-      `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
-       FROM attempts WHERE started_at >= $1 GROUP BY endpoint_id`,
-      [now - 24 * 3600_000],
-    ),
+    db.q(STATS_SQL.open(OPEN, OPEN_SPLIT)), db.q(STATS_SQL.dead), db.q(STATS_SQL.attempts('$1'), [now - 24 * 3600_000]),
   ]);
   return endpointStatsOf(open, dead, attempts);
 }

@@ -15,7 +15,7 @@ import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep,
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
 import type { Row } from './rows.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats, QueueStats,
   AuthFailures, CoreErasure, ErasureRecord, ErasureSelector, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 
@@ -174,6 +174,10 @@ export class PostgresStore implements Store {
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
     return outbox.endpointStats(this.session, now);
+  }
+
+  async queueStats(): Promise<QueueStats[]> {
+    return outbox.queueStats(this.session);
   }
 
   // ---------------------------------------------------------------- console sessions, failed authentications

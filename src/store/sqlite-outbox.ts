@@ -1,8 +1,8 @@
 // The embedded store's outbox: leasing, completing and failing deliveries, and endpoint bookkeeping (see SqliteStore).
 import { mapClaimed, mapEndpointState, type Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { endpointStatsOf } from './stats.js';
-import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats } from './types.js';
+import { endpointStatsOf, queueStatsOf, STATS_SQL } from './stats.js';
+import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats, QueueStats } from './types.js';
 
 const OPEN = `state IN ('pending','in_flight')`;
 // A pending delivery that was tried before waits for a retry; in_flight is leased by a sender.
@@ -129,13 +129,16 @@ export function setEndpointDisabled(s: SqliteStatements, endpointId: string, dis
   ).run({ id: endpointId, d: disabled ? 1 : 0, reason: disabled ? reason : null, at: disabled ? now : null });
 }
 
-export function endpointStats(s: SqliteStatements, now: number): EndpointStats[] {
-  return endpointStatsOf(
-    s.st(`SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest, ${OPEN_SPLIT} FROM deliveries WHERE ${OPEN} GROUP BY endpoint_id`).all() as Row[],
-    s.st(`SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY endpoint_id`).all() as Row[],
-    s.st(
-      `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
-       FROM attempts WHERE started_at >= ? GROUP BY endpoint_id`,
-    ).all(now - 24 * 3600_000) as Row[],
-  );
+type Read = (sql: string, params: unknown[]) => Promise<Row[]>;
+
+export async function queueStats(read: Read): Promise<QueueStats[]> {
+  const [open, dead] = await Promise.all([read(STATS_SQL.open(OPEN, OPEN_SPLIT), []), read(STATS_SQL.dead, [])]);
+  return queueStatsOf(open, dead);
+}
+
+export async function endpointStats(read: Read, now: number): Promise<EndpointStats[]> {
+  const [open, dead, attempts] = await Promise.all([
+    read(STATS_SQL.open(OPEN, OPEN_SPLIT), []), read(STATS_SQL.dead, []), read(STATS_SQL.attempts('?'), [now - 24 * 3600_000]),
+  ]);
+  return endpointStatsOf(open, dead, attempts);
 }

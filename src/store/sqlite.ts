@@ -17,7 +17,7 @@ import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
 import type { Row } from './rows.js';
 import type {
-  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats,
+  ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats, QueueStats,
   AuthFailures, CoreErasure, ErasureRecord, ErasureSelector, EventDraft, EventFilter, IngestItem, IngestResult, Page, QuarantineFilter, SessionRecord, Store, StoredEvent,
 } from './types.js';
 import type { WriteChannel, WriteOps, Writer } from './write-ops.js';
@@ -174,7 +174,11 @@ export class SqliteStore implements Store {
   }
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
-    return outbox.endpointStats(this.sql, now);
+    return outbox.endpointStats(retention.sqliteQuery(this.sql), now);
+  }
+
+  async queueStats(): Promise<QueueStats[]> {
+    return outbox.queueStats(retention.sqliteQuery(this.sql));
   }
 
   // ---------------------------------------------------------------- console sessions, failed authentications

@@ -1,6 +1,19 @@
 // Folding the adapters' aggregate rows (endpoint counts, activity buckets) into the shared shapes.
 import type { Row } from './rows.js';
-import type { ActivityBucket, EndpointStats } from './types.js';
+import type { ActivityBucket, EndpointStats, QueueStats } from './types.js';
+
+/** The adapters' three reads behind EndpointStats; `attempts` is the one that grows with the traffic. */
+export const STATS_SQL = {
+  open: (openState: string, split: string) => `SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest, ${split} FROM deliveries WHERE ${openState} GROUP BY endpoint_id`,
+  dead: `SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY endpoint_id`,
+  attempts: (param: string) => `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
+       FROM attempts WHERE started_at >= ${param} GROUP BY endpoint_id`,
+};
+
+/** Per endpoint: open deliveries (count, oldest, split by state) and dead letters. */
+export function queueStatsOf(open: Row[], dead: Row[]): QueueStats[] {
+  return endpointStatsOf(open, dead, []).map(({ attempts24h: _a, successes24h: _s, ...q }) => q);
+}
 
 /** Per endpoint: open deliveries (count, oldest, split by state), dead letters, attempts and successes of the last 24 hours. */
 export function endpointStatsOf(open: Row[], dead: Row[], attempts: Row[]): EndpointStats[] {

@@ -216,7 +216,8 @@ export interface AuthFailures {
   windowStart: number;
 }
 
-export interface EndpointStats {
+/** What is queued per endpoint: cheap to count, as it only reads open and dead deliveries. */
+export interface QueueStats {
   endpointId: string;
   queueDepth: number;
   /** queueDepth split: not tried yet, failed and waiting for the next try, leased by a sender. */
@@ -225,6 +226,9 @@ export interface EndpointStats {
   inFlight: number;
   oldestPendingAt: number | null;
   deadLetters: number;
+}
+
+export interface EndpointStats extends QueueStats {
   attempts24h: number;
   successes24h: number;
 }
@@ -359,7 +363,10 @@ export interface Store {
   /** Returns the start of the current failing streak. */
   recordEndpointFailure(endpointId: string, now: number, error: string): Promise<number>;
   setEndpointDisabled(endpointId: string, disabled: boolean, reason: string | null, now: number): Promise<void>;
+  /** Queues and the last 24 hours' attempts: the attempts read grows with the traffic (one row per attempt). */
   endpointStats(now: number): Promise<EndpointStats[]>;
+  /** Queues only, for /metrics: its cost follows the backlog, not the traffic. */
+  queueStats(): Promise<QueueStats[]>;
 
   // ---- console sessions and failed authentications: shared by every process on the store
   /** Store a new session; sessions expired by `now` are removed on the way. */

@@ -217,6 +217,9 @@ for (const [name, make] of Object.entries(ADAPTERS)) {
     await s.ingest([q, ev]);
     const stats = await s.endpointStats(5000);
     t.match(stats.find((x) => x.endpointId === 'a'), { queueDepth: 1, deadLetters: 0 });
+    const queues = await s.queueStats();
+    t.same(queues.find((x) => x.endpointId === 'a'), (({ attempts24h: _a, successes24h: _s, ...q }) => q)(stats.find((x) => x.endpointId === 'a')!),
+      'the queue counts /metrics reads are those of the endpoint stats, without the 24-hour attempts');
     const draft = item({ transId: 'QQ' }).event!;
     const resolved = await s.resolveQuarantine(q.callback.id, draft, 'M', { transId: 'QQ' }, 6000);
     t.equal(resolved?.eventId, draft.id);
