@@ -91,7 +91,7 @@ export class Dispatcher {
     this.clock = d.clock ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const ep of d.endpoints) {
-      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], batch: 2 * ep.concurrency, successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, disabling: false, changes: 0, timer: null, timerAt: 0 });
+      this.lanes.set(ep.id, { ep, keys: decodeSecrets(ep.secrets), inflight: 0, buffer: [], batch: claimBase(ep), successRecordedAt: 0, failing: true, pumping: false, again: false, disabled: !ep.enabledInConfig, disabling: false, changes: 0, timer: null, timerAt: 0 });
     }
   }
 
@@ -195,7 +195,7 @@ export class Dispatcher {
           if (lane.buffer[0]!.leaseUntil - this.clock() < lane.ep.timeoutMs + LEASE_MARGIN_MS) {
             // They waited in the buffer behind slow attempts (the rest of the buffer is as old):
             // hand them back, no attempt spent, and claim again with a fresh lease and a smaller batch.
-            lane.batch = 2 * lane.ep.concurrency;
+            lane.batch = claimBase(lane.ep);
             await this.releaseBuffer(lane);
             drained = false;
             continue;
@@ -374,6 +374,9 @@ export class Dispatcher {
   }
 }
 
+/** The free slots plus one more round: what a lane claims at first and after its backlog is gone. */
+const claimBase = (ep: Endpoint) => 2 * ep.concurrency;
+
 /**
  * The size of a lane's next claim. It starts at the free slots plus one more round, so under light
  * load most freed slots are refilled from the buffer. Claims run one at a time per lane, so the
@@ -382,7 +385,7 @@ export class Dispatcher {
  * that drains the lane, or a failing receiver, brings it back to the start.
  */
 export function nextClaimSize(lane: Pick<Lane, 'batch' | 'failing' | 'ep'>, drained: boolean): number {
-  const base = 2 * lane.ep.concurrency;
+  const base = claimBase(lane.ep);
   if (drained || lane.failing) return base;
   return Math.min(Math.max(base, MAX_CLAIM), lane.batch * 2);
 }

@@ -2,12 +2,8 @@
 import { ENDPOINT_STATE_KIND, NOTIFY_CHANNEL } from './postgres-notify.js';
 import { txt, type PgSession } from './postgres-session.js';
 import { mapClaimed, mapEndpointState } from './rows.js';
-import { endpointStatsOf, queueStatsOf, STATS_SQL } from './stats.js';
+import { endpointStatsOf, OPEN, queueStatsOf, STATS_SQL } from './stats.js';
 import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats, QueueStats } from './types.js';
-
-const OPEN = `state IN ('pending','in_flight')`;
-// A pending delivery that was tried before waits for a retry; in_flight is leased by a sender.
-const OPEN_SPLIT = `SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END) AS in_flight, SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retry_waiting`;
 
 /**
  * Lease due deliveries of one endpoint, oldest first, at most one per ordering key.
@@ -165,13 +161,13 @@ export async function setEndpointDisabled(db: PgSession, endpointId: string, dis
 }
 
 export async function queueStats(db: PgSession): Promise<QueueStats[]> {
-  const [open, dead] = await Promise.all([db.q(STATS_SQL.open(OPEN, OPEN_SPLIT)), db.q(STATS_SQL.dead)]);
+  const [open, dead] = await Promise.all([db.q(STATS_SQL.open), db.q(STATS_SQL.dead)]);
   return queueStatsOf(open, dead);
 }
 
 export async function endpointStats(db: PgSession, now: number): Promise<EndpointStats[]> {
   const [open, dead, attempts] = await Promise.all([
-    db.q(STATS_SQL.open(OPEN, OPEN_SPLIT)), db.q(STATS_SQL.dead), db.q(STATS_SQL.attempts('$1'), [now - 24 * 3600_000]),
+    db.q(STATS_SQL.open), db.q(STATS_SQL.dead), db.q(STATS_SQL.attempts('$1'), [now - 24 * 3600_000]),
   ]);
   return endpointStatsOf(open, dead, attempts);
 }

@@ -1,12 +1,8 @@
 // The embedded store's outbox: leasing, completing and failing deliveries, and endpoint bookkeeping (see SqliteStore).
 import { mapClaimed, mapEndpointState, type Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { endpointStatsOf, queueStatsOf, STATS_SQL } from './stats.js';
+import { endpointStatsOf, OPEN, queueStatsOf, STATS_SQL } from './stats.js';
 import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats, QueueStats } from './types.js';
-
-const OPEN = `state IN ('pending','in_flight')`;
-// A pending delivery that was tried before waits for a retry; in_flight is leased by a sender.
-const OPEN_SPLIT = `SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END) AS in_flight, SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retry_waiting`;
 
 /** Only the oldest open delivery of an order key (one transaction, one endpoint) may go out. */
 const ORDER_GUARD = `(d.order_key IS NULL OR NOT EXISTS (
@@ -132,13 +128,13 @@ export function setEndpointDisabled(s: SqliteStatements, endpointId: string, dis
 type Read = (sql: string, params: unknown[]) => Promise<Row[]>;
 
 export async function queueStats(read: Read): Promise<QueueStats[]> {
-  const [open, dead] = await Promise.all([read(STATS_SQL.open(OPEN, OPEN_SPLIT), []), read(STATS_SQL.dead, [])]);
+  const [open, dead] = await Promise.all([read(STATS_SQL.open, []), read(STATS_SQL.dead, [])]);
   return queueStatsOf(open, dead);
 }
 
 export async function endpointStats(read: Read, now: number): Promise<EndpointStats[]> {
   const [open, dead, attempts] = await Promise.all([
-    read(STATS_SQL.open(OPEN, OPEN_SPLIT), []), read(STATS_SQL.dead, []), read(STATS_SQL.attempts('?'), [now - 24 * 3600_000]),
+    read(STATS_SQL.open, []), read(STATS_SQL.dead, []), read(STATS_SQL.attempts('?'), [now - 24 * 3600_000]),
   ]);
   return endpointStatsOf(open, dead, attempts);
 }

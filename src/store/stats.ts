@@ -2,9 +2,14 @@
 import type { Row } from './rows.js';
 import type { ActivityBucket, EndpointStats, QueueStats } from './types.js';
 
+/** A delivery not finished yet: waiting (first try or a retry) or leased by a sender. The same SQL on both adapters. */
+export const OPEN = `state IN ('pending','in_flight')`;
+// A pending delivery that was tried before waits for a retry; in_flight is leased by a sender.
+const OPEN_SPLIT = `SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END) AS in_flight, SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retry_waiting`;
+
 /** The adapters' three reads behind EndpointStats; `attempts` is the one that grows with the traffic. */
 export const STATS_SQL = {
-  open: (openState: string, split: string) => `SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest, ${split} FROM deliveries WHERE ${openState} GROUP BY endpoint_id`,
+  open: `SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest, ${OPEN_SPLIT} FROM deliveries WHERE ${OPEN} GROUP BY endpoint_id`,
   dead: `SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY endpoint_id`,
   attempts: (param: string) => `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
        FROM attempts WHERE started_at >= ${param} GROUP BY endpoint_id`,
