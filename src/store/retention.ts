@@ -47,6 +47,8 @@ export interface ScanStep {
 export interface PurgeResult {
   keys: string[];
   rows: number;
+  /** Milliseconds the delete's statements held the writer (SQLite), without its wait for a turn or the commit. */
+  busyMs?: number;
 }
 
 /** Rows of each class and the oldest time among those not held (null: none found). */

@@ -15,11 +15,12 @@ export const sqliteQuery = (s: SqliteStatements) => async (sql: string, params: 
 export function purge(s: SqliteStatements, cls: RetentionClass, cutoff: number, sizes: UnitSizes, holds: string[]): PurgeResult {
   const keys = Object.keys(sizes);
   if (keys.length === 0) return { keys: [], rows: 0 };
+  const t0 = performance.now();
   const due = (s.st(dueRows('sqlite', cls, holds, isEventClass(cls) ? 'e.id' : 'c.id')).pluck().all(cutoff, listParam('sqlite', keys)) as string[]);
   if (!isEventClass(cls)) {
     const list = listParam('sqlite', due);
     const rows = s.st(`DELETE FROM callbacks WHERE id IN (SELECT value FROM json_each(?))`).run(list).changes;
-    return { keys: due, rows };
+    return { keys: due, rows, busyMs: performance.now() - t0 };
   }
   const now = new Map((s.st(eventSizes('sqlite')).all(listParam('sqlite', due)) as { id: string; n: number }[]).map((r) => [r.id, Number(r.n)]));
   const gone = due.filter((id) => now.get(id) === sizes[id]);
@@ -28,7 +29,7 @@ export function purge(s: SqliteStatements, cls: RetentionClass, cutoff: number, 
   rows += s.st(`DELETE FROM attempts WHERE event_id IN (SELECT value FROM json_each(?))`).run(list).changes;
   rows += s.st(`DELETE FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?))`).run(list).changes;
   rows += s.st(`DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))`).run(list).changes;
-  return { keys: gone, rows };
+  return { keys: gone, rows, busyMs: performance.now() - t0 };
 }
 
 /** The file's size: pages in use and free (reused by later writes) plus the WAL. */
