@@ -170,12 +170,13 @@ export class Sweeper {
     // The next chunk is read while this one is archived and deleted: reads run on their own
     // connection (a reader thread or a pool client) and never wait for the writer, so at 1000
     // callbacks a second a sweep no longer takes longer than the minute of data it purges.
-    let next: Promise<Chunk> | null = this.scanChunk(cls, cutoff, null);
+    const reading = { on: true };
+    let next: Promise<Chunk> | null = this.scanChunk(cls, cutoff, null, reading);
     let previous = new Set<string>();
     try {
       while (next) {
         const chunk: Chunk = await next;
-        next = chunk.cursor && !this.stopping ? this.scanChunk(cls, cutoff, chunk.cursor) : null;
+        next = chunk.cursor && !this.stopping ? this.scanChunk(cls, cutoff, chunk.cursor, reading) : null;
         // A dead-letter event with two dead deliveries can turn up in two chunks; the second was read before the first was deleted.
         const units = chunk.units.filter((u) => !previous.has(u.key));
         previous = new Set(chunk.units.map((u) => u.key));
@@ -183,13 +184,14 @@ export class Sweeper {
         await this.archiveAndPurge(cls, cutoff, units, report);
       }
     } finally {
-      // Stopped or failed with a read under way: its answer (or error) goes nowhere.
+      // Failed with a read under way: it stops after its current step, and its answer (or error) goes nowhere.
+      reading.on = false;
       next?.catch(() => {});
     }
   }
 
-  /** Scan from `cursor` until `chunk` units are due or the class is walked. */
-  private async scanChunk(cls: RetentionClass, cutoff: number, cursor: ScanCursor): Promise<Chunk> {
+  /** Scan from `cursor` until `chunk` units are due or the class is walked (or the sweep no longer reads). */
+  private async scanChunk(cls: RetentionClass, cutoff: number, cursor: ScanCursor, reading: { on: boolean }): Promise<Chunk> {
     const units: DueUnit[] = [];
     const seen = new Set<string>();
     do {
@@ -203,7 +205,7 @@ export class Sweeper {
       }
       cursor = step.next;
       await breathe(performance.now() - t0);
-    } while (cursor && units.length < this.chunk && !this.stopping);
+    } while (cursor && units.length < this.chunk && !this.stopping && reading.on);
     return { units, cursor };
   }
 
