@@ -2,8 +2,8 @@
 import { ENDPOINT_STATE_KIND, NOTIFY_CHANNEL } from './postgres-notify.js';
 import { txt, type PgSession } from './postgres-session.js';
 import { mapClaimed, mapEndpointState } from './rows.js';
-import { endpointStatsOf, OPEN, queueStatsOf, STATS_SQL } from './stats.js';
-import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats, QueueStats } from './types.js';
+import { OPEN } from './stats.js';
+import type { AttemptRecord, ClaimedDelivery, EndpointState } from './types.js';
 
 /**
  * Lease due deliveries of one endpoint, oldest first, at most one per ordering key.
@@ -158,16 +158,4 @@ export async function setEndpointDisabled(db: PgSession, endpointId: string, dis
      SELECT pg_notify($5, $6) FROM u`,
     [endpointId, disabled, disabled ? reason : null, disabled ? now : null, NOTIFY_CHANNEL, JSON.stringify({ s: db.schema, k: ENDPOINT_STATE_KIND, e: [endpointId] })],
   );
-}
-
-export async function queueStats(db: PgSession): Promise<QueueStats[]> {
-  const [open, dead] = await Promise.all([db.q(STATS_SQL.open), db.q(STATS_SQL.dead)]);
-  return queueStatsOf(open, dead);
-}
-
-export async function endpointStats(db: PgSession, now: number): Promise<EndpointStats[]> {
-  const [open, dead, attempts] = await Promise.all([
-    db.q(STATS_SQL.open), db.q(STATS_SQL.dead), db.q(STATS_SQL.attempts('$1'), [now - 24 * 3600_000]),
-  ]);
-  return endpointStatsOf(open, dead, attempts);
 }

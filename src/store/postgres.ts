@@ -13,6 +13,7 @@ import * as retention from './postgres-retention.js';
 import { retentionStats, scanStep } from './retention-scan.js';
 import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep, UnitSizes } from './retention.js';
 import { parsePostgresUrl, type PostgresOptions } from './postgres-url.js';
+import { readEndpointStats, readQueueStats } from './stats.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats, QueueStats,
@@ -173,11 +174,11 @@ export class PostgresStore implements Store {
   }
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
-    return outbox.endpointStats(this.session, now);
+    return readEndpointStats(retention.pgQuery(this.session), 'postgres', now);
   }
 
   async queueStats(): Promise<QueueStats[]> {
-    return outbox.queueStats(this.session);
+    return readQueueStats(retention.pgQuery(this.session));
   }
 
   // ---------------------------------------------------------------- console sessions, failed authentications

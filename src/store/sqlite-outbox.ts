@@ -1,8 +1,8 @@
 // The embedded store's outbox: leasing, completing and failing deliveries, and endpoint bookkeeping (see SqliteStore).
 import { mapClaimed, mapEndpointState, type Row } from './rows.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { endpointStatsOf, OPEN, queueStatsOf, STATS_SQL } from './stats.js';
-import type { AttemptRecord, ClaimedDelivery, EndpointState, EndpointStats, QueueStats } from './types.js';
+import { OPEN } from './stats.js';
+import type { AttemptRecord, ClaimedDelivery, EndpointState } from './types.js';
 
 /** Only the oldest open delivery of an order key (one transaction, one endpoint) may go out. */
 const ORDER_GUARD = `(d.order_key IS NULL OR NOT EXISTS (
@@ -123,18 +123,4 @@ export function setEndpointDisabled(s: SqliteStatements, endpointId: string, dis
      ON CONFLICT (endpoint_id) DO UPDATE SET disabled = excluded.disabled, disabled_reason = excluded.disabled_reason,
        disabled_at = excluded.disabled_at, failing_since = CASE WHEN excluded.disabled = 0 THEN NULL ELSE endpoint_state.failing_since END`,
   ).run({ id: endpointId, d: disabled ? 1 : 0, reason: disabled ? reason : null, at: disabled ? now : null });
-}
-
-type Read = (sql: string, params: unknown[]) => Promise<Row[]>;
-
-export async function queueStats(read: Read): Promise<QueueStats[]> {
-  const [open, dead] = await Promise.all([read(STATS_SQL.open, []), read(STATS_SQL.dead, [])]);
-  return queueStatsOf(open, dead);
-}
-
-export async function endpointStats(read: Read, now: number): Promise<EndpointStats[]> {
-  const [open, dead, attempts] = await Promise.all([
-    read(STATS_SQL.open, []), read(STATS_SQL.dead, []), read(STATS_SQL.attempts('?'), [now - 24 * 3600_000]),
-  ]);
-  return endpointStatsOf(open, dead, attempts);
 }

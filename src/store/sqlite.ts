@@ -15,6 +15,7 @@ import { CheckpointThread, WRITER_AUTOCHECKPOINT_PAGES } from './checkpoint-thre
 import type { PurgeResult, RetentionClass, RetentionStats, ScanCursor, ScanStep, UnitSizes } from './retention.js';
 import { SqliteStatements } from './sqlite-statements.js';
 import { CORE_WRITES } from './sqlite-writes.js';
+import { readEndpointStats, readQueueStats } from './stats.js';
 import type { Row } from './rows.js';
 import type {
   ActivityBucket, AttemptRecord, AttemptSummary, CallbackRecord, ClaimedDelivery, ConflictDraft, ConflictFilter, ConflictRecord, DeadLetterFilter, DeliveryCounts, DeliveryRecord, EndpointState, EndpointStats, QueueStats,
@@ -174,11 +175,11 @@ export class SqliteStore implements Store {
   }
 
   async endpointStats(now: number): Promise<EndpointStats[]> {
-    return outbox.endpointStats(retention.sqliteQuery(this.sql), now);
+    return readEndpointStats(retention.sqliteQuery(this.sql), 'sqlite', now);
   }
 
   async queueStats(): Promise<QueueStats[]> {
-    return outbox.queueStats(retention.sqliteQuery(this.sql));
+    return readQueueStats(retention.sqliteQuery(this.sql));
   }
 
   // ---------------------------------------------------------------- console sessions, failed authentications

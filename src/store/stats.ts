@@ -1,4 +1,6 @@
 // Folding the adapters' aggregate rows (endpoint counts, activity buckets) into the shared shapes.
+import { placeholders, type Dialect } from './retention.js';
+import type { Query } from './retention-scan.js';
 import type { Row } from './rows.js';
 import type { ActivityBucket, EndpointStats, QueueStats } from './types.js';
 
@@ -7,21 +9,30 @@ export const OPEN = `state IN ('pending','in_flight')`;
 // A pending delivery that was tried before waits for a retry; in_flight is leased by a sender.
 const OPEN_SPLIT = `SUM(CASE WHEN state = 'in_flight' THEN 1 ELSE 0 END) AS in_flight, SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS retry_waiting`;
 
-/** The adapters' three reads behind EndpointStats; `attempts` is the one that grows with the traffic. */
-export const STATS_SQL = {
+/** The three reads behind EndpointStats; `attempts` is the one that grows with the traffic. */
+const STATS_SQL = {
   open: `SELECT endpoint_id, COUNT(*) AS n, MIN(created_at) AS oldest, ${OPEN_SPLIT} FROM deliveries WHERE ${OPEN} GROUP BY endpoint_id`,
   dead: `SELECT endpoint_id, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY endpoint_id`,
-  attempts: (param: string) => `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
-       FROM attempts WHERE started_at >= ${param} GROUP BY endpoint_id`,
+  attempts: `SELECT endpoint_id, COUNT(*) AS n, SUM(CASE WHEN status_code BETWEEN 200 AND 299 THEN 1 ELSE 0 END) AS ok
+       FROM attempts WHERE started_at >= ? GROUP BY endpoint_id`,
 };
 
-/** Per endpoint: open deliveries (count, oldest, split by state) and dead letters. */
-export function queueStatsOf(open: Row[], dead: Row[]): QueueStats[] {
-  return endpointStatsOf(open, dead, []).map(({ attempts24h: _a, successes24h: _s, ...q }) => q);
+/** Per endpoint: open deliveries (count, oldest, split by state) and dead letters, read with `q` on either adapter. */
+export async function readQueueStats(q: Query): Promise<QueueStats[]> {
+  const [open, dead] = await Promise.all([q(STATS_SQL.open, []), q(STATS_SQL.dead, [])]);
+  return endpointStatsOf(open, dead, []).map(({ attempts24h: _a, successes24h: _s, ...queue }) => queue);
+}
+
+/** readQueueStats plus each endpoint's attempts and successes of the 24 hours before `now`. */
+export async function readEndpointStats(q: Query, d: Dialect, now: number): Promise<EndpointStats[]> {
+  const [open, dead, attempts] = await Promise.all([
+    q(STATS_SQL.open, []), q(STATS_SQL.dead, []), q(placeholders(d, STATS_SQL.attempts), [now - 24 * 3600_000]),
+  ]);
+  return endpointStatsOf(open, dead, attempts);
 }
 
 /** Per endpoint: open deliveries (count, oldest, split by state), dead letters, attempts and successes of the last 24 hours. */
-export function endpointStatsOf(open: Row[], dead: Row[], attempts: Row[]): EndpointStats[] {
+function endpointStatsOf(open: Row[], dead: Row[], attempts: Row[]): EndpointStats[] {
   const stats = new Map<string, EndpointStats>();
   const get = (id: string) => {
     let s = stats.get(id);
