@@ -171,17 +171,13 @@ export class Sweeper {
     // connection (a reader thread or a pool client) and never wait for the writer, so at 1000
     // callbacks a second a sweep no longer takes longer than the minute of data it purges.
     const reading = { on: true };
-    let next: Promise<Chunk> | null = this.scanChunk(cls, cutoff, null, reading);
-    let previous = new Set<string>();
+    let next: Promise<Chunk> | null = this.scanChunk(cls, cutoff, null, reading, []);
     try {
       while (next) {
         const chunk: Chunk = await next;
-        next = chunk.cursor && !this.stopping ? this.scanChunk(cls, cutoff, chunk.cursor, reading) : null;
-        // A dead-letter event with two dead deliveries can turn up in two chunks; the second was read before the first was deleted.
-        const units = chunk.units.filter((u) => !previous.has(u.key));
-        previous = new Set(chunk.units.map((u) => u.key));
-        if (units.length === 0 || this.stopping) continue;
-        await this.archiveAndPurge(cls, cutoff, units, report);
+        next = chunk.cursor && !this.stopping ? this.scanChunk(cls, cutoff, chunk.cursor, reading, chunk.units) : null;
+        if (chunk.units.length === 0 || this.stopping) continue;
+        await this.archiveAndPurge(cls, cutoff, chunk.units, report);
       }
     } finally {
       // Failed with a read under way: it stops after its current step, and its answer (or error) goes nowhere.
@@ -190,14 +186,17 @@ export class Sweeper {
     }
   }
 
-  /** Scan from `cursor` until `chunk` units are due or the class is walked (or the sweep no longer reads). */
-  private async scanChunk(cls: RetentionClass, cutoff: number, cursor: ScanCursor, reading: { on: boolean }): Promise<Chunk> {
+  /**
+   * Scan from `cursor` until `chunk` units are due or the class is walked (or the sweep no longer
+   * reads), leaving out the units of the chunk before: it may not be deleted yet.
+   */
+  private async scanChunk(cls: RetentionClass, cutoff: number, cursor: ScanCursor, reading: { on: boolean }, before: readonly DueUnit[]): Promise<Chunk> {
     const units: DueUnit[] = [];
-    const seen = new Set<string>();
+    const seen = new Set(before.map((u) => u.key));
     do {
       const t0 = performance.now();
       const step = await this.o.store.retentionScan(cls, cutoff, cursor, this.batch);
-      // A dead-letter event with two dead deliveries can turn up on two pages.
+      // A dead-letter event with two dead deliveries can turn up on two pages, also in two chunks.
       for (const u of step.units) {
         if (seen.has(u.key)) continue;
         seen.add(u.key);
