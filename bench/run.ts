@@ -31,22 +31,6 @@ const RETENTION_FLAGS: Record<string, string> = {
   'retention-dead-letters': 'deadLetters', 'retention-sweep-every': 'sweepEvery',
 };
 
-/**
- * With retention, the file must stop growing once sweeps keep up: the last minute's median size
- * against the median of a minute up to 10 minutes earlier, after the warm-up. Null when the run is
- * too short to tell (less than two minutes between the two).
- */
-function dbLevel(s: SoakResult): { back: number; beforeMiB: number; growthPct: number } | null {
-  if (Object.keys(s.retention).length === 0) return null;
-  const tEnd = s.db[s.db.length - 1]?.t ?? 0;
-  const back = Math.min(600, tEnd - s.warmupSeconds - 60);
-  if (back < 120) return null;
-  const before = s.db.filter((x) => x.t > tEnd - back - 60 && x.t <= tEnd - back).map((x) => x.mib).sort((a, b) => a - b);
-  const beforeMiB = before[Math.floor(before.length / 2)];
-  if (!beforeMiB) return null;
-  return { back, beforeMiB, growthPct: round(((s.dbLastMinuteMiB - beforeMiB) / beforeMiB) * 100, 1) };
-}
-
 function parse(argv: string[]) {
   const o = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -209,7 +193,7 @@ function report(r: Results): { text: string; targets: { target: string; value: s
     out.push(table(`6b. Database size during the soak (SQLite file + WAL${Object.keys(s.retention).length ? `, retention ${JSON.stringify(s.retention)}` : ', default retention'})`, ['t s', 'MiB'],
       s.db.filter((_, i) => i % every === 0 || i === s.db.length - 1).map((x) => [x.t, x.mib])));
     out.push(`first post-warm-up minute median ${s.dbFirstMinuteMiB} MiB, last minute median ${s.dbLastMinuteMiB} MiB`);
-    const level = dbLevel(s);
+    const level = s.dbLevel;
     if (level) targets.push({ target: `database levels off (last minute vs ${level.back} s before, <= +10 %)`, value: `${level.growthPct} % (${s.dbLastMinuteMiB} vs ${level.beforeMiB} MiB)`, verdict: verdict(level.growthPct <= 10) });
     const e = s.e2e.edges;
     if (e) {

@@ -34,6 +34,11 @@ export interface SoakResult {
   /** Median database size of the first post-warm-up minute and of the last minute. */
   dbFirstMinuteMiB: number;
   dbLastMinuteMiB: number;
+  /**
+   * With retention: the median size of a minute `back` seconds before the last one (up to 600 s, at
+   * least 120 s after the warm-up) and the last minute's growth over it. Null without retention or in a shorter run.
+   */
+  dbLevel: { back: number; beforeMiB: number; growthPct: number } | null;
   rate: number;
   warmupSeconds: number;
   samples: { t: number; rssMiB: number }[];
@@ -102,10 +107,16 @@ export async function soakScenario(ctx: BenchContext, seconds: number, rate = 10
   const { samples: _backlog, ...e2e } = row;
   const dbAfter = db.filter((x) => x.t >= warmupSeconds);
   const dbWindow = dbAfter.length ? dbAfter : db;
+  const dbLastMinuteMiB = median(dbWindow.filter((x) => x.t > tEnd - 60).map((x) => x.mib));
+  // Once sweeps keep up the file stops growing: compare the last minute with one up to 10 minutes before.
+  const back = Math.min(600, tEnd - warmupSeconds - 60);
+  const before = db.filter((x) => x.t > tEnd - back - 60 && x.t <= tEnd - back).map((x) => x.mib);
+  const beforeMiB = Object.keys(retention).length && back >= 120 && before.length ? median(before) : null;
   return {
     seconds, retention, db, rate, warmupSeconds, samples,
     dbFirstMinuteMiB: median(dbWindow.filter((x) => x.t < (dbWindow[0]?.t ?? 0) + 60).map((x) => x.mib)),
-    dbLastMinuteMiB: median(dbWindow.filter((x) => x.t > tEnd - 60).map((x) => x.mib)),
+    dbLastMinuteMiB,
+    dbLevel: beforeMiB ? { back, beforeMiB, growthPct: round(((dbLastMinuteMiB - beforeMiB) / beforeMiB) * 100, 1) } : null,
     afterWarmup: {
       firstMiB: first, lastMiB: xs[xs.length - 1]!, minMiB: Math.min(...xs), maxMiB: Math.max(...xs), maxDeviationPct: round(dev, 1),
       firstMinuteMedianMiB: firstMin, lastMinuteMedianMiB: lastMin, driftPct: round(drift, 1),
